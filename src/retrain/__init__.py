@@ -1,0 +1,26 @@
+"""retrain: train, version and promote classifiers; run on Azure Functions or the CLI.
+
+Consumers load a model with ``retrain.load_model(name, version=None)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["load_model"]
+
+
+def load_model(name: str, version: int | None = None, *,
+               env: Mapping[str, str] | None = None) -> Any:
+    """The fitted pipeline of ``name``'s champion (or of ``version``), from the configured
+    artifact store. Its size and sha256 are verified against the model card and only
+    trusted types are loaded. The pipeline takes the query's raw feature columns and
+    offers ``predict``, ``predict_proba`` and ``classes_``."""
+    from retrain import bootstrap
+    from retrain.service.model_repository import ModelRepository
+
+    settings = bootstrap.load_settings(env)
+    models_store, _ = bootstrap.object_stores(settings)
+    pipeline, _card = ModelRepository(models_store).load(name, version)
+    return pipeline

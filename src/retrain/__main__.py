@@ -1,0 +1,5 @@
+import sys
+
+from retrain.entrypoints.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Adapters: the only modules (with entrypoints/ and bootstrap.py) that talk to the outside."""

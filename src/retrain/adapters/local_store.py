@@ -1,0 +1,119 @@
+"""ObjectStore on a local folder: the embedded default, same layout as Blob Storage.
+
+create-only = write a temp file, then ``os.link`` it into place (atomic, fails if taken);
+compare-and-swap = an exclusive ``flock`` on the folder's lock file around check + rename.
+Readers never see half-written files. ETags are content hashes."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from retrain.domain.errors import BackendError
+from retrain.domain.ports import AlreadyExists, PreconditionFailed, StoredObject
+
+_TMP = ".tmp"
+_LOCK = ".lock"
+
+
+def _etag(data: bytes) -> str:
+    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+class LocalObjectStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if not key or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+            raise ValueError(f"invalid key {key!r}")
+        return self.root.joinpath(*parts)
+
+    def _write_temp(self, data: bytes) -> Path:
+        tmp_dir = self.root / _TMP
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_dir / uuid.uuid4().hex
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return tmp
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / _LOCK, "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def get(self, key: str) -> StoredObject | None:
+        try:
+            data = self._path(key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return StoredObject(data, _etag(data))
+
+    def create(self, key: str, data: bytes) -> str:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._write_temp(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise AlreadyExists(key) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return _etag(data)
+
+    def replace(self, key: str, data: bytes, etag: str | None) -> str:
+        path = self._path(key)
+        with self._locked():
+            current = self.get(key)
+            if (current.etag if current else None) != etag:
+                raise PreconditionFailed(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._write_temp(data)
+            os.replace(tmp, path)
+        return _etag(data)
+
+    def delete(self, key: str, etag: str | None = None) -> None:
+        with self._locked():
+            current = self.get(key)
+            if current is None:
+                return
+            if etag is not None and current.etag != etag:
+                raise PreconditionFailed(key)
+            self._path(key).unlink(missing_ok=True)
+
+    def list(self, prefix: str = "") -> list[str]:
+        if not self.root.exists():
+            return []
+        keys = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            rel = Path(dirpath).relative_to(self.root)
+            for name in filenames:
+                if name.startswith("."):
+                    continue
+                key = (rel / name).as_posix() if rel.parts else name
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key).resolve())
+
+    def ping(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackendError(f"artifact folder {self.root} is not writable: {exc}") from exc

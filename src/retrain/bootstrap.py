@@ -1,0 +1,106 @@
+"""The one place that builds adapters from settings (the composition root).
+
+Every argument of ``build`` can be overridden, which is how tests plug in fakes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from retrain.config import Settings
+from retrain.domain.ports import Notifier, ObjectStore, TrainingSource
+from retrain.domain.specs import Registry
+from retrain.service.context import Services
+from retrain.service.model_repository import ModelRepository
+from retrain.service.run_repository import RunRepository
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    return Settings.from_environ(os.environ if env is None else env)
+
+
+def build(
+    settings: Settings,
+    *,
+    registry: Registry | None = None,
+    source: TrainingSource | None = None,
+    model_store: ObjectStore | None = None,
+    run_store: ObjectStore | None = None,
+    notifier: Notifier | None = None,
+) -> Services:
+    if registry is None:
+        from retrain.classifiers import default_registry
+
+        registry = default_registry()
+    if model_store is None or run_store is None:
+        models, runs = object_stores(settings)
+        model_store = model_store or models
+        run_store = run_store or runs
+    return Services(
+        registry=registry,
+        source=source or training_source(settings),
+        models=ModelRepository(model_store),
+        runs=RunRepository(run_store),
+        notifier=notifier or make_notifier(settings),
+        max_rows=settings.max_rows,
+        code_version=settings.code_version or git_commit(),
+    )
+
+
+def sql_engine(settings: Settings, url: str | None = None) -> Any:
+    from sqlalchemy import create_engine
+
+    url = url or settings.training_db_url.reveal()
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return create_engine(url)
+    connect_args: dict[str, Any] = {"connect_timeout": settings.connect_timeout_s}
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    if settings.postgres_use_managed_identity:
+        from retrain.adapters.postgres_identity import use_entra_token
+
+        use_entra_token(engine, settings.uami_client_id)
+    return engine
+
+
+def training_source(settings: Settings) -> TrainingSource:
+    from retrain.adapters.sql_source import SqlSource
+
+    return SqlSource(sql_engine(settings), settings.query_timeout_s)
+
+
+def object_stores(settings: Settings) -> tuple[ObjectStore, ObjectStore]:
+    """(models store, runs store): Blob containers when configured, else local folders."""
+    if settings.uses_blob:
+        from retrain.adapters.blob_store import blob_stores
+
+        return blob_stores(settings)
+    from retrain.adapters.local_store import LocalObjectStore
+
+    return (LocalObjectStore(settings.artifact_dir / settings.artifact_container),
+            LocalObjectStore(settings.artifact_dir / settings.runs_container))
+
+
+def make_notifier(settings: Settings) -> Notifier:
+    if settings.enable_slack:
+        from retrain.adapters.slack_notifier import slack_notifier
+
+        return slack_notifier(settings)
+    from retrain.adapters.console_notifier import ConsoleNotifier
+
+    return ConsoleNotifier()
+
+
+def git_commit() -> str | None:
+    """The commit of the code that trains (RETRAIN_CODE_VERSION wins; set it in images)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, cwd=Path(__file__).parent, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

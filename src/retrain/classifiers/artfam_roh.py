@@ -1,0 +1,29 @@
+"""ARTFAM_ROH: article family and raw board of an article, from its production attributes."""
+
+from retrain.classifiers.estimators import xgboost_hist
+from retrain.domain.specs import Features, ModelSpec
+
+SPEC = ModelSpec(
+    name="ARTFAM_ROH",
+    description="Article family + raw board (family|board) from production attributes",
+    query="""
+        SELECT created_at, plant, product_line, thickness_mm, length_mm, width_mm,
+               density_kg_m3, surface, decor_code, glue_system, emission_class,
+               moisture_resistant, fire_retardant, customer_segment,
+               article_family || '|' || raw_board AS artfam_roh
+        FROM panel_articles
+        WHERE created_at >= :since
+    """,
+    target="artfam_roh",
+    features=Features(
+        numeric=("thickness_mm", "length_mm", "width_mm", "density_kg_m3"),
+        categorical=("plant", "product_line", "surface", "decor_code", "glue_system",
+                     "emission_class", "customer_segment"),
+        boolean=("moisture_resistant", "fire_retardant"),
+    ),
+    estimator=lambda: xgboost_hist(n_estimators=200, max_depth=6),
+    min_rows=1000,
+    primary_metric="macro_f1",
+    metric_floor=0.5,
+    tolerance=0.01,
+)

@@ -1,0 +1,25 @@
+"""KLASSE_CORE: core material class of the board, with a scikit-learn estimator."""
+
+from retrain.classifiers.estimators import hist_gradient_boosting
+from retrain.domain.specs import Features, ModelSpec
+
+SPEC = ModelSpec(
+    name="KLASSE_CORE",
+    description="Core material class from line, thickness, density, format and use",
+    query="""
+        SELECT created_at, product_line, thickness_mm, density_kg_m3, length_mm, width_mm,
+               surface, customer_segment, core_material_class
+        FROM panel_articles
+        WHERE created_at >= :since
+    """,
+    target="core_material_class",
+    features=Features(
+        numeric=("thickness_mm", "density_kg_m3", "length_mm", "width_mm"),
+        categorical=("product_line", "surface", "customer_segment"),
+    ),
+    estimator=lambda: hist_gradient_boosting(max_iter=200),
+    min_rows=1000,
+    primary_metric="balanced_accuracy",
+    metric_floor=0.45,
+    tolerance=0.01,
+)

@@ -1,0 +1,26 @@
+"""KLASSE_ROH: raw material class (A-D) of the board's chips/fibres."""
+
+from retrain.classifiers.estimators import xgboost_hist
+from retrain.domain.specs import Features, ModelSpec
+
+SPEC = ModelSpec(
+    name="KLASSE_ROH",
+    description="Raw material class from plant, line, density, glue and emission class",
+    query="""
+        SELECT created_at, plant, product_line, thickness_mm, density_kg_m3, glue_system,
+               emission_class, moisture_resistant, fire_retardant, raw_material_class
+        FROM panel_articles
+        WHERE created_at >= :since
+    """,
+    target="raw_material_class",
+    features=Features(
+        numeric=("thickness_mm", "density_kg_m3"),
+        categorical=("plant", "product_line", "glue_system", "emission_class"),
+        boolean=("moisture_resistant", "fire_retardant"),
+    ),
+    estimator=lambda: xgboost_hist(n_estimators=150, max_depth=5),
+    min_rows=1000,
+    primary_metric="balanced_accuracy",
+    metric_floor=0.45,
+    tolerance=0.01,
+)

@@ -1,0 +1,1 @@
+"""Pure domain: specs, runs, errors and the ports the service layer talks to."""

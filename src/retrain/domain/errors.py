@@ -1,0 +1,88 @@
+"""One root error and a small tree. Entry points map these to exit codes / HTTP status.
+
+RetrainError
+├── ConfigError                 settings missing or malformed (lists every problem)
+├── NotFoundError               a run, version or champion that does not exist
+│   └── UnknownModelError       a model name not in the registry (lists the known ones)
+├── ConflictError               optimistic concurrency lost / duplicate work
+│   └── RunAlreadyActiveError   the model already has a queued or running run
+├── DataValidationError         training rows unusable: the run stops before fitting
+├── ArtifactIntegrityError      stored artifact does not match its card or is untrusted
+├── PromotionRefusedError       a champion move was refused (target unusable)
+└── BackendError                a database / storage / notifier backend failed
+    └── QueryTimeoutError       the training query ran longer than allowed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class RetrainError(Exception):
+    """Root of every error this product raises on purpose."""
+
+    code = "retrain_error"
+
+
+class ConfigError(RetrainError):
+    code = "config_error"
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            "invalid settings: " + "; ".join(self.problems)
+            if self.problems
+            else "invalid settings"
+        )
+
+
+class NotFoundError(RetrainError):
+    code = "not_found"
+
+
+class UnknownModelError(NotFoundError):
+    code = "unknown_model"
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        super().__init__(
+            f"unknown model {name!r}; known models: {', '.join(self.known) or '(none)'}"
+        )
+
+
+class ConflictError(RetrainError):
+    code = "conflict"
+
+
+class RunAlreadyActiveError(ConflictError):
+    code = "run_already_active"
+
+    def __init__(self, model: str, run_id: str) -> None:
+        self.model = model
+        self.run_id = run_id
+        super().__init__(f"model {model} already has an active run: {run_id}")
+
+
+class DataValidationError(RetrainError):
+    code = "data_validation_failed"
+
+    def __init__(self, message: str, findings: list[dict] | None = None) -> None:
+        self.findings = findings or []
+        super().__init__(message)
+
+
+class ArtifactIntegrityError(RetrainError):
+    code = "artifact_integrity"
+
+
+class PromotionRefusedError(RetrainError):
+    code = "promotion_refused"
+
+
+class BackendError(RetrainError):
+    code = "backend_error"
+
+
+class QueryTimeoutError(BackendError):
+    code = "query_timeout"

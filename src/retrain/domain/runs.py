@@ -1,0 +1,108 @@
+"""A training run's record: what was asked, where it got to, how it ended."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
+class Stage(StrEnum):
+    QUEUED = "queued"
+    LOAD = "load"
+    VALIDATE = "validate"
+    SPLIT = "split"
+    FIT = "fit"
+    EVALUATE = "evaluate"
+    PUBLISH = "publish"
+    PROMOTE = "promote"
+    DONE = "done"
+
+
+class Outcome(StrEnum):
+    PROMOTED = "promoted"  # new version became champion
+    KEPT_CHAMPION = "kept_champion"  # stored, but worse than the champion beyond tolerance
+    REJECTED = "rejected"  # stored, but below the spec's absolute floor
+    VALIDATED = "validated"  # dry run: loaded and validated, nothing published
+    FAILED = "failed"
+
+
+RUN_ID = re.compile(r"^(?P<ts>\d{8}T\d{6}Z)-(?P<model>[A-Z][A-Z0-9_]{1,62})-(?P<tag>[a-z0-9]{1,32})$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run_id(model: str, at: datetime, tag: str | None = None) -> str:
+    """``<UTC timestamp>-<MODEL>-<tag>``: sorts by time, names its model, unique by tag."""
+    return f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{model}-{tag or secrets.token_hex(4)}"
+
+
+def model_of_run(run_id: str) -> str | None:
+    match = RUN_ID.match(run_id)
+    return match["model"] if match else None
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    model: str
+    status: RunStatus = RunStatus.QUEUED
+    stage: Stage = Stage.QUEUED
+    trigger: str = "cli"
+    reason: str = ""
+    batch_id: str | None = None
+    dry_run: bool = False
+    created_at: str = field(default_factory=lambda: iso(utcnow()))
+    started_at: str | None = None
+    finished_at: str | None = None
+    attempts: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    outcome: Outcome | None = None
+    version: int | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, str] | None = None
+    notified: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = str(self.status)
+        data["stage"] = str(self.stage)
+        data["outcome"] = str(self.outcome) if self.outcome else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        record = cls(**known)
+        record.status = RunStatus(record.status)
+        record.stage = Stage(record.stage)
+        record.outcome = Outcome(record.outcome) if record.outcome else None
+        return record
+
+    @property
+    def duration_s(self) -> float | None:
+        if not (self.started_at and self.finished_at):
+            return None
+        start = datetime.fromisoformat(self.started_at)
+        end = datetime.fromisoformat(self.finished_at)
+        return round((end - start).total_seconds(), 3)

@@ -1,0 +1,26 @@
+"""What a use case needs, in one object. ``bootstrap.build`` makes it from settings;
+tests make it from fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from retrain.domain.ports import Notifier, TrainingSource
+from retrain.domain.runs import utcnow
+from retrain.domain.specs import Registry
+from retrain.service.model_repository import ModelRepository
+from retrain.service.run_repository import RunRepository
+
+
+@dataclass
+class Services:
+    registry: Registry
+    source: TrainingSource
+    models: ModelRepository
+    runs: RunRepository
+    notifier: Notifier
+    max_rows: int | None = None
+    code_version: str | None = None
+    clock: Callable[[], datetime] = field(default=utcnow)

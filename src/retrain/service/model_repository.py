@@ -1,0 +1,150 @@
+"""Versions, champion alias and alias history, on any ObjectStore.
+
+Layout (DESIGN.md):
+  <MODEL>/versions/<n>/model.skops   artifact, create-only
+  <MODEL>/versions/<n>/card.json     model card, create-only
+  <MODEL>/champion.json              alias -> version, moved with ETag compare-and-swap
+  <MODEL>/history/<ts>-<n>.json      append-only alias changes
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from retrain.domain.errors import ConflictError, NotFoundError
+from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
+from retrain.domain.runs import iso, utcnow
+from retrain.training import serialize
+
+ARTIFACT = "model.skops"
+CARD = "card.json"
+_VERSION_KEY = re.compile(r"^[^/]+/versions/(\d+)/")
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, indent=2, sort_keys=True, default=str).encode()
+
+
+@dataclass(frozen=True)
+class Champion:
+    version: int
+    record: dict[str, Any]
+    etag: str
+
+
+class ModelRepository:
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+
+    # versions -------------------------------------------------------------------------
+    def _taken_versions(self, model: str) -> list[int]:
+        found = {int(m[1]) for key in self.store.list(f"{model}/versions/")
+                 if (m := _VERSION_KEY.match(key))}
+        return sorted(found)
+
+    def versions(self, model: str) -> list[int]:
+        """Complete versions (artifact and card written), ascending."""
+        keys = set(self.store.list(f"{model}/versions/"))
+        return [n for n in self._taken_versions(model)
+                if f"{model}/versions/{n}/{CARD}" in keys]
+
+    def publish(self, model: str, artifact: bytes, card: dict[str, Any]) -> tuple[int, dict]:
+        """Store an immutable new version; return its number and the completed card.
+
+        The artifact claims the number with a create-only write, so two publishers never
+        share one. A conflict whose stored bytes equal ours is our own earlier attempt whose
+        answer was lost: it counts as success. Any other conflict tries the next number."""
+        taken = self._taken_versions(model)
+        version = (taken[-1] if taken else 0) + 1
+        while True:
+            key = f"{model}/versions/{version}/{ARTIFACT}"
+            try:
+                self.store.create(key, artifact)
+                break
+            except AlreadyExists:
+                existing = self.store.get(key)
+                if existing is not None and existing.data == artifact:
+                    break
+                version += 1
+        card = {
+            **card,
+            "model": model,
+            "version": version,
+            "artifact": {
+                "path": f"{model}/versions/{version}/{ARTIFACT}",
+                "uri": self.store.uri(key),
+                "sha256": serialize.sha256(artifact),
+                "size_bytes": len(artifact),
+                "format": "skops",
+            },
+        }
+        try:
+            self.store.create(f"{model}/versions/{version}/{CARD}", _json(card))
+        except AlreadyExists:
+            card = self.card(model, version)
+        return version, card
+
+    def card(self, model: str, version: int) -> dict[str, Any]:
+        obj = self.store.get(f"{model}/versions/{version}/{CARD}")
+        if obj is None:
+            raise NotFoundError(f"{model} has no version {version}")
+        return json.loads(obj.data)
+
+    def load(self, model: str, version: int | None = None) -> tuple[Any, dict[str, Any]]:
+        """The fitted pipeline and its card: the champion's, or a given version's.
+        The artifact's size and sha256 are checked against the card before loading."""
+        if version is None:
+            champion = self.champion(model)
+            if champion is None:
+                raise NotFoundError(f"{model} has no champion yet: train it first")
+            version = champion.version
+        card = self.card(model, version)
+        obj = self.store.get(card["artifact"]["path"])
+        if obj is None:
+            raise NotFoundError(f"{model} v{version}: artifact missing")
+        pipeline = serialize.loads(obj.data, card["artifact"]["sha256"],
+                                   card["artifact"]["size_bytes"])
+        return pipeline, card
+
+    # champion alias ---------------------------------------------------------------------
+    def champion(self, model: str) -> Champion | None:
+        obj = self.store.get(f"{model}/champion.json")
+        if obj is None:
+            return None
+        record = json.loads(obj.data)
+        return Champion(int(record["version"]), record, obj.etag)
+
+    def move_champion(
+        self, model: str, version: int, *, reason: str, actor: str,
+        expected: Champion | None, run_id: str | None = None, score: float | None = None,
+    ) -> dict[str, Any]:
+        """Point the alias at ``version`` if it still is what ``expected`` says (ETag CAS);
+        append the change to the history. Lost race -> ConflictError, nothing changed."""
+        now = iso(utcnow())
+        record = {"model": model, "version": version, "reason": reason, "actor": actor,
+                  "run_id": run_id, "score": score, "moved_at": now}
+        try:
+            self.store.replace(f"{model}/champion.json", _json(record),
+                               expected.etag if expected else None)
+        except PreconditionFailed:
+            raise ConflictError(
+                f"{model}: the champion alias changed while this run worked; v{version} was "
+                "stored but not promoted. Promote it explicitly if it should serve."
+            ) from None
+        entry = {**record, "previous_version": expected.version if expected else None}
+        stamp = now.replace(":", "").replace("-", "")
+        self.store.create(f"{model}/history/{stamp}-{version:06d}-{secrets.token_hex(3)}.json",
+                          _json(entry))
+        return record
+
+    def history(self, model: str) -> list[dict[str, Any]]:
+        out = []
+        for key in self.store.list(f"{model}/history/"):
+            obj = self.store.get(key)
+            if obj is not None:
+                out.append(json.loads(obj.data))
+        return out

@@ -1,0 +1,1 @@
+"""Pure ML: validation, features, fitting, evaluation and the promotion gate. No I/O."""

@@ -1,0 +1,90 @@
+"""The README's "Adding a classifier" section, followed word for word on a copy of the code,
+and the demo flow of the two commands at a small size."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"## {title}")
+    end = text.find("\n## ", start + 1)
+    return text[start:end]
+
+
+def _cli(args: list[str], src: Path, home: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TRAINING_", "ARTIFACT_", "SLACK_", "POSTGRES_"))}
+    env.update(PYTHONPATH=str(src), RETRAIN_HOME=str(home), ENABLE_SLACK="false")
+    return subprocess.run([sys.executable, "-m", "retrain", *args], env=env, cwd=src.parent,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    done = _cli(["demo-data", "--rows", "4000", "--as-of", "2026-11-01"], ROOT / "src", home)
+    assert done.returncode == 0, done.stderr
+    return home
+
+
+def test_adding_a_classifier_as_the_readme_says(tmp_path: Path, demo_home: Path) -> None:
+    section = _section("Adding a classifier")
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "src", src, ignore=shutil.ignore_patterns("__pycache__"))
+    for block in blocks:
+        code = "\n".join(line[3:] if line.startswith("   ") else line
+                         for line in block.splitlines()) + "\n"
+        first = code.splitlines()[0]
+        path = tmp_path / first.removeprefix("# ").split(" ")[0]
+        if "(append)" in first:
+            path.write_text(path.read_text() + "\n" + code)
+        else:
+            path.write_text(code)
+    command = re.search(r"PYTHONPATH=src \.venv/bin/python -m retrain (train .*)", section)
+    assert command is not None
+    done = _cli(command[1].split(), src, demo_home)
+    assert done.returncode == 0, done.stderr
+    assert "EMISSION_CLASS  1" in done.stdout
+    card = json.loads((demo_home / "artifacts/models/EMISSION_CLASS/versions/1/card.json")
+                      .read_text())
+    assert card["feature_schema"]["target"] == ["emission_class"]
+
+
+def test_demo_twice_gives_version_2_and_leaves_version_1(demo_home: Path) -> None:
+    src = ROOT / "src"
+    first = _cli(["train", "--all"], src, demo_home)
+    assert first.returncode == 0, first.stderr
+    models = demo_home / "artifacts/models"
+    seeds = ("ARTFAM_ROH", "KLASSE_ROH", "KLASSE_CORE")
+    v1 = {p: p.read_bytes() for name in seeds for p in models.glob(f"{name}/versions/1/*")}
+    assert len(v1) == 6  # three models x (artifact + card)
+    second = _cli(["train", "--all"], src, demo_home)
+    assert second.returncode == 0, second.stderr
+    for name in seeds:
+        assert (models / name / "versions/2/card.json").exists()
+        assert re.search(rf"{name}\s+2\s+(promoted|kept champion)", second.stdout)
+    assert {p: p.read_bytes() for p in v1} == v1
+    listing = _cli(["versions", "KLASSE_ROH"], src, demo_home)
+    assert listing.returncode == 0
+    assert re.search(r"^1\s+promoted\s+False", listing.stdout, re.M)
+    assert re.search(r"^2\s+promoted\s+True", listing.stdout, re.M)
+
+
+def test_unknown_model_on_the_command_line(demo_home: Path) -> None:
+    done = _cli(["train", "--model", "NOPE"], ROOT / "src", demo_home)
+    assert done.returncode == 1
+    assert "unknown model 'NOPE'; known models: ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH" in done.stderr

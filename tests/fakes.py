@@ -108,18 +108,28 @@ def tree() -> object:
 
 def toy_spec(name: str = "TOY", **overrides: object) -> ModelSpec:
     values: dict = dict(
-        name=name, description="toy", query="SELECT * FROM toy WHERE created_at >= :since",
-        target="label", features=Features(numeric=("size",), categorical=("colour",),
-                                          boolean=("coated",)),
-        estimator=tree, min_rows=200, primary_metric="accuracy", metric_floor=0.6,
-        tolerance=0.02, min_class_rows=10,
+        name=name,
+        description="toy",
+        query="SELECT * FROM toy WHERE created_at >= :since",
+        target="label",
+        features=Features(numeric=("size",), categorical=("colour",), boolean=("coated",)),
+        estimator=tree,
+        min_rows=200,
+        primary_metric="accuracy",
+        metric_floor=0.6,
+        tolerance=0.02,
+        min_class_rows=10,
     )
     values.update(overrides)
     return ModelSpec(**values)
 
 
-def toy_frame(rows: int = 1000, noise: float = 0.05, seed: int = 0,
-              colours: tuple[str, ...] = ("red", "green", "blue")) -> pd.DataFrame:
+def toy_frame(
+    rows: int = 1000,
+    noise: float = 0.05,
+    seed: int = 0,
+    colours: tuple[str, ...] = ("red", "green", "blue"),
+) -> pd.DataFrame:
     """``label`` follows ``size`` and ``colour``; ``noise`` of the labels are random."""
     rng = np.random.default_rng(seed)
     size = rng.uniform(0, 10, rows)
@@ -128,10 +138,12 @@ def toy_frame(rows: int = 1000, noise: float = 0.05, seed: int = 0,
     label[(colour == "red") & (size >= 7)] = "medium"
     flip = rng.random(rows) < noise
     label[flip] = rng.choice(["small", "medium", "large"], flip.sum())
-    return pd.DataFrame({
-        "created_at": pd.date_range("2026-01-01", periods=rows, freq="h"),
-        "size": size.astype("float32"),
-        "colour": colour,
-        "coated": rng.random(rows) < 0.5,
-        "label": label,
-    })
+    return pd.DataFrame(
+        {
+            "created_at": pd.date_range("2026-01-01", periods=rows, freq="h"),
+            "size": size.astype("float32"),
+            "colour": colour,
+            "coated": rng.random(rows) < 0.5,
+            "label": label,
+        }
+    )

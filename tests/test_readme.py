@@ -24,11 +24,21 @@ def _section(title: str) -> str:
 
 
 def _cli(args: list[str], src: Path, home: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TRAINING_", "ARTIFACT_", "SLACK_", "POSTGRES_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TRAINING_", "ARTIFACT_", "SLACK_", "POSTGRES_"))
+    }
     env.update(PYTHONPATH=str(src), RETRAIN_HOME=str(home), ENABLE_SLACK="false")
-    return subprocess.run([sys.executable, "-m", "retrain", *args], env=env, cwd=src.parent,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "retrain", *args],
+        env=env,
+        cwd=src.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +56,10 @@ def test_adding_a_classifier_as_the_readme_says(tmp_path: Path, demo_home: Path)
     src = tmp_path / "src"
     shutil.copytree(ROOT / "src", src, ignore=shutil.ignore_patterns("__pycache__"))
     for block in blocks:
-        code = "\n".join(line[3:] if line.startswith("   ") else line
-                         for line in block.splitlines()) + "\n"
+        code = (
+            "\n".join(line[3:] if line.startswith("   ") else line for line in block.splitlines())
+            + "\n"
+        )
         first = code.splitlines()[0]
         path = tmp_path / first.removeprefix("# ").split(" ")[0]
         if "(append)" in first:
@@ -59,8 +71,9 @@ def test_adding_a_classifier_as_the_readme_says(tmp_path: Path, demo_home: Path)
     done = _cli(command[1].split(), src, demo_home)
     assert done.returncode == 0, done.stderr
     assert "EMISSION_CLASS  1" in done.stdout
-    card = json.loads((demo_home / "artifacts/models/EMISSION_CLASS/versions/1/card.json")
-                      .read_text())
+    card = json.loads(
+        (demo_home / "artifacts/models/EMISSION_CLASS/versions/1/card.json").read_text()
+    )
     assert card["feature_schema"]["target"] == ["emission_class"]
 
 

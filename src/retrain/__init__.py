@@ -11,8 +11,9 @@ from typing import Any
 __all__ = ["load_model"]
 
 
-def load_model(name: str, version: int | None = None, *,
-               env: Mapping[str, str] | None = None) -> Any:
+def load_model(
+    name: str, version: int | None = None, *, env: Mapping[str, str] | None = None
+) -> Any:
     """The fitted pipeline of ``name``'s champion (or of ``version``), from the configured
     artifact store. Its size and sha256 are verified against the model card and only
     trusted types are loaded. The pipeline takes the query's raw feature columns and

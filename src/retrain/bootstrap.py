@@ -82,8 +82,10 @@ def object_stores(settings: Settings) -> tuple[ObjectStore, ObjectStore]:
         return blob_stores(settings)
     from retrain.adapters.local_store import LocalObjectStore
 
-    return (LocalObjectStore(settings.artifact_dir / settings.artifact_container),
-            LocalObjectStore(settings.artifact_dir / settings.runs_container))
+    return (
+        LocalObjectStore(settings.artifact_dir / settings.artifact_container),
+        LocalObjectStore(settings.artifact_dir / settings.runs_container),
+    )
 
 
 def make_notifier(settings: Settings) -> Notifier:
@@ -99,8 +101,14 @@ def make_notifier(settings: Settings) -> Notifier:
 def git_commit() -> str | None:
     """The commit of the code that trains (RETRAIN_CODE_VERSION wins; set it in images)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, cwd=Path(__file__).parent, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None

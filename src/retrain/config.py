@@ -77,8 +77,10 @@ class Settings:
         home = Path(reader.text("RETRAIN_HOME", ".retrain"))
         db = reader.text("TRAINING_DB_URL", "") or reader.text("POSTGRES_CONN_STR", "")
         if db and "://" not in db:
-            reader.problem("TRAINING_DB_URL/POSTGRES_CONN_STR",
-                           "must be a SQLAlchemy URL such as postgresql+psycopg2://user@host/db")
+            reader.problem(
+                "TRAINING_DB_URL/POSTGRES_CONN_STR",
+                "must be a SQLAlchemy URL such as postgresql+psycopg2://user@host/db",
+            )
         account_url = reader.text("ARTIFACT_ACCOUNT_URL", "") or None
         if account_url and not account_url.startswith(("https://", "http://")):
             reader.problem("ARTIFACT_ACCOUNT_URL", "must start with https://")
@@ -87,12 +89,17 @@ class Settings:
         webhook = reader.secret("SLACK_WEBHOOK_URL")
         channel = reader.text("SLACK_CHANNEL", "") or None
         if slack_on and not (webhook or (token and channel)):
-            reader.problem("ENABLE_SLACK", "is true but neither SLACK_BOT_TOKEN + SLACK_CHANNEL "
-                           "nor SLACK_WEBHOOK_URL is set")
+            reader.problem(
+                "ENABLE_SLACK",
+                "is true but neither SLACK_BOT_TOKEN + SLACK_CHANNEL nor SLACK_WEBHOOK_URL is set",
+            )
         schedule = reader.text("TRAINING_SCHEDULE", "0 0 3 1 * *")
         if not _NCRONTAB.match(schedule.strip()):
-            reader.problem("TRAINING_SCHEDULE", "must be a six-field NCRONTAB expression "
-                           "(second minute hour day month weekday), e.g. '0 0 3 1 * *'")
+            reader.problem(
+                "TRAINING_SCHEDULE",
+                "must be a six-field NCRONTAB expression "
+                "(second minute hour day month weekday), e.g. '0 0 3 1 * *'",
+            )
         log_format = reader.text("LOG_FORMAT", "text").lower()
         if log_format not in ("text", "json"):
             reader.problem("LOG_FORMAT", "must be 'text' or 'json'")
@@ -186,6 +193,9 @@ class _Reader:
     def container(self, name: str, default: str) -> str:
         value = self.text(name, default)
         if not re.fullmatch(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}", value):
-            self.problem(name, f"must be a valid container name (3-63 lowercase letters, "
-                         f"digits, single hyphens), not {value!r}")
+            self.problem(
+                name,
+                f"must be a valid container name (3-63 lowercase letters, "
+                f"digits, single hyphens), not {value!r}",
+            )
         return value

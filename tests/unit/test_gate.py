@@ -111,8 +111,12 @@ def test_rollback_to_a_tampered_version_is_refused(svc):
 
 @pytest.mark.parametrize(
     ("candidate", "champion", "expected"),
-    [(0.5, None, Outcome.REJECTED), (0.7, 0.9, Outcome.KEPT_CHAMPION),
-     (0.89, 0.9, Outcome.PROMOTED), (0.95, 0.9, Outcome.PROMOTED)],
+    [
+        (0.5, None, Outcome.REJECTED),
+        (0.7, 0.9, Outcome.KEPT_CHAMPION),
+        (0.89, 0.9, Outcome.PROMOTED),
+        (0.95, 0.9, Outcome.PROMOTED),
+    ],
 )
 def test_decision_rules(candidate, champion, expected):
     spec = toy_spec()

@@ -18,8 +18,9 @@ def test_seed_classifiers_are_registered():
 def test_unknown_name_lists_the_known_ones():
     with pytest.raises(UnknownModelError) as info:
         default_registry().get("KLASSE_X")
-    assert str(info.value) == ("unknown model 'KLASSE_X'; known models: "
-                               "ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH")
+    assert str(info.value) == (
+        "unknown model 'KLASSE_X'; known models: ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH"
+    )
 
 
 def test_registering_a_name_twice_is_refused():
@@ -30,9 +31,12 @@ def test_registering_a_name_twice_is_refused():
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
-    [({"name": "lower"}, "must match"), ({"query": "SELECT 1"}, ":since"),
-     ({"primary_metric": "auc"}, "primary_metric"),
-     ({"features": Features(numeric=("label",))}, "also listed as a feature")],
+    [
+        ({"name": "lower"}, "must match"),
+        ({"query": "SELECT 1"}, ":since"),
+        ({"primary_metric": "auc"}, "primary_metric"),
+        ({"features": Features(numeric=("label",))}, "also listed as a feature"),
+    ],
 )
 def test_spec_mistakes_are_caught_at_definition(overrides, message):
     with pytest.raises(ValueError, match=message):

@@ -28,8 +28,13 @@ def test_first_run_publishes_version_1_and_promotes_it(svc):
     card = svc.models.card("TOY", 1)
     assert card["run_id"] == record.run_id
     assert card["rows"]["train"] + card["rows"]["test"] == 1000
-    assert set(card["metrics"]) >= {"accuracy", "balanced_accuracy", "macro_f1", "per_class",
-                                    "confusion_matrix"}
+    assert set(card["metrics"]) >= {
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "per_class",
+        "confusion_matrix",
+    }
     assert card["artifact"]["size_bytes"] > 0 and len(card["artifact"]["sha256"]) == 64
     assert card["data_fingerprint"]["rows_sha256"]
     assert card["feature_schema"]["categorical"] == ["colour"]
@@ -44,8 +49,9 @@ def test_second_run_adds_version_2_and_leaves_version_1_untouched(svc):
     record = train(svc)
     assert record.version == 2
     assert svc.models.versions("TOY") == [1, 2]
-    assert {k: v.data for k, v in svc.models.store.objects.items()
-            if "/versions/1/" in k} == v1_objects
+    assert {
+        k: v.data for k, v in svc.models.store.objects.items() if "/versions/1/" in k
+    } == v1_objects
 
 
 def test_same_data_and_seed_give_the_same_metrics(svc):
@@ -86,8 +92,11 @@ def test_transient_error_is_retried_until_the_final_attempt(svc):
     assert svc.notifier.runs == []
     final = execute_run(svc, run_id, final_attempt=True)
     assert final.status is RunStatus.FAILED and final.attempts == 2
-    assert final.error == {"stage": "load", "type": "BackendError",
-                           "message": "database restarting"}
+    assert final.error == {
+        "stage": "load",
+        "type": "BackendError",
+        "message": "database restarting",
+    }
     assert [r.run_id for r in svc.notifier.runs] == [run_id]  # reported once
 
 
@@ -125,3 +134,11 @@ def test_run_record_round_trips_through_json(svc):
     stored = json.loads(svc.runs.store.get(f"{record.run_id}.json").data)
     assert stored["status"] == "succeeded" and stored["version"] == 1
     assert stored["timings"].keys() >= {"load", "validate", "fit", "evaluate", "publish"}
+
+
+def test_max_rows_keeps_a_sample_and_says_so_in_the_card(svc):
+    svc.max_rows = 600
+    record = train(svc)
+    card = svc.models.card("TOY", record.version)
+    assert card["rows"]["loaded"] == 600
+    assert card["validation_findings"][0]["rule"] == "max_rows"

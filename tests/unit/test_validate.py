@@ -83,8 +83,10 @@ def test_duplicate_rows_are_reported():
     frame = toy_frame()
     frame = pd.concat([frame, frame.iloc[:5]], ignore_index=True)
     checked = validate(frame, SPEC)
-    assert any(f["rule"] == "duplicate_rows" and f["message"].startswith("5 rows")
-               for f in checked.findings)
+    assert any(
+        f["rule"] == "duplicate_rows" and f["message"].startswith("5 rows")
+        for f in checked.findings
+    )
 
 
 def test_hard_failure_stops_the_run_before_fitting(svc):

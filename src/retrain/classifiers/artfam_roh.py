@@ -17,8 +17,15 @@ SPEC = ModelSpec(
     target="artfam_roh",
     features=Features(
         numeric=("thickness_mm", "length_mm", "width_mm", "density_kg_m3"),
-        categorical=("plant", "product_line", "surface", "decor_code", "glue_system",
-                     "emission_class", "customer_segment"),
+        categorical=(
+            "plant",
+            "product_line",
+            "surface",
+            "decor_code",
+            "glue_system",
+            "emission_class",
+            "customer_segment",
+        ),
         boolean=("moisture_resistant", "fire_retardant"),
     ),
     estimator=lambda: xgboost_hist(n_estimators=200, max_depth=6),

@@ -5,16 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 
-def xgboost_hist(n_estimators: int = 300, max_depth: int = 6, learning_rate: float = 0.1,
-                 seed: int = 42) -> Any:
+def xgboost_hist(
+    n_estimators: int = 300, max_depth: int = 6, learning_rate: float = 0.1, seed: int = 42
+) -> Any:
     """XGBoost ``hist`` on integer-coded categories: the fastest set-up measured for these
     tables (docs/benchmarks.md). Two threads: a Functions instance has two cores."""
     from xgboost import XGBClassifier
 
     return XGBClassifier(
-        tree_method="hist", n_estimators=n_estimators, max_depth=max_depth,
-        learning_rate=learning_rate, subsample=0.9, colsample_bytree=0.9,
-        n_jobs=2, random_state=seed, eval_metric="mlogloss",
+        tree_method="hist",
+        n_estimators=n_estimators,
+        max_depth=max_depth,
+        learning_rate=learning_rate,
+        subsample=0.9,
+        colsample_bytree=0.9,
+        n_jobs=2,
+        random_state=seed,
+        eval_metric="mlogloss",
     )
 
 
@@ -22,5 +29,8 @@ def hist_gradient_boosting(max_iter: int = 200, seed: int = 42) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(
-        max_iter=max_iter, learning_rate=0.1, class_weight="balanced", random_state=seed,
+        max_iter=max_iter,
+        learning_rate=0.1,
+        class_weight="balanced",
+        random_state=seed,
     )

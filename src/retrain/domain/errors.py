@@ -30,9 +30,7 @@ class ConfigError(RetrainError):
     def __init__(self, problems: Iterable[str]) -> None:
         self.problems = list(problems)
         super().__init__(
-            "invalid settings: " + "; ".join(self.problems)
-            if self.problems
-            else "invalid settings"
+            "invalid settings: " + "; ".join(self.problems) if self.problems else "invalid settings"
         )
 
 

@@ -41,7 +41,9 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
-RUN_ID = re.compile(r"^(?P<ts>\d{8}T\d{6}Z)-(?P<model>[A-Z][A-Z0-9_]{1,62})-(?P<tag>[a-z0-9]{1,32})$")
+RUN_ID = re.compile(
+    r"^(?P<ts>\d{8}T\d{6}Z)-(?P<model>[A-Z][A-Z0-9_]{1,62})-(?P<tag>[a-z0-9]{1,32})$"
+)
 
 
 def utcnow() -> datetime:

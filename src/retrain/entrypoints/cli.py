@@ -24,8 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     which = train.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", "-m", action="append", metavar="NAME", help="repeatable")
     which.add_argument("--all", action="store_true", help="every registered classifier")
-    train.add_argument("--dry-run", action="store_true",
-                       help="load and validate only; print the profile, publish nothing")
+    train.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="load and validate only; print the profile, publish nothing",
+    )
     train.add_argument("--reason", default="", help="why (kept in the run record)")
     sub.add_parser("models", help="registered classifiers and their champions")
     versions = sub.add_parser("versions", help="versions of a model")
@@ -43,8 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="write generated demo rows into the training DB")
     demo.add_argument("--rows", type=int, default=40_000)
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--as-of", type=date.fromisoformat, default=None,
-                      help="last day of the generated data (default: today)")
+    demo.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="last day of the generated data (default: today)",
+    )
     return parser
 
 
@@ -92,23 +99,43 @@ def _train(svc: Any, args: argparse.Namespace) -> int:
     names = svc.registry.names() if args.all else args.model
     started = start_runs(svc, names, trigger="cli", reason=args.reason, dry_run=args.dry_run)
     for conflict in started.conflicts:
-        print(f"skipped {conflict.model}: run {conflict.run_id} is already active",
-              file=sys.stderr)
+        print(f"skipped {conflict.model}: run {conflict.run_id} is already active", file=sys.stderr)
     results = [execute_run(svc, record.run_id) for record in started.runs]
     rows = []
     for r in results:
         s = r.summary
-        rows.append({
-            "model": r.model, "version": r.version, "outcome": outcome_words(r),
-            "rows": s.get("rows_loaded"), "metric": s.get("metric"), "score": s.get("score"),
-            "champion": s.get("champion_score"), "duration_s": r.duration_s,
-            "note": (r.error or {}).get("message") or s.get("gate_reason", ""),
-        })
+        rows.append(
+            {
+                "model": r.model,
+                "version": r.version,
+                "outcome": outcome_words(r),
+                "rows": s.get("rows_loaded"),
+                "metric": s.get("metric"),
+                "score": s.get("score"),
+                "champion": s.get("champion_score"),
+                "duration_s": r.duration_s,
+                "note": (r.error or {}).get("message") or s.get("gate_reason", ""),
+            }
+        )
         if args.dry_run and "profile" in s:
             print(f"profile of {r.model}:")
             print(json.dumps({"profile": s["profile"], "findings": s["findings"]}, indent=2))
-    print(table(rows, ["model", "version", "outcome", "rows", "metric", "score", "champion",
-                       "duration_s", "note"]))
+    print(
+        table(
+            rows,
+            [
+                "model",
+                "version",
+                "outcome",
+                "rows",
+                "metric",
+                "score",
+                "champion",
+                "duration_s",
+                "note",
+            ],
+        )
+    )
     failed = any(r.status == "failed" for r in results) or bool(started.conflicts)
     return EXIT_RUN_FAILED if failed else EXIT_OK
 
@@ -116,23 +143,43 @@ def _train(svc: Any, args: argparse.Namespace) -> int:
 def _models(svc: Any, args: argparse.Namespace) -> int:
     from retrain.service.queries import list_models
 
-    print(table(list_models(svc), ["name", "champion_version", "primary_metric",
-                                   "champion_score", "versions", "active_run", "description"]))
+    print(
+        table(
+            list_models(svc),
+            [
+                "name",
+                "champion_version",
+                "primary_metric",
+                "champion_score",
+                "versions",
+                "active_run",
+                "description",
+            ],
+        )
+    )
     return EXIT_OK
 
 
 def _versions(svc: Any, args: argparse.Namespace) -> int:
     from retrain.service.queries import list_versions
 
-    print(table(list_versions(svc, args.name), ["version", "status", "champion", "metric",
-                                                "score", "created_at", "run_id"]))
+    print(
+        table(
+            list_versions(svc, args.name),
+            ["version", "status", "champion", "metric", "score", "created_at", "run_id"],
+        )
+    )
     return EXIT_OK
 
 
 def _runs(svc: Any, args: argparse.Namespace) -> int:
     records = svc.runs.list(model=args.model, status=args.status, limit=args.limit)
-    print(table([{**r.to_dict(), "duration_s": r.duration_s} for r in records],
-                ["run_id", "status", "stage", "outcome", "version", "trigger", "duration_s"]))
+    print(
+        table(
+            [{**r.to_dict(), "duration_s": r.duration_s} for r in records],
+            ["run_id", "status", "stage", "outcome", "version", "trigger", "duration_s"],
+        )
+    )
     return EXIT_OK
 
 
@@ -147,8 +194,12 @@ def _promote(svc: Any, args: argparse.Namespace) -> int:
 
 def _history(svc: Any, args: argparse.Namespace) -> int:
     svc.registry.get(args.name)
-    print(table(svc.models.history(args.name),
-                ["moved_at", "previous_version", "version", "actor", "reason"]))
+    print(
+        table(
+            svc.models.history(args.name),
+            ["moved_at", "previous_version", "version", "actor", "reason"],
+        )
+    )
     return EXIT_OK
 
 
@@ -166,5 +217,11 @@ def _demo_data(settings: Any, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"train": _train, "models": _models, "versions": _versions, "runs": _runs,
-            "promote": _promote, "history": _history}
+COMMANDS = {
+    "train": _train,
+    "models": _models,
+    "versions": _versions,
+    "runs": _runs,
+    "promote": _promote,
+    "history": _history,
+}

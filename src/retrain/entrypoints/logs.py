@@ -38,17 +38,28 @@ class _ToStdlib:
     def write(self, message: Any) -> None:
         record = message.record
         level = logging.getLevelName(record["level"].name)
-        logging.getLogger("retrain").log(level if isinstance(level, int) else logging.INFO,
-                                         "%s", message.strip())
+        logging.getLogger("retrain").log(
+            level if isinstance(level, int) else logging.INFO, "%s", message.strip()
+        )
 
 
-def configure(level: str = "INFO", fmt: str = "text", secrets: list[str] | None = None,
-              *, forward_to_logging: bool = False) -> None:
+def configure(
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: list[str] | None = None,
+    *,
+    forward_to_logging: bool = False,
+) -> None:
     logger.remove()
     logger.configure(patcher=_redactor(secrets or []))
     serialize = fmt == "json"
     if forward_to_logging:
         logger.add(_ToStdlib(), level=level, serialize=serialize, format="{message}")
     else:
-        logger.add(sys.stderr, level=level, serialize=serialize,
-                   format="{message}" if serialize else TEXT_FORMAT, colorize=None)
+        logger.add(
+            sys.stderr,
+            level=level,
+            serialize=serialize,
+            format="{message}" if serialize else TEXT_FORMAT,
+            colorize=None,
+        )

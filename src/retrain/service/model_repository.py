@@ -42,15 +42,17 @@ class ModelRepository:
 
     # versions -------------------------------------------------------------------------
     def _taken_versions(self, model: str) -> list[int]:
-        found = {int(m[1]) for key in self.store.list(f"{model}/versions/")
-                 if (m := _VERSION_KEY.match(key))}
+        found = {
+            int(m[1])
+            for key in self.store.list(f"{model}/versions/")
+            if (m := _VERSION_KEY.match(key))
+        }
         return sorted(found)
 
     def versions(self, model: str) -> list[int]:
         """Complete versions (artifact and card written), ascending."""
         keys = set(self.store.list(f"{model}/versions/"))
-        return [n for n in self._taken_versions(model)
-                if f"{model}/versions/{n}/{CARD}" in keys]
+        return [n for n in self._taken_versions(model) if f"{model}/versions/{n}/{CARD}" in keys]
 
     def publish(self, model: str, artifact: bytes, card: dict[str, Any]) -> tuple[int, dict]:
         """Store an immutable new version; return its number and the completed card.
@@ -106,8 +108,9 @@ class ModelRepository:
         obj = self.store.get(card["artifact"]["path"])
         if obj is None:
             raise NotFoundError(f"{model} v{version}: artifact missing")
-        pipeline = serialize.loads(obj.data, card["artifact"]["sha256"],
-                                   card["artifact"]["size_bytes"])
+        pipeline = serialize.loads(
+            obj.data, card["artifact"]["sha256"], card["artifact"]["size_bytes"]
+        )
         return pipeline, card
 
     # champion alias ---------------------------------------------------------------------
@@ -119,17 +122,32 @@ class ModelRepository:
         return Champion(int(record["version"]), record, obj.etag)
 
     def move_champion(
-        self, model: str, version: int, *, reason: str, actor: str,
-        expected: Champion | None, run_id: str | None = None, score: float | None = None,
+        self,
+        model: str,
+        version: int,
+        *,
+        reason: str,
+        actor: str,
+        expected: Champion | None,
+        run_id: str | None = None,
+        score: float | None = None,
     ) -> dict[str, Any]:
         """Point the alias at ``version`` if it still is what ``expected`` says (ETag CAS);
         append the change to the history. Lost race -> ConflictError, nothing changed."""
         now = iso(utcnow())
-        record = {"model": model, "version": version, "reason": reason, "actor": actor,
-                  "run_id": run_id, "score": score, "moved_at": now}
+        record = {
+            "model": model,
+            "version": version,
+            "reason": reason,
+            "actor": actor,
+            "run_id": run_id,
+            "score": score,
+            "moved_at": now,
+        }
         try:
-            self.store.replace(f"{model}/champion.json", _json(record),
-                               expected.etag if expected else None)
+            self.store.replace(
+                f"{model}/champion.json", _json(record), expected.etag if expected else None
+            )
         except PreconditionFailed:
             raise ConflictError(
                 f"{model}: the champion alias changed while this run worked; v{version} was "
@@ -137,8 +155,9 @@ class ModelRepository:
             ) from None
         entry = {**record, "previous_version": expected.version if expected else None}
         stamp = now.replace(":", "").replace("-", "")
-        self.store.create(f"{model}/history/{stamp}-{version:06d}-{secrets.token_hex(3)}.json",
-                          _json(entry))
+        self.store.create(
+            f"{model}/history/{stamp}-{version:06d}-{secrets.token_hex(3)}.json", _json(entry)
+        )
         return record
 
     def history(self, model: str) -> list[dict[str, Any]]:

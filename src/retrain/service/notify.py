@@ -15,8 +15,9 @@ def announce(svc: Services, record: RunRecord) -> RunRecord:
         try:
             svc.notifier.run_finished(record, batch)
         except Exception as exc:  # a notifier must not fail a finished run
-            logger.warning("notification failed ({}); the run stays {}", type(exc).__name__,
-                           record.status)
+            logger.warning(
+                "notification failed ({}); the run stays {}", type(exc).__name__, record.status
+            )
         record.notified = True
         svc.runs.save(record)
     if record.batch_id:

@@ -21,6 +21,10 @@ def promote(svc: Services, name: str, version: int, *, reason: str, actor: str) 
         ) from exc
     current = svc.models.champion(spec.name)
     return svc.models.move_champion(
-        spec.name, version, reason=reason, actor=actor, expected=current,
+        spec.name,
+        version,
+        reason=reason,
+        actor=actor,
+        expected=current,
         score=card.get("metrics", {}).get(spec.primary_metric),
     )

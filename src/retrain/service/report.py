@@ -38,8 +38,9 @@ def run_line(record: RunRecord) -> str:
     if score := score_text(record):
         parts.append(score)
     if record.error:
-        parts.append(f"in {record.error['stage']}: {record.error['type']}: "
-                     f"{record.error['message']}")
+        parts.append(
+            f"in {record.error['stage']}: {record.error['type']}: {record.error['message']}"
+        )
     return " · ".join(parts)
 
 

@@ -1,11 +1,13 @@
 """Run records and the one-active-run-per-model marker, on any ObjectStore.
 
-  <run_id>.json            run record (runs container)
-  active/<MODEL>.json      marker of the model's queued or running run, create-only
+<run_id>.json            run record (runs container)
+active/<MODEL>.json      marker of the model's queued or running run, create-only
 """
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import json
 
 from retrain.domain.errors import NotFoundError, RunAlreadyActiveError
@@ -35,8 +37,9 @@ class RunRepository:
         except NotFoundError:
             return None
 
-    def list(self, model: str | None = None, status: str | None = None,
-             limit: int = 50) -> list[RunRecord]:
+    def list(
+        self, model: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[RunRecord]:
         """Newest first. Run ids start with their UTC time and name their model, so the
         filter by model and the order need no reads; status needs the record."""
         ids = []
@@ -92,13 +95,11 @@ class RunRepository:
     def release(self, model: str, run_id: str) -> None:
         obj = self.store.get(f"active/{model}.json")
         if obj is not None and json.loads(obj.data)["run_id"] == run_id:
-            try:
+            with contextlib.suppress(PreconditionFailed):  # another run took it over
                 self.store.delete(f"active/{model}.json", obj.etag)
-            except PreconditionFailed:
-                pass
 
     # batches (several runs started together, reported together) ----------------------
-    def claim_batch(self, batch_id: str, run_ids: list[str]) -> bool:
+    def claim_batch(self, batch_id: str, run_ids: builtins.list[str]) -> bool:
         """Create the batch once; False if it already exists."""
         data = json.dumps({"batch_id": batch_id, "run_ids": run_ids}).encode()
         try:

@@ -69,19 +69,30 @@ def execute_run(svc: Services, run_id: str, *, final_attempt: bool = True) -> Ru
             record.status = RunStatus.SUCCEEDED
             record.stage = Stage.DONE
         except Exception as exc:
-            record.error = {"stage": str(record.stage), "type": type(exc).__name__,
-                            "message": _short(exc)}
+            record.error = {
+                "stage": str(record.stage),
+                "type": type(exc).__name__,
+                "message": _short(exc),
+            }
             if not (final_attempt or isinstance(exc, PERMANENT)):
                 svc.runs.save(record)
-                logger.warning("attempt {} failed in {}: {}; the queue will retry",
-                               record.attempts, record.stage, record.error["message"])
+                logger.warning(
+                    "attempt {} failed in {}: {}; the queue will retry",
+                    record.attempts,
+                    record.stage,
+                    record.error["message"],
+                )
                 raise
             record.status = RunStatus.FAILED
             record.outcome = Outcome.FAILED
             if isinstance(exc, DataValidationError):
                 record.summary["findings"] = exc.findings
-            logger.error("run failed in {}: {}: {}", record.stage, type(exc).__name__,
-                         record.error["message"])
+            logger.error(
+                "run failed in {}: {}: {}",
+                record.stage,
+                type(exc).__name__,
+                record.error["message"],
+            )
             if not isinstance(exc, RetrainError):
                 logger.opt(exception=exc).debug("traceback")
         return finish(svc, record)
@@ -114,6 +125,11 @@ def _train(svc: Services, record: RunRecord) -> None:
 
     with _stage(svc, record, Stage.VALIDATE):
         checked = validate.validate(frame, spec, (champion_card or {}).get("data_profile"))
+    if svc.max_rows is not None and len(frame) >= svc.max_rows:
+        checked.findings.insert(0, {
+            "rule": "max_rows", "severity": "warning", "column": None,
+            "message": f"kept the newest {svc.max_rows} rows of the window (TRAINING_MAX_ROWS)",
+        })
     record.summary["findings"] = checked.findings
     for finding in checked.findings:
         logger.warning("validation: {}", finding["message"])
@@ -129,31 +145,51 @@ def _train(svc: Services, record: RunRecord) -> None:
     with _stage(svc, record, Stage.EVALUATE):
         metrics = evaluate.evaluate(pipeline, data.X_test, data.y_test)
         champion_score, problem = _score_champion(svc, spec, champion, data)
-        decision = gate.decide(spec, metrics[spec.primary_metric], champion_score,
-                               champion.version if champion else None, problem)
+        decision = gate.decide(
+            spec,
+            metrics[spec.primary_metric],
+            champion_score,
+            champion.version if champion else None,
+            problem,
+        )
     logger.info("{} {:.4f}; gate: {}", spec.primary_metric, decision.candidate, decision.reason)
 
     with _stage(svc, record, Stage.PUBLISH):
         artifact = serialize.dumps(pipeline)
-        version, card = svc.models.publish(spec.name, artifact, _card(
-            svc, record, spec, frame, checked, data, pipeline, metrics, decision, since))
+        version, card = svc.models.publish(
+            spec.name,
+            artifact,
+            _card(svc, record, spec, frame, checked, data, pipeline, metrics, decision, since),
+        )
     record.version = version
     record.outcome = decision.outcome
     record.summary.update(
-        metric=spec.primary_metric, score=decision.candidate, champion_score=decision.champion,
-        champion_version=decision.champion_version, delta=decision.delta,
-        gate_reason=decision.reason, rows_train=len(data.y_train), rows_test=len(data.y_test),
+        metric=spec.primary_metric,
+        score=decision.candidate,
+        champion_score=decision.champion,
+        champion_version=decision.champion_version,
+        delta=decision.delta,
+        gate_reason=decision.reason,
+        rows_train=len(data.y_train),
+        rows_test=len(data.y_test),
         artifact_uri=card["artifact"]["uri"],
     )
     if decision.promote:
         with _stage(svc, record, Stage.PROMOTE):
-            svc.models.move_champion(spec.name, version, reason=decision.reason,
-                                     actor=f"run:{record.run_id}", expected=champion,
-                                     run_id=record.run_id, score=decision.candidate)
+            svc.models.move_champion(
+                spec.name,
+                version,
+                reason=decision.reason,
+                actor=f"run:{record.run_id}",
+                expected=champion,
+                run_id=record.run_id,
+                score=decision.candidate,
+            )
 
 
-def _score_champion(svc: Services, spec: ModelSpec, champion: Any,
-                    data: fit.Split) -> tuple[float | None, str | None]:
+def _score_champion(
+    svc: Services, spec: ModelSpec, champion: Any, data: fit.Split
+) -> tuple[float | None, str | None]:
     if champion is None:
         return None, None
     try:
@@ -172,9 +208,18 @@ def _window(frame: Any, since: date) -> dict[str, str | None]:
     return {"since": since.isoformat(), "first": str(created.min()), "last": str(created.max())}
 
 
-def _card(svc: Services, record: RunRecord, spec: ModelSpec, frame: Any, checked: Any,
-          data: fit.Split, pipeline: Any, metrics: dict, decision: gate.GateDecision,
-          since: date) -> dict[str, Any]:
+def _card(
+    svc: Services,
+    record: RunRecord,
+    spec: ModelSpec,
+    frame: Any,
+    checked: Any,
+    data: fit.Split,
+    pipeline: Any,
+    metrics: dict,
+    decision: gate.GateDecision,
+    since: date,
+) -> dict[str, Any]:
     return {
         "run_id": record.run_id,
         "created_at": iso(svc.clock()),

@@ -21,8 +21,14 @@ class Started:
 
 
 def start_runs(
-    svc: Services, names: list[str], *, trigger: str, reason: str = "", dry_run: bool = False,
-    at: datetime | None = None, tag: str | None = None,
+    svc: Services,
+    names: list[str],
+    *,
+    trigger: str,
+    reason: str = "",
+    dry_run: bool = False,
+    at: datetime | None = None,
+    tag: str | None = None,
 ) -> Started:
     """Queue one run per model. Unknown names fail before anything is written.
 
@@ -33,8 +39,9 @@ def start_runs(
     specs = [svc.registry.get(name) for name in dict.fromkeys(names)]
     at = at or svc.clock()
     tag = tag or secrets.token_hex(4)
-    result = Started(batch_id=f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{tag}" if len(specs) > 1
-                     else None)
+    result = Started(
+        batch_id=f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{tag}" if len(specs) > 1 else None
+    )
     for spec in specs:
         run_id = new_run_id(spec.name, at, tag)
         existing = svc.runs.find(run_id)
@@ -42,8 +49,14 @@ def start_runs(
             if not existing.status.finished:
                 result.runs.append(existing)
             continue
-        record = RunRecord(run_id=run_id, model=spec.name, trigger=trigger, reason=reason,
-                           batch_id=result.batch_id, dry_run=dry_run)
+        record = RunRecord(
+            run_id=run_id,
+            model=spec.name,
+            trigger=trigger,
+            reason=reason,
+            batch_id=result.batch_id,
+            dry_run=dry_run,
+        )
         svc.runs.save(record)
         if dry_run:  # publishes nothing: needs no exclusive mark
             result.runs.append(record)

@@ -49,7 +49,9 @@ def build_pipeline(spec: ModelSpec) -> Pipeline:
             dtype=np.float32,
         )
         transformers.append(("categories", encoder, list(spec.features.categorical)))
-    features = ColumnTransformer(transformers, sparse_threshold=0.0, verbose_feature_names_out=False)
+    features = ColumnTransformer(
+        transformers, sparse_threshold=0.0, verbose_feature_names_out=False
+    )
     return Pipeline(
         [("features", features), ("classifier", EncodedLabelClassifier(spec.estimator()))]
     )

@@ -54,22 +54,37 @@ def decide(
     metric = spec.primary_metric
 
     def result(outcome: Outcome, reason: str) -> GateDecision:
-        return GateDecision(outcome, reason, metric, candidate, champion, champion_version,
-                            spec.metric_floor, spec.tolerance)
+        return GateDecision(
+            outcome,
+            reason,
+            metric,
+            candidate,
+            champion,
+            champion_version,
+            spec.metric_floor,
+            spec.tolerance,
+        )
 
     if candidate < spec.metric_floor:
-        return result(Outcome.REJECTED,
-                      f"{metric} {candidate:.4f} is below the floor {spec.metric_floor:.4f}")
+        return result(
+            Outcome.REJECTED, f"{metric} {candidate:.4f} is below the floor {spec.metric_floor:.4f}"
+        )
     if champion_version is None:
         return result(Outcome.PROMOTED, f"first version; {metric} {candidate:.4f} meets the floor")
     if champion is None:
-        return result(Outcome.PROMOTED,
-                      f"champion v{champion_version} could not score the holdout "
-                      f"({champion_problem}); candidate meets the floor")
+        return result(
+            Outcome.PROMOTED,
+            f"champion v{champion_version} could not score the holdout "
+            f"({champion_problem}); candidate meets the floor",
+        )
     if candidate < champion - spec.tolerance:
-        return result(Outcome.KEPT_CHAMPION,
-                      f"{metric} {candidate:.4f} is worse than champion v{champion_version} "
-                      f"({champion:.4f}) by more than {spec.tolerance:.4f}")
-    return result(Outcome.PROMOTED,
-                  f"{metric} {candidate:.4f} vs champion v{champion_version} {champion:.4f} "
-                  f"(tolerance {spec.tolerance:.4f})")
+        return result(
+            Outcome.KEPT_CHAMPION,
+            f"{metric} {candidate:.4f} is worse than champion v{champion_version} "
+            f"({champion:.4f}) by more than {spec.tolerance:.4f}",
+        )
+    return result(
+        Outcome.PROMOTED,
+        f"{metric} {candidate:.4f} vs champion v{champion_version} {champion:.4f} "
+        f"(tolerance {spec.tolerance:.4f})",
+    )

@@ -19,9 +19,7 @@ def profile(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rows": len(frame),
         "class_counts": {str(k): int(v) for k, v in frame[spec.target].value_counts().items()},
-        "null_rates": {
-            col: round(float(frame[col].isna().mean()), 6) for col in spec.features.all
-        },
+        "null_rates": {col: round(float(frame[col].isna().mean()), 6) for col in spec.features.all},
         "categories": {},
         "numeric_deciles": {},
     }
@@ -67,7 +65,9 @@ def compare(
     new_labels = set(current["class_counts"]) - set(champion.get("class_counts", {}))
     if new_labels:
         findings.append(
-            _warn("new_classes", spec.target, f"classes not seen by the champion: {_few(new_labels)}")
+            _warn(
+                "new_classes", spec.target, f"classes not seen by the champion: {_few(new_labels)}"
+            )
         )
     for col in spec.features.categorical:
         before = champion.get("categories", {}).get(col)
@@ -82,7 +82,9 @@ def compare(
             findings.append(_warn("vanished_categories", col, f"{col}: vanished {_few(gone)}"))
         value = psi(before, now)
         if value > SHIFT_WARN:
-            findings.append(_warn("feature_shift", col, f"{col}: distribution shifted (PSI {value})"))
+            findings.append(
+                _warn("feature_shift", col, f"{col}: distribution shifted (PSI {value})")
+            )
     for col in spec.features.numeric:
         edges = champion.get("numeric_deciles", {}).get(col)
         if not edges:
@@ -91,7 +93,9 @@ def compare(
         reference = {str(i): 1.0 for i in range(len(edges) + 1)}  # deciles: equal mass
         value = psi(reference, _bucket_counts(values, edges))
         if value > SHIFT_WARN:
-            findings.append(_warn("feature_shift", col, f"{col}: distribution shifted (PSI {value})"))
+            findings.append(
+                _warn("feature_shift", col, f"{col}: distribution shifted (PSI {value})")
+            )
     return findings
 
 

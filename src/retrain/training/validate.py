@@ -34,8 +34,15 @@ def validate(
     missing = [col for col in spec.columns if col not in frame.columns]
     if missing:
         _stop(
-            [_finding("error", "missing_column", col, f"column {col!r} is missing from the "
-                      f"query result of {spec.name}") for col in missing]
+            [
+                _finding(
+                    "error",
+                    "missing_column",
+                    col,
+                    f"column {col!r} is missing from the query result of {spec.name}",
+                )
+                for col in missing
+            ]
         )
 
     for col in spec.features.numeric:
@@ -44,28 +51,58 @@ def validate(
             converted = pd.to_numeric(values, errors="coerce")
             bad = int((converted.isna() & values.notna()).sum())
             if bad:
-                errors.append(_finding("error", "column_type", col,
-                                       f"numeric column {col!r} has {bad} non-numeric values"))
+                errors.append(
+                    _finding(
+                        "error",
+                        "column_type",
+                        col,
+                        f"numeric column {col!r} has {bad} non-numeric values",
+                    )
+                )
     for col in spec.features.boolean:
         values = frame[col].dropna()
-        if not (ptypes.is_bool_dtype(values) or set(pd.unique(values)) <= {0, 1, True, False}):
-            errors.append(_finding("error", "column_type", col,
-                                   f"boolean column {col!r} holds values other than 0/1/true/false"))
+        if not (ptypes.is_bool_dtype(values) or set(pd.unique(values)) <= {0, 1}):
+            errors.append(
+                _finding(
+                    "error",
+                    "column_type",
+                    col,
+                    f"boolean column {col!r} holds values other than 0/1/true/false",
+                )
+            )
 
     target_nulls = int(frame[spec.target].isna().sum())
     if len(frame) and target_nulls == len(frame):
-        errors.append(_finding("error", "target_null", spec.target,
-                               f"target {spec.target!r} is null in all {len(frame)} rows"))
+        errors.append(
+            _finding(
+                "error",
+                "target_null",
+                spec.target,
+                f"target {spec.target!r} is null in all {len(frame)} rows",
+            )
+        )
     elif target_nulls:
-        findings.append(_finding("warning", "target_null", spec.target,
-                                 f"dropped {target_nulls} rows whose target {spec.target!r} is null"))
+        findings.append(
+            _finding(
+                "warning",
+                "target_null",
+                spec.target,
+                f"dropped {target_nulls} rows whose target {spec.target!r} is null",
+            )
+        )
         frame = frame[frame[spec.target].notna()]
 
     for col in spec.features.all:
         rate = float(frame[col].isna().mean()) if len(frame) else 0.0
         if rate > spec.max_null_rate:
-            errors.append(_finding("error", "null_rate", col,
-                                   f"feature {col!r} is {rate:.0%} null (limit {spec.max_null_rate:.0%})"))
+            errors.append(
+                _finding(
+                    "error",
+                    "null_rate",
+                    col,
+                    f"feature {col!r} is {rate:.0%} null (limit {spec.max_null_rate:.0%})",
+                )
+            )
     if errors:
         _stop(errors)
 
@@ -73,24 +110,52 @@ def validate(
     rare = counts[counts < spec.min_class_rows]
     if len(rare):
         listed = ", ".join(f"{k} ({v})" for k, v in rare.items())
-        findings.append(_finding("warning", "rare_classes", spec.target,
-                                 f"dropped classes with fewer than {spec.min_class_rows} rows: {listed}"))
+        findings.append(
+            _finding(
+                "warning",
+                "rare_classes",
+                spec.target,
+                f"dropped classes with fewer than {spec.min_class_rows} rows: {listed}",
+            )
+        )
         frame = frame[~frame[spec.target].isin(rare.index)]
 
     if len(frame) < spec.min_rows:
-        _stop([_finding("error", "too_few_rows", None,
-                        f"{len(frame)} usable rows, {spec.name} needs at least {spec.min_rows}")],
-              prefix=findings)
+        _stop(
+            [
+                _finding(
+                    "error",
+                    "too_few_rows",
+                    None,
+                    f"{len(frame)} usable rows, {spec.name} needs at least {spec.min_rows}",
+                )
+            ],
+            prefix=findings,
+        )
     classes = frame[spec.target].nunique()
     if classes < 2:
-        _stop([_finding("error", "single_class", spec.target,
-                        f"target {spec.target!r} has {classes} usable class(es); at least 2 needed")],
-              prefix=findings)
+        _stop(
+            [
+                _finding(
+                    "error",
+                    "single_class",
+                    spec.target,
+                    f"target {spec.target!r} has {classes} usable class(es); at least 2 needed",
+                )
+            ],
+            prefix=findings,
+        )
 
     duplicates = int(frame.duplicated(subset=list(spec.columns)).sum())
     if duplicates:
-        findings.append(_finding("warning", "duplicate_rows", None,
-                                 f"{duplicates} rows repeat another row's features and target"))
+        findings.append(
+            _finding(
+                "warning",
+                "duplicate_rows",
+                None,
+                f"{duplicates} rows repeat another row's features and target",
+            )
+        )
 
     current = profiling.profile(frame, spec)
     if champion_profile:

@@ -137,3 +137,24 @@ def test_unknown_model_lists_the_known_ones(svc):
     with pytest.raises(Exception, match="known models: OTHER, TOY"):
         start_runs(svc, ["NOPE"], trigger="test")
     assert svc.runs.list() == []
+
+
+def test_an_abandoned_run_stops_blocking_its_model(svc):
+    from datetime import timedelta
+
+    stuck = start_runs(svc, ["TOY"], trigger="test").runs[0]  # its message never arrives
+    svc.runs.stale_after = timedelta(0)
+    fresh = start_runs(svc, ["TOY"], trigger="test")
+    assert fresh.runs and not fresh.conflicts
+    old = svc.runs.get(stuck.run_id)
+    assert old.status == "failed" and old.error["type"] == "Abandoned"
+
+
+def test_a_duplicate_start_with_the_same_ids_queues_nothing_new(svc):
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    first = start_runs(svc, ["TOY"], trigger="timer", at=at, tag="monthly")
+    second = start_runs(svc, ["TOY"], trigger="timer", at=at, tag="monthly")
+    assert [r.run_id for r in first.runs] == ["20261201T000000Z-TOY-monthly"]
+    assert second.runs == [] and [r.run_id for r in second.existing] == [first.runs[0].run_id]

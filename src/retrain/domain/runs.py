@@ -76,6 +76,7 @@ class RunRecord:
     dry_run: bool = False
     created_at: str = field(default_factory=lambda: iso(utcnow()))
     started_at: str | None = None
+    updated_at: str | None = None
     finished_at: str | None = None
     attempts: int = 0
     timings: dict[str, float] = field(default_factory=dict)

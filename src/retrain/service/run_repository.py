@@ -9,17 +9,25 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
+from datetime import datetime, timedelta
 
 from retrain.domain.errors import NotFoundError, RunAlreadyActiveError
 from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
-from retrain.domain.runs import RUN_ID, RunRecord
+from retrain.domain.runs import RUN_ID, Outcome, RunRecord, RunStatus, iso, utcnow
+
+
+# A queued or running run that has not saved progress for this long is abandoned (its
+# message was never sent, or every attempt died with its instance): it no longer blocks.
+STALE_AFTER = timedelta(hours=6)
 
 
 class RunRepository:
-    def __init__(self, store: ObjectStore) -> None:
+    def __init__(self, store: ObjectStore, stale_after: timedelta = STALE_AFTER) -> None:
         self.store = store
+        self.stale_after = stale_after
 
     def save(self, record: RunRecord) -> RunRecord:
+        record.updated_at = iso(utcnow())
         data = json.dumps(record.to_dict(), indent=2, sort_keys=True).encode()
         obj = self.store.get(f"{record.run_id}.json")
         self.store.replace(f"{record.run_id}.json", data, obj.etag if obj else None)
@@ -78,7 +86,9 @@ class RunRepository:
                     return
                 record = self.find(holder)
                 if record is not None and not record.status.finished:
-                    raise RunAlreadyActiveError(model, holder) from None
+                    if not self._abandoned(record):
+                        raise RunAlreadyActiveError(model, holder) from None
+                    self._fail_abandoned(record)
                 try:
                     self.store.replace(key, data, obj.etag)
                     return
@@ -87,6 +97,21 @@ class RunRepository:
         obj = self.store.get(key)
         holder = json.loads(obj.data)["run_id"] if obj else "unknown"
         raise RunAlreadyActiveError(model, holder)
+
+    def _abandoned(self, record: RunRecord) -> bool:
+        last = record.updated_at or record.created_at
+        return utcnow() - datetime.fromisoformat(last) > self.stale_after
+
+    def _fail_abandoned(self, record: RunRecord) -> None:
+        record.status = RunStatus.FAILED
+        record.outcome = Outcome.FAILED
+        record.finished_at = iso(utcnow())
+        record.error = {
+            "stage": str(record.stage),
+            "type": "Abandoned",
+            "message": f"no progress for {self.stale_after}; superseded by a new run",
+        }
+        self.save(record)
 
     def active(self, model: str) -> str | None:
         obj = self.store.get(f"active/{model}.json")

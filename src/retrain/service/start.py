@@ -15,7 +15,8 @@ from retrain.service.notify import start_batch
 
 @dataclass
 class Started:
-    runs: list[RunRecord] = field(default_factory=list)  # to execute (new or resumed)
+    runs: list[RunRecord] = field(default_factory=list)  # new: to execute
+    existing: list[RunRecord] = field(default_factory=list)  # same ids started before
     conflicts: list[RunAlreadyActiveError] = field(default_factory=list)
     batch_id: str | None = None
 
@@ -33,9 +34,10 @@ def start_runs(
     """Queue one run per model. Unknown names fail before anything is written.
 
     Run ids are ``<at>-<MODEL>-<tag>``: a caller that passes the same ``at`` and ``tag``
-    again (a duplicate timer firing) gets the existing runs back, unfinished ones to
-    execute and finished ones not at all. A model with another queued or running run is
-    reported in ``conflicts`` and gets no new run."""
+    again (a duplicate or past-due timer firing) finds the runs already there and gets them
+    in ``existing``, not in ``runs``: only ``runs`` are to be executed, so no run is ever
+    queued twice. A model with another queued or running run is reported in ``conflicts``
+    and gets no new run."""
     specs = [svc.registry.get(name) for name in dict.fromkeys(names)]
     at = at or svc.clock()
     tag = tag or secrets.token_hex(4)
@@ -46,8 +48,7 @@ def start_runs(
         run_id = new_run_id(spec.name, at, tag)
         existing = svc.runs.find(run_id)
         if existing is not None:
-            if not existing.status.finished:
-                result.runs.append(existing)
+            result.existing.append(existing)
             continue
         record = RunRecord(
             run_id=run_id,

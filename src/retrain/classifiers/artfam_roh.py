@@ -28,7 +28,7 @@ SPEC = ModelSpec(
         ),
         boolean=("moisture_resistant", "fire_retardant"),
     ),
-    estimator=lambda: xgboost_hist(n_estimators=200, max_depth=6),
+    estimator=lambda: xgboost_hist(n_estimators=400, max_depth=6),
     min_rows=1000,
     primary_metric="macro_f1",
     metric_floor=0.5,

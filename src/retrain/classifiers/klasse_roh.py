@@ -18,7 +18,7 @@ SPEC = ModelSpec(
         categorical=("plant", "product_line", "glue_system", "emission_class"),
         boolean=("moisture_resistant", "fire_retardant"),
     ),
-    estimator=lambda: xgboost_hist(n_estimators=150, max_depth=5),
+    estimator=lambda: xgboost_hist(n_estimators=300, max_depth=5),
     min_rows=1000,
     primary_metric="balanced_accuracy",
     metric_floor=0.45,

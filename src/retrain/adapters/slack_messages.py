@@ -1,0 +1,261 @@
+"""Block Kit payloads for Slack: one message per run, one summary per batch.
+
+Pure: builds ``{"text": fallback, "blocks": [...]}`` dicts from run records, within Slack's
+limits (50 blocks, 3,000 characters per section text, 2,000 per field, 150 per header).
+User text is escaped so it can neither break the formatting nor ping anyone. ``scrub``
+replaces secret values and credential-shaped substrings in any payload."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from retrain.domain.runs import Outcome, RunRecord, RunStatus
+from retrain.service.report import batch_line, outcome_words, run_line
+
+MAX_BLOCKS, SECTION_CHARS, FIELD_CHARS, HEADER_CHARS, TEXT_CHARS = 50, 3000, 2000, 150, 3000
+MAX_FINDINGS = 5
+ICONS = {
+    Outcome.PROMOTED: ":white_check_mark:",
+    Outcome.KEPT_CHAMPION: ":heavy_minus_sign:",
+    Outcome.REJECTED: ":no_entry:",
+    Outcome.VALIDATED: ":mag:",
+    Outcome.FAILED: ":x:",
+    RunStatus.QUEUED: ":hourglass_flowing_sand:",
+    RunStatus.RUNNING: ":arrows_counterclockwise:",
+}
+_SECRET_KEYS = {"password", "pwd", "accountkey", "sharedaccesskey", "sharedaccesssignature"}
+# Credentials that must never leave, even when not configured here (defence in depth).
+_CREDENTIALS = [
+    (
+        re.compile(
+            r"(?i)\b(password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|sig)"
+            r"=[^;&\s'\"]+"
+        ),
+        r"\1=***",
+    ),
+    (re.compile(r"(://[^/\s:@]+):[^@\s/]+@"), r"\1:***@"),
+    (re.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), "***"),
+    (re.compile(r"(hooks\.slack\.com/services/)\S+"), r"\1***"),
+]
+
+
+def scrub(value: Any, secrets: Sequence[str]) -> Any:
+    """``value`` (a string, or dicts and lists of them) with every secret, the password or
+    key inside one, and credential-shaped text replaced by '***'; also a secret's beginning
+    left at the end of a string cut short with '…'."""
+    return _scrub(value, secret_values(secrets))
+
+
+def secret_values(secrets: Sequence[str]) -> list[str]:
+    """The secrets and the parts of them that are secret on their own, longest first."""
+    values = set(secrets)
+    for secret in secrets:
+        if "://" in secret:
+            with contextlib.suppress(ValueError):
+                values.add(urlsplit(secret).password or "")
+        for pair in secret.split(";"):
+            key, _, part = pair.partition("=")
+            if key.strip().lower() in _SECRET_KEYS:
+                values.add(part)
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
+def _scrub(value: Any, ordered: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _scrub(v, ordered) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v, ordered) for v in value]
+    if not isinstance(value, str):
+        return value
+    for secret in ordered:
+        value = value.replace(secret, "***")
+    for pattern, replacement in _CREDENTIALS:
+        value = pattern.sub(replacement, value)
+    if value.endswith("…"):
+        for secret in ordered:
+            for size in range(len(secret) - 1, 3, -1):
+                if value[:-1].endswith(secret[:size]):
+                    return value[: -1 - size] + "***…"
+    return value
+
+
+def run_message(record: RunRecord) -> dict[str, Any]:
+    """One run: outcome, metric against the champion, rows, window, duration, artifact; for a
+    failure the stage, error class and short message (never a traceback or row data)."""
+    s = record.summary
+    title = f"{_icon(record)} {record.model}"
+    title += f" v{record.version}" if record.version is not None else ""
+    title += f" · {outcome_words(record)}"
+    title += " (dry run)" if record.dry_run and record.outcome is not Outcome.VALIDATED else ""
+    fields = []
+    if s.get("score") is not None:
+        fields.append(f"*{_esc(s['metric'])}*\n{s['score']:.4f}  {_versus(s)}")
+    if s.get("rows_loaded") is not None:
+        rows = f"{s['rows_loaded']:,} loaded"
+        if s.get("rows_train") is not None:
+            rows += f"\n{s['rows_train']:,} train / {s.get('rows_test', 0):,} test"
+        fields.append(f"*Rows*\n{rows}")
+    if window := _window(s.get("data_window")):
+        fields.append(f"*Data window*\n{window}")
+    fields.append(f"*Duration*\n{_duration(record)}")
+    trigger = _esc(record.trigger)
+    trigger += f": {_cut(_esc(record.reason), 200)}" if record.reason else ""
+    fields.append(f"*Trigger*\n{trigger}")
+    blocks: list[dict[str, Any]] = [
+        _header(title),
+        {"type": "section", "fields": [_mrkdwn(f, FIELD_CHARS) for f in fields[:10]]},
+    ]
+    if record.error:
+        e = record.error
+        blocks.append(
+            _section(
+                f"*Failed in* `{_code(e.get('stage', '?'))}` · `{_code(e.get('type', '?'))}`\n"
+                f"> {_cut(_esc(e.get('message', '')), 1000).replace(chr(10), ' ')}"
+            )
+        )
+    elif s.get("gate_reason"):
+        blocks.append(_section(f"*Gate:* {_esc(s['gate_reason'])}"))
+    if lines := _findings(s.get("findings") or []):
+        blocks.append(_section(lines))
+    context = [f"Run `{_code(record.run_id)}`"]
+    if record.attempts > 1:
+        context.append(f"attempt {record.attempts}")
+    if s.get("artifact_uri"):
+        context.append(f"Artifact `{_code(s['artifact_uri'])}`")
+    blocks.append(_context(context))
+    return {"text": _cut(_esc(run_line(record)), TEXT_CHARS), "blocks": blocks}
+
+
+def batch_message(batch_id: str, records: list[RunRecord], *, final: bool) -> dict[str, Any]:
+    """A batch's summary, one line per model: 'queued/running' at the start, outcomes at
+    the end. The details of each run are in its thread (or its own message)."""
+    trigger = records[0].trigger if records else "batch"
+    count = f"{len(records)} model{'s' if len(records) != 1 else ''}"
+    title = f"Retraining {'finished' if final else 'started'}: {count} ({trigger})"
+    lines = [_batch_row(r, final) for r in records]
+    sections = _chunks(lines, SECTION_CHARS)
+    room = MAX_BLOCKS - 2
+    if len(sections) > room:
+        dropped = sum(s.count("\n") + 1 for s in sections[room - 1 :])
+        sections = [*sections[: room - 1], f"…and {dropped} more models"]
+    blocks = [_header(title), *(_section(text) for text in sections)]
+    summary = batch_line(records) if final else "details of each model follow in the thread"
+    blocks.append(_context([_esc(summary), f"Batch `{_code(batch_id)}`"]))
+    text = f"{title}: " + (batch_line(records) if final else ", ".join(r.model for r in records))
+    return {"text": _cut(_esc(text), TEXT_CHARS), "blocks": blocks}
+
+
+def _batch_row(record: RunRecord, final: bool) -> str:
+    parts = [f"{_icon(record)} *{record.model}*"]
+    if not final and not record.status.finished:
+        return f"{parts[0]} {record.status}"
+    if record.version is not None:
+        parts.append(f"v{record.version}")
+    parts.append(outcome_words(record))
+    s = record.summary
+    if s.get("score") is not None:
+        parts.append(f"{_esc(s['metric'])} {s['score']:.4f} {_versus(s)}".rstrip())
+    if record.error:
+        parts.append(
+            f"in {_code(record.error.get('stage', '?'))}: {_esc(record.error.get('type', '?'))}"
+        )
+    return _cut(" · ".join(parts), 500)
+
+
+def _versus(s: dict[str, Any]) -> str:
+    if s.get("champion_score") is not None and s.get("delta") is not None:
+        champion = f"v{s.get('champion_version')} {s['champion_score']:.4f}"
+        return f"({s['delta']:+.4f} vs champion {champion})"
+    if s.get("champion_version") is not None:
+        return f"(champion v{s['champion_version']} could not be scored)"
+    return "(first version)"
+
+
+def _window(window: Any) -> str:
+    if not isinstance(window, dict):
+        return ""
+    if window.get("first") and window.get("last"):
+        return f"{_esc(str(window['first'])[:10])} → {_esc(str(window['last'])[:10])}"
+    return f"since {_esc(window['since'])} (no rows)" if window.get("since") else ""
+
+
+def _duration(record: RunRecord) -> str:
+    total = record.duration_s
+    text = "-" if total is None else _seconds(total)
+    if fit := record.timings.get("fit"):
+        text += f" (fit {_seconds(fit)})"
+    return text
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 90 else f"{int(value // 60)} min {int(value % 60):02d} s"
+
+
+def _findings(findings: list[dict[str, Any]]) -> str:
+    if not findings:
+        return ""
+    lines = [
+        f"• {':x:' if f.get('severity') == 'error' else ':warning:'} "
+        f"{_cut(_esc(f.get('message', '')), 300)}"
+        for f in findings[:MAX_FINDINGS]
+    ]
+    if len(findings) > MAX_FINDINGS:
+        lines.append(f"…and {len(findings) - MAX_FINDINGS} more in the run record")
+    return "*Data checks*\n" + "\n".join(lines)
+
+
+def _icon(record: RunRecord) -> str:
+    return ICONS.get(record.outcome or record.status, ":grey_question:")
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": _cut(text, HEADER_CHARS), "emoji": True},
+    }
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text, SECTION_CHARS)}
+
+
+def _context(items: list[str]) -> dict[str, Any]:
+    return {"type": "context", "elements": [_mrkdwn(i, FIELD_CHARS) for i in items[:10]]}
+
+
+def _mrkdwn(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": _cut(text, limit)}
+
+
+def _chunks(lines: list[str], limit: int) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if out and len(out[-1]) + 1 + len(line) <= limit:
+            out[-1] += "\n" + line
+        else:
+            out.append(_cut(line, limit))
+    return out
+
+
+def _esc(text: Any) -> str:
+    """Slack's three control characters; stops '<!channel>' pings and broken links."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(text: Any) -> str:
+    return _cut(_esc(text), 300).replace("`", "'")
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most ``limit`` characters, never ending inside an '&amp;'-style entity."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&", max(0, len(cut) - 5))
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"

@@ -1,0 +1,148 @@
+"""Slack notifier: a bot token (a batch's parent message, each run's details in its thread,
+the parent updated at the end) or an incoming webhook (one message per run, a summary at
+the end of a batch; webhooks cannot thread or update).
+
+Never raises: a Slack failure is one warning line (Slack's error code or the exception
+class, never a URL or a token). Each notification, retries included, takes at most
+``SLACK_TIMEOUT_S`` (see slack_transport.Budget). Every configured secret is scrubbed from
+the records before a message is built, and from the payload again before it is sent."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from retrain.adapters.slack_messages import batch_message, run_message, scrub
+from retrain.adapters.slack_transport import (
+    BotTransport,
+    Budget,
+    SlackDeliveryError,
+    Transport,
+    WebhookTransport,
+    bounded_retry_handler,
+)
+from retrain.domain.errors import ConfigError
+from retrain.domain.runs import RunRecord
+
+if TYPE_CHECKING:
+    from retrain.config import Settings
+
+# chat.update cannot change the parent: post the summary as a new message instead
+_STALE_PARENT = {"message_not_found", "cant_update_message", "edit_window_closed"}
+
+
+class SlackNotifier:
+    """The Notifier port over a transport made fresh for each notification."""
+
+    def __init__(
+        self, connect: Callable[[Budget], Transport], timeout_s: float, secrets: list[str]
+    ) -> None:
+        self.connect = connect
+        self.timeout_s = timeout_s
+        self.secrets = secrets
+
+    def batch_started(self, batch_id: str, records: list[RunRecord]) -> dict | None:
+        def send(transport: Transport) -> dict | None:
+            if not transport.threads:  # a webhook cannot thread or update: summary at the end
+                return None
+            return transport.post(batch_message(batch_id, self._clean(records), final=False), None)
+
+        return self._quietly("batch start", send)
+
+    def run_finished(self, record: RunRecord, batch: dict | None) -> None:
+        def send(transport: Transport) -> None:
+            parent = _parent(batch) if transport.threads else None
+            transport.post(run_message(self._clean([record])[0]), parent)
+
+        self._quietly(f"run {record.run_id}", send)
+
+    def batch_finished(self, batch_id: str, records: list[RunRecord], batch: dict | None) -> None:
+        def send(transport: Transport) -> None:
+            parent = _parent(batch) if transport.threads else None
+            payload = batch_message(batch_id, self._clean(records), final=True)
+            if parent is not None:
+                try:
+                    transport.update(parent, payload)
+                    return
+                except SlackDeliveryError as exc:
+                    if exc.code not in _STALE_PARENT:
+                        raise
+            transport.post(payload, None)
+
+        self._quietly("batch summary", send)
+
+    def _clean(self, records: list[RunRecord]) -> list[RunRecord]:
+        """Copies of the records with every secret scrubbed before any text is cut short."""
+        return [RunRecord.from_dict(scrub(r.to_dict(), self.secrets)) for r in records]
+
+    def _quietly(self, what: str, send: Callable[[Transport], Any]) -> Any:
+        """``send`` over a fresh transport with its own time budget; failures become a
+        warning."""
+        try:
+            return send(self.connect(Budget(self.timeout_s)))
+        except Exception as exc:
+            reason = exc.code if isinstance(exc, SlackDeliveryError) else type(exc).__name__
+            logger.warning(
+                "Slack: {} not posted ({}); the run is not affected",
+                what,
+                scrub(reason, self.secrets)[:120],
+            )
+            return None
+
+
+def _parent(batch: dict | None) -> dict | None:
+    if batch and batch.get("channel") and batch.get("ts"):
+        return {"channel": batch["channel"], "ts": batch["ts"]}
+    return None
+
+
+def slack_notifier(settings: Settings) -> SlackNotifier:
+    """Bot token + channel when set (threads), else the incoming webhook."""
+    secrets = settings.secrets()
+    sdk_logger = _sdk_logger(secrets)
+    token, channel, webhook = (
+        settings.slack_bot_token,
+        settings.slack_channel,
+        settings.slack_webhook_url,
+    )
+    if not ((token and channel) or webhook):
+        raise ConfigError(["ENABLE_SLACK needs SLACK_BOT_TOKEN + SLACK_CHANNEL or a webhook"])
+    base_url = (settings.slack_api_url or "https://slack.com/api/").rstrip("/") + "/"
+
+    def connect(budget: Budget) -> Transport:
+        handlers: list[Any] = [bounded_retry_handler(budget)]
+        options: dict[str, Any] = {
+            "logger": sdk_logger,
+            "timeout": budget.remaining(),
+            "retry_handlers": handlers,
+        }
+        if token and channel:
+            from slack_sdk import WebClient
+
+            client = WebClient(token=token.reveal(), base_url=base_url, **options)
+            budget.clients.append(client)
+            return BotTransport(client, channel, budget, secrets)
+        from slack_sdk.webhook import WebhookClient
+
+        hook = WebhookClient(webhook.reveal(), **options)  # type: ignore[union-attr]
+        budget.clients.append(hook)
+        return WebhookTransport(hook, budget, secrets)
+
+    return SlackNotifier(connect, settings.slack_timeout_s, secrets)
+
+
+def _sdk_logger(secrets: list[str]) -> logging.Logger:
+    """slack_sdk's own log lines: warnings and errors only (its debug lines name URLs and
+    proxies), with secrets masked."""
+    sdk = logging.getLogger("retrain.slack_sdk")
+    sdk.setLevel(logging.WARNING)
+
+    def mask(record: logging.LogRecord) -> bool:
+        record.msg, record.args = scrub(record.getMessage(), secrets), None
+        return True
+
+    sdk.filters = [mask]
+    return sdk

@@ -1,0 +1,168 @@
+"""The Block Kit payloads on their own: wording per outcome, Slack's limits under hostile
+input, escaping, and the scrubber."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from retrain.adapters.slack_messages import batch_message, run_message, scrub
+from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage
+from tests.fake_slack import block_problem
+
+
+def _record(model: str = "KLASSE_CORE", **changes) -> RunRecord:
+    record = RunRecord(
+        run_id=f"20261101T030000Z-{model}-monthly",
+        model=model,
+        status=RunStatus.SUCCEEDED,
+        stage=Stage.DONE,
+        trigger="timer",
+        started_at="2026-11-01T03:00:00.000Z",
+        finished_at="2026-11-01T03:02:05.500Z",
+        outcome=Outcome.KEPT_CHAMPION,
+        version=7,
+        timings={"fit": 118.2},
+        summary={
+            "rows_loaded": 31250,
+            "data_window": {"since": "2023-11-01", "first": "2023-11-01 00:12:00", "last": None},
+            "metric": "balanced_accuracy",
+            "score": 0.8612,
+            "champion_score": 0.8816,
+            "champion_version": 6,
+            "delta": -0.0204,
+            "gate_reason": "balanced_accuracy 0.8612 is worse than champion v6 (0.8816) by more "
+            "than 0.0100",
+            "rows_train": 25000,
+            "rows_test": 6250,
+            "artifact_uri": "https://acct.blob.core.windows.net/models/KLASSE_CORE/versions/7/m",
+            "findings": [],
+        },
+    )
+    for key, value in changes.items():
+        setattr(record, key, value)
+    return record
+
+
+def _shown(payload: dict) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def test_kept_champion_says_why_and_by_how_much():
+    payload = run_message(_record())
+    assert (
+        payload["blocks"][0]["text"]["text"] == ":heavy_minus_sign: KLASSE_CORE v7 · kept champion"
+    )
+    fields = [f["text"] for f in payload["blocks"][1]["fields"]]
+    assert fields[0] == "*balanced_accuracy*\n0.8612  (-0.0204 vs champion v6 0.8816)"
+    assert fields[2] == "*Data window*\nsince 2023-11-01 (no rows)"  # 'last' missing
+    assert fields[3] == "*Duration*\n2 min 05 s (fit 1 min 58 s)"
+    assert "worse than champion v6" in _shown(payload)
+    assert block_problem(payload["blocks"]) is None
+
+
+@pytest.mark.parametrize(
+    ("outcome", "header"),
+    [
+        (Outcome.PROMOTED, ":white_check_mark: KLASSE_CORE v7 · promoted"),
+        (Outcome.REJECTED, ":no_entry: KLASSE_CORE v7 · rejected by the gate"),
+        (Outcome.VALIDATED, ":mag: KLASSE_CORE v7 · validated (dry run)"),
+    ],
+)
+def test_each_outcome_has_its_words(outcome, header):
+    assert run_message(_record(outcome=outcome))["blocks"][0]["text"]["text"] == header
+
+
+def test_a_failure_names_stage_error_class_and_short_message_only():
+    record = _record(
+        status=RunStatus.FAILED,
+        outcome=Outcome.FAILED,
+        version=None,
+        summary={"rows_loaded": 812, "findings": [{"severity": "error", "message": "too few"}]},
+        error={"stage": "validate", "type": "DataValidationError", "message": "812 usable rows"},
+    )
+    payload = run_message(record)
+    shown = _shown(payload)
+    assert payload["blocks"][0]["text"]["text"] == ":x: KLASSE_CORE · failed"
+    assert payload["blocks"][2]["text"]["text"] == (
+        "*Failed in* `validate` · `DataValidationError`\n> 812 usable rows"
+    )
+    assert payload["blocks"][3]["text"]["text"] == "*Data checks*\n• :x: too few"
+    assert "Traceback" not in shown and "Gate" not in shown
+    assert payload["text"] == (
+        "KLASSE_CORE · failed · in validate: DataValidationError: 812 usable rows"
+    )
+
+
+def test_hostile_text_stays_within_limits_and_is_escaped():
+    message = ("<!channel> & <https://evil|click> " * 400) + "`rm`"
+    record = _record(
+        status=RunStatus.FAILED,
+        outcome=Outcome.FAILED,
+        reason="<!here> " * 100,
+        error={"stage": "fit", "type": "ValueError", "message": message},
+        summary={"findings": [{"severity": "warning", "message": "&" * 5000}] * 40},
+    )
+    payload = run_message(record)
+    assert block_problem(payload["blocks"]) is None
+    assert len(payload["text"]) <= 3000
+    shown = _shown(payload)
+    assert "<!" not in shown and "<https" not in shown
+    assert "&lt;!channel&gt;" in shown
+    for text in _all_texts(payload):  # a cut never leaves half an entity
+        assert not text.rstrip("…").endswith(("&", "&a", "&am", "&l", "&g", "&lt", "&gt"))
+    assert "…and 35 more in the run record" in shown
+
+
+def test_a_batch_of_any_size_fits_in_fifty_blocks():
+    records = [_record(f"MODEL_{n:04d}_{'X' * 40}") for n in range(2000)]
+    payload = batch_message("20261101T030000Z-monthly", records, final=True)
+    assert block_problem(payload["blocks"]) is None
+    assert len(payload["blocks"]) == 50
+    shown = _shown(payload)
+    listed = shown.count(":heavy_minus_sign: *MODEL_")
+    more = int(shown.split("…and ")[1].split(" more models")[0])
+    assert listed + more == 2000
+    assert payload["text"].startswith(
+        "Retraining finished: 2000 models (timer): 2000 kept champion"
+    )
+
+
+def test_the_start_lists_each_model_as_queued_or_running():
+    records = [
+        RunRecord(run_id="a", model="ARTFAM_ROH", trigger="timer"),
+        RunRecord(run_id="b", model="KLASSE_ROH", trigger="timer", status=RunStatus.RUNNING),
+    ]
+    payload = batch_message("20261101T030000Z-monthly", records, final=False)
+    assert payload["blocks"][1]["text"]["text"] == (
+        ":hourglass_flowing_sand: *ARTFAM_ROH* queued\n"
+        ":arrows_counterclockwise: *KLASSE_ROH* running"
+    )
+    assert payload["text"] == "Retraining started: 2 models (timer): ARTFAM_ROH, KLASSE_ROH"
+
+
+def test_scrub_masks_secrets_their_parts_and_credential_shapes():
+    db = "postgresql://trainer:S3cret-Pass@db:5432/prod"
+    blob = "AccountName=a;AccountKey=K3yK3yK3y==;EndpointSuffix=core.windows.net"
+    text = {
+        "a": [f"connect {db} failed", "password S3cret-Pass typed by hand"],
+        "b": f"{blob} and sig=abc123 and mysql://u:pw@h/x and xoxp-1-2-3",
+        "c": "https://hooks.slack.com/services/T1/B2/abcdef and " + "x" * 10 + db[:27] + "…",
+        "n": 3,
+    }
+    assert scrub(text, [db, blob]) == {
+        "a": ["connect *** failed", "password *** typed by hand"],
+        "b": "*** and sig=*** and mysql://u:***@h/x and ***",
+        "c": "https://hooks.slack.com/services/*** and xxxxxxxxxx***…",
+        "n": 3,
+    }
+
+
+def _all_texts(payload: dict) -> list[str]:
+    texts = [payload["text"]]
+    for block in payload["blocks"]:
+        if "text" in block:
+            texts.append(block["text"]["text"])
+        texts += [f["text"] for f in block.get("fields", []) + block.get("elements", [])]
+    return texts

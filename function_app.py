@@ -1,0 +1,17 @@
+"""The Azure Functions app: build the FunctionApp, register the blueprints. Nothing else.
+
+The Functions worker puts only this folder on sys.path; the package lives in src/ next to
+this file (in the repository, the Docker image and a zip deployment alike)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+
+import azure.functions as func
+
+from retrain.entrypoints import background, http_api
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(http_api.bp)
+app.register_functions(background.bp)

@@ -1,0 +1,194 @@
+"""HTTP API blueprint (auth level FUNCTION, health anonymous). Training never runs here:
+POST writes queued run records and enqueues one message per run, then answers 202."""
+
+import json
+
+# typing.List, not list: the worker's queue output check only recognises typing generics
+from typing import (
+    Any,
+)
+
+import azure.functions as func
+
+from retrain.domain.runs import RunStatus
+from retrain.entrypoints.app_services import QUEUE, QUEUE_CONNECTION, services
+from retrain.entrypoints.http_io import BadRequest, base_url, endpoint, field, json_body, respond
+from retrain.service import queries
+from retrain.service.promote import promote
+from retrain.service.start import start_runs
+
+bp = func.Blueprint()
+RETRY_AFTER_S = "30"
+
+
+def _start(
+    req: func.HttpRequest, msgs: func.Out[list[str]], names: list[str], reason: str, dry_run: bool
+) -> func.HttpResponse:
+    svc = services()
+    started = start_runs(svc, names, trigger="http", reason=reason, dry_run=dry_run)
+    if not started.runs and started.conflicts:
+        raise started.conflicts[0]
+    msgs.set([json.dumps({"run_id": record.run_id}) for record in started.runs])
+    base = base_url(req)
+    runs = [
+        {
+            "run_id": r.run_id,
+            "model": r.model,
+            "status": str(r.status),
+            "dry_run": r.dry_run,
+            "status_url": f"{base}/api/training/runs/{r.run_id}",
+        }
+        for r in started.runs
+    ]
+    body = {
+        "runs": runs,
+        "batch_id": started.batch_id,
+        "skipped": [
+            {"model": c.model, "active_run_id": c.run_id, "reason": "already queued or running"}
+            for c in started.conflicts
+        ],
+    }
+    location = str(runs[0]["status_url"])
+    return respond(body, 202, {"Location": location, "Retry-After": RETRY_AFTER_S})
+
+
+@bp.function_name("start_training")
+@bp.route(route="training", methods=["POST"])
+@bp.queue_output(arg_name="msgs", queue_name=QUEUE, connection=QUEUE_CONNECTION)
+@endpoint
+def start_training(req: func.HttpRequest, msgs: func.Out[list[str]]) -> func.HttpResponse:
+    body = json_body(req, {"models", "reason", "dry_run"})
+    models = field(body, "models", (list, str), required=True)
+    if isinstance(models, str):
+        if models != "all":
+            raise BadRequest('field "models" must be "all" or a list of model names')
+        names = services().registry.names()
+    else:
+        if not models or len(models) > 100 or not all(isinstance(m, str) for m in models):
+            raise BadRequest('field "models" must list 1 to 100 model names as strings')
+        names = models
+    reason = field(body, "reason", str, "")
+    if len(reason) > 500:
+        raise BadRequest('field "reason" must be at most 500 characters')
+    return _start(req, msgs, names, reason, field(body, "dry_run", bool, False))
+
+
+@bp.function_name("model_training_trigger")
+@bp.route(route="model_training_trigger", methods=["POST"])
+@bp.queue_output(arg_name="msgs", queue_name=QUEUE, connection=QUEUE_CONNECTION)
+@endpoint
+def model_training_trigger(req: func.HttpRequest, msgs: func.Out[list[str]]) -> func.HttpResponse:
+    """The original app's route: ``{"model_name": "KLASSE_ROH"}``."""
+    body = json_body(req, {"model_name", "reason"})
+    name = field(body, "model_name", str, required=True)
+    return _start(req, msgs, [name], field(body, "reason", str, ""), False)
+
+
+@bp.function_name("get_run")
+@bp.route(route="training/runs/{run_id}", methods=["GET"])
+@endpoint
+def get_run(req: func.HttpRequest) -> func.HttpResponse:
+    record = services().runs.get(req.route_params.get("run_id", ""))
+    return respond({**record.to_dict(), "duration_s": record.duration_s})
+
+
+@bp.function_name("list_runs")
+@bp.route(route="training/runs", methods=["GET"])
+@endpoint
+def list_runs(req: func.HttpRequest) -> func.HttpResponse:
+    svc = services()
+    model = req.params.get("model") or None
+    if model is not None:
+        svc.registry.get(model)
+    status = req.params.get("status") or None
+    if status is not None and status not in {s.value for s in RunStatus}:
+        raise BadRequest(f"status must be one of {', '.join(s.value for s in RunStatus)}")
+    limit = _int_param(req, "limit", 50, 1, 500)
+    records = svc.runs.list(model=model, status=status, limit=limit)
+    return respond({"runs": [{**r.to_dict(), "duration_s": r.duration_s} for r in records]})
+
+
+@bp.function_name("list_models")
+@bp.route(route="models", methods=["GET"])
+@endpoint
+def list_models(req: func.HttpRequest) -> func.HttpResponse:
+    return respond({"models": queries.list_models(services())})
+
+
+@bp.function_name("list_versions")
+@bp.route(route="models/{name}/versions", methods=["GET"])
+@endpoint
+def list_versions(req: func.HttpRequest) -> func.HttpResponse:
+    name = req.route_params.get("name", "")
+    return respond({"model": name, "versions": queries.list_versions(services(), name)})
+
+
+@bp.function_name("get_version")
+@bp.route(route="models/{name}/versions/{version}", methods=["GET"])
+@endpoint
+def get_version(req: func.HttpRequest) -> func.HttpResponse:
+    version = _int(req.route_params.get("version", ""), "version")
+    return respond(queries.get_version(services(), req.route_params.get("name", ""), version))
+
+
+@bp.function_name("set_champion")
+@bp.route(route="models/{name}/champion", methods=["POST"])
+@endpoint
+def set_champion(req: func.HttpRequest) -> func.HttpResponse:
+    """Promote or roll back: ``{"version": 3, "reason": "..."}``."""
+    body = json_body(req, {"version", "reason"})
+    version = field(body, "version", int, required=True)
+    reason = field(body, "reason", str, required=True)
+    actor = req.headers.get("x-ms-client-principal-name") or "http"
+    moved = promote(
+        services(), req.route_params.get("name", ""), version, reason=reason, actor=f"http:{actor}"
+    )
+    return respond(moved)
+
+
+@bp.function_name("champion_history")
+@bp.route(route="models/{name}/history", methods=["GET"])
+@endpoint
+def champion_history(req: func.HttpRequest) -> func.HttpResponse:
+    svc = services()
+    spec = svc.registry.get(req.route_params.get("name", ""))
+    return respond({"model": spec.name, "history": svc.models.history(spec.name)})
+
+
+@bp.function_name("health")
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    """Which dependencies answer. Names the failing check and its error class, nothing more."""
+    svc = services()
+    checks: dict[str, Any] = {}
+    for name, probe in (
+        ("training_db", svc.source.ping),
+        ("model_store", svc.models.store.ping),
+        ("run_store", svc.runs.store.ping),
+    ):
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"unavailable ({type(exc).__name__})"
+    healthy = all(v == "ok" for v in checks.values())
+    return respond(
+        {"status": "ok" if healthy else "degraded", "checks": checks}, 200 if healthy else 503
+    )
+
+
+def _int(raw: str, name: str) -> int:
+    if not raw.isdigit():
+        raise BadRequest(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
+
+
+def _int_param(req: func.HttpRequest, name: str, default: int, low: int, high: int) -> int:
+    raw = req.params.get(name)
+    if raw is None or raw == "":
+        return default
+    value = _int(raw, name)
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}")
+    return value

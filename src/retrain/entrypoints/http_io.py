@@ -1,0 +1,134 @@
+"""HTTP edge: JSON bodies in, JSON answers out, domain errors mapped to status codes here only.
+
+Every error answers ``{"error": {"code", "message"}}``; never a traceback or a secret."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import azure.functions as func
+from loguru import logger
+
+from retrain.domain import errors
+
+MAX_BODY = 64 * 1024
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400, code: str = "bad_request") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+STATUS = [  # most specific first
+    (errors.UnknownModelError, 404),
+    (errors.NotFoundError, 404),
+    (errors.RunAlreadyActiveError, 409),
+    (errors.ConflictError, 409),
+    (errors.DataValidationError, 422),
+    (errors.PromotionRefusedError, 422),
+    (errors.ArtifactIntegrityError, 422),
+    (errors.ConfigError, 500),
+    (errors.BackendError, 503),
+]
+
+
+def respond(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, indent=2, default=str),
+        status_code=status,
+        mimetype="application/json",
+        headers=headers,
+    )
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> func.HttpResponse:
+    return respond({"error": {"code": code, "message": message, **extra}}, status)
+
+
+def endpoint(handler: Callable[..., func.HttpResponse]) -> Callable[..., func.HttpResponse]:
+    """Wrap a handler: BadRequest and domain errors become JSON errors; anything else a 500
+    with a generic message (the details go to the log)."""
+
+    @functools.wraps(handler)
+    def wrapper(req: func.HttpRequest, *args: Any, **kwargs: Any) -> func.HttpResponse:
+        try:
+            return handler(req, *args, **kwargs)
+        except BadRequest as exc:
+            return error(exc.status, exc.code, str(exc))
+        except errors.RetrainError as exc:
+            status = next(
+                s for kind, s in [*STATUS, (errors.RetrainError, 500)] if isinstance(exc, kind)
+            )
+            extra: dict[str, Any] = {}
+            if isinstance(exc, errors.RunAlreadyActiveError):
+                extra = {"run_id": exc.run_id, "model": exc.model}
+            if isinstance(exc, errors.UnknownModelError):
+                extra = {"known_models": exc.known}
+            if status >= 500:
+                logger.error("{} {}: {}", req.method, urlsplit(req.url).path, exc)
+            return error(status, exc.code, str(exc), **extra)
+        except Exception:
+            logger.exception("unexpected error in {} {}", req.method, urlsplit(req.url).path)
+            return error(500, "internal_error", "unexpected error; see the function logs")
+
+    return wrapper
+
+
+def json_body(req: func.HttpRequest, allowed: set[str]) -> dict[str, Any]:
+    content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise BadRequest(
+            "send the body as JSON with Content-Type: application/json",
+            415,
+            "unsupported_media_type",
+        )
+    raw = req.get_body() or b""
+    if len(raw) > MAX_BODY:
+        raise BadRequest(
+            f"body is {len(raw)} bytes; the limit is {MAX_BODY}", 413, "body_too_large"
+        )
+    try:
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}", 400, "malformed_json") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise BadRequest(
+            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
+    return body
+
+
+def field(
+    body: dict[str, Any],
+    name: str,
+    kind: type | tuple[type, ...],
+    default: Any = None,
+    required: bool = False,
+) -> Any:
+    if name not in body:
+        if required:
+            raise BadRequest(f"field {name!r} is required")
+        return default
+    value = body[name]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        expected = (
+            kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        )
+        raise BadRequest(f"field {name!r} must be {expected}, not {type(value).__name__}")
+    return value
+
+
+def base_url(req: func.HttpRequest) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -1,0 +1,97 @@
+"""What the Functions host reads from the app: routes, methods, auth, schedule, queues."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from retrain.config import Settings
+from tests.functions.conftest import FUNCTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bindings() -> dict[str, list[dict]]:
+    return {
+        fn.get_function_name(): json.loads(
+            json.dumps(fn.get_bindings_dict()["bindings"], default=str)
+        )
+        for fn in FUNCTIONS.values()
+    }
+
+
+def test_http_routes_methods_and_auth_levels():
+    expected = {
+        "start_training": ("training", ["POST"]),
+        "model_training_trigger": ("model_training_trigger", ["POST"]),
+        "get_run": ("training/runs/{run_id}", ["GET"]),
+        "list_runs": ("training/runs", ["GET"]),
+        "list_models": ("models", ["GET"]),
+        "list_versions": ("models/{name}/versions", ["GET"]),
+        "get_version": ("models/{name}/versions/{version}", ["GET"]),
+        "set_champion": ("models/{name}/champion", ["POST"]),
+        "champion_history": ("models/{name}/history", ["GET"]),
+        "health": ("health", ["GET"]),
+    }
+    found = {}
+    for name, items in bindings().items():
+        for b in items:
+            if b["type"] == "httpTrigger":
+                methods = [m.split(".")[-1] for m in b["methods"]]
+                found[name] = (b["route"], methods, b["authLevel"].split(".")[-1])
+    assert {n: v[:2] for n, v in found.items()} == expected
+    assert found["health"][2] == "ANONYMOUS"
+    assert {v[2] for n, v in found.items() if n != "health"} == {"FUNCTION"}
+
+
+def test_queue_and_timer_bindings():
+    b = bindings()
+    timer = next(x for x in b["monthly_retraining"] if x["type"] == "timerTrigger")
+    assert timer["schedule"] == "%TRAINING_SCHEDULE%"
+    assert timer["useMonitor"] is True and timer["runOnStartup"] is False
+    queue_in = next(x for x in b["train_model"] if x["type"] == "queueTrigger")
+    assert (queue_in["queueName"], queue_in["connection"]) == (
+        "training-jobs",
+        "AzureWebJobsStorage",
+    )
+    for name in ("start_training", "model_training_trigger", "monthly_retraining"):
+        out = next(x for x in b[name] if x["type"] == "queue")
+        assert out["queueName"] == "training-jobs" and out["connection"] == "AzureWebJobsStorage"
+
+
+def test_host_json_retries_agree_with_the_settings():
+    host = json.loads((ROOT / "host.json").read_text())
+    queues = host["extensions"]["queues"]
+    assert queues["maxDequeueCount"] == Settings.from_environ({}).max_attempts
+    assert queues["batchSize"] == 1
+    template = json.loads((ROOT / "local.settings.json.template").read_text())["Values"]
+    assert template["TRAINING_SCHEDULE"] == "0 0 3 1 * *"
+
+
+def test_every_setting_the_app_reads_is_in_the_template():
+    import re
+
+    source = (ROOT / "src/retrain/config.py").read_text()
+    read = set(re.findall(r'reader\.\w+\(\s*"([A-Z_]+)"', source))
+    read |= {"TRAINING_DB_URL", "POSTGRES_CONN_STR", "SLACK_TOKEN"}
+    template = json.loads((ROOT / "local.settings.json.template").read_text())["Values"]
+    assert read - set(template) == set()
+
+
+def test_importing_the_app_loads_no_ml_library():
+    code = (
+        "import sys, function_app; heavy = {'pandas', 'sklearn', 'xgboost', 'scipy'} & "
+        "set(sys.modules); assert not heavy, heavy; print(len(function_app.app.get_functions()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "12"

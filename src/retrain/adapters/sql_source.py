@@ -38,6 +38,8 @@ def compact(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     for col in spec.features.categorical:
         if col in frame:
             frame[col] = frame[col].astype("category")
+    if "created_at" in frame and not pd.api.types.is_datetime64_any_dtype(frame["created_at"]):
+        frame["created_at"] = pd.to_datetime(frame["created_at"], format="ISO8601")
     if spec.target in frame:
         target = frame[spec.target]
         frame[spec.target] = target.astype(object).where(target.notna(), None)
@@ -58,8 +60,10 @@ class SqlSource:
 
         if self.is_postgres:
             conn.execute(text("SET TRANSACTION READ ONLY"))
-            conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"),
-                         {"ms": str(self.query_timeout_s * 1000)})
+            conn.execute(
+                text("SELECT set_config('statement_timeout', :ms, true)"),
+                {"ms": str(self.query_timeout_s * 1000)},
+            )
         elif self.engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA query_only = ON")
 
@@ -87,11 +91,13 @@ class SqlSource:
                     f"training query of {spec.name} ran longer than "
                     f"{self.query_timeout_s} s (TRAINING_QUERY_TIMEOUT_S) and was cancelled"
                 ) from None
-            raise BackendError(f"training database error for {spec.name}: "
-                               f"{_first_line(exc.orig)}") from None
+            raise BackendError(
+                f"training database error for {spec.name}: {_first_line(exc.orig)}"
+            ) from None
         except sa_exc.DBAPIError as exc:
-            raise BackendError(f"training query of {spec.name} failed: "
-                               f"{_first_line(exc.orig)}") from None
+            raise BackendError(
+                f"training query of {spec.name} failed: {_first_line(exc.orig)}"
+            ) from None
         return compact(frame, spec)
 
     def ping(self) -> None:

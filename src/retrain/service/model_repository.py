@@ -50,45 +50,59 @@ class ModelRepository:
         return sorted(found)
 
     def versions(self, model: str) -> list[int]:
-        """Complete versions (artifact and card written), ascending."""
+        """Complete versions (card and artifact written), ascending."""
         keys = set(self.store.list(f"{model}/versions/"))
-        return [n for n in self._taken_versions(model) if f"{model}/versions/{n}/{CARD}" in keys]
+        complete = {f"{model}/versions/{{}}/{CARD}", f"{model}/versions/{{}}/{ARTIFACT}"}
+        return [
+            n for n in self._taken_versions(model) if {key.format(n) for key in complete} <= keys
+        ]
 
     def publish(self, model: str, artifact: bytes, card: dict[str, Any]) -> tuple[int, dict]:
         """Store an immutable new version; return its number and the completed card.
 
-        The artifact claims the number with a create-only write, so two publishers never
-        share one. A conflict whose stored bytes equal ours is our own earlier attempt whose
-        answer was lost: it counts as success. Any other conflict tries the next number."""
+        The card (it names the run and the artifact's sha256) claims the number with a
+        create-only write, so two publishers never share one. A conflict whose stored bytes
+        equal ours is our own earlier attempt whose answer was lost: it counts as success.
+        Any other conflict tries the next number. The artifact follows, create-only too; a
+        version counts only once both exist."""
         taken = self._taken_versions(model)
         version = (taken[-1] if taken else 0) + 1
         while True:
-            key = f"{model}/versions/{version}/{ARTIFACT}"
+            full = self._complete_card(model, version, artifact, card)
+            data = _json(full)
             try:
-                self.store.create(key, artifact)
+                self.store.create(f"{model}/versions/{version}/{CARD}", data)
                 break
             except AlreadyExists:
-                existing = self.store.get(key)
-                if existing is not None and existing.data == artifact:
+                existing = self.store.get(f"{model}/versions/{version}/{CARD}")
+                if existing is not None and existing.data == data:
                     break
                 version += 1
-        card = {
+        key = f"{model}/versions/{version}/{ARTIFACT}"
+        try:
+            self.store.create(key, artifact)
+        except AlreadyExists:
+            existing = self.store.get(key)
+            if existing is None or existing.data != artifact:
+                raise ConflictError(f"{key} exists with other bytes than its card claims") from None
+        return version, full
+
+    def _complete_card(
+        self, model: str, version: int, artifact: bytes, card: dict[str, Any]
+    ) -> dict[str, Any]:
+        key = f"{model}/versions/{version}/{ARTIFACT}"
+        return {
             **card,
             "model": model,
             "version": version,
             "artifact": {
-                "path": f"{model}/versions/{version}/{ARTIFACT}",
+                "path": key,
                 "uri": self.store.uri(key),
                 "sha256": serialize.sha256(artifact),
                 "size_bytes": len(artifact),
                 "format": "skops",
             },
         }
-        try:
-            self.store.create(f"{model}/versions/{version}/{CARD}", _json(card))
-        except AlreadyExists:
-            card = self.card(model, version)
-        return version, card
 
     def card(self, model: str, version: int) -> dict[str, Any]:
         obj = self.store.get(f"{model}/versions/{version}/{CARD}")

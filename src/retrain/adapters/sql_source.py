@@ -76,6 +76,7 @@ class SqlSource:
         if max_rows is not None:
             params["max_rows"] = max_rows
         sql = windowed_query(spec, max_rows)
+        caught: tuple[type[BaseException], ...] = (sa_exc.DBAPIError, *_driver_errors(self.engine))
         try:
             with self.engine.connect() as conn, conn.begin():
                 self._begin_read_only(conn)
@@ -85,18 +86,16 @@ class SqlSource:
                     frame = copy_query(conn, sql, params, spec)
                 else:
                     frame = pd.read_sql(text(sql), conn, params=params)
-        except sa_exc.OperationalError as exc:
-            if "statement timeout" in str(exc.orig) or "canceling statement" in str(exc.orig):
+        except caught as exc:
+            # COPY runs on the raw driver cursor: its errors arrive unwrapped
+            cause = getattr(exc, "orig", None) or exc
+            if "statement timeout" in str(cause):
                 raise QueryTimeoutError(
                     f"training query of {spec.name} ran longer than "
                     f"{self.query_timeout_s} s (TRAINING_QUERY_TIMEOUT_S) and was cancelled"
                 ) from None
             raise BackendError(
-                f"training database error for {spec.name}: {_first_line(exc.orig)}"
-            ) from None
-        except sa_exc.DBAPIError as exc:
-            raise BackendError(
-                f"training query of {spec.name} failed: {_first_line(exc.orig)}"
+                f"training query of {spec.name} failed: {_first_line(cause)}"
             ) from None
         return compact(frame, spec)
 
@@ -109,6 +108,12 @@ class SqlSource:
                 conn.execute(text("SELECT 1"))
         except sa_exc.DBAPIError as exc:
             raise BackendError(f"training database unreachable: {_first_line(exc.orig)}") from None
+
+
+def _driver_errors(engine: Engine) -> tuple[type[BaseException], ...]:
+    dbapi = getattr(engine.dialect, "dbapi", None)
+    error = getattr(dbapi, "Error", None)
+    return (error,) if isinstance(error, type) else ()
 
 
 def _first_line(exc: BaseException | None) -> str:

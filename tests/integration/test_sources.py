@@ -1,0 +1,120 @@
+"""One source contract on SQLite and PostgreSQL; PostgreSQL's read-only role and timeout."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, pool, text
+
+from retrain.adapters import demo_data
+from retrain.adapters.postgres_identity import SCOPE, use_entra_token
+from retrain.adapters.sql_source import SqlSource
+from retrain.classifiers import default_registry
+from retrain.domain.errors import BackendError, QueryTimeoutError
+from tests.integration.conftest import AS_OF, ROWS
+
+SINCE = date(2023, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def sqlite_url(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'training.db'}"
+    demo_data.write(create_engine(url), demo_data.generate(ROWS, 5, AS_OF))
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def source(request, sqlite_url):
+    if request.param == "sqlite":
+        return SqlSource(create_engine(sqlite_url))
+    return SqlSource(create_engine(request.getfixturevalue("pg").reader_url), query_timeout_s=30)
+
+
+@pytest.mark.parametrize("name", ["ARTFAM_ROH", "KLASSE_ROH", "KLASSE_CORE"])
+def test_every_seed_query_loads_typed_rows(source, name):
+    spec = default_registry().get(name)
+    frame = source.load(spec, SINCE)
+    assert 0.8 * ROWS < len(frame) <= ROWS
+    assert set(frame.columns) == {*spec.columns, "created_at"}
+    for col in spec.features.numeric + spec.features.boolean:
+        assert str(frame[col].dtype) == "float32", col
+    for col in spec.features.categorical:
+        assert str(frame[col].dtype) == "category", col
+    assert str(frame["created_at"].dtype).startswith("datetime64")
+    assert frame["created_at"].min() >= pd_timestamp(SINCE)
+
+
+def pd_timestamp(day):
+    import pandas as pd
+
+    return pd.Timestamp(day)
+
+
+def test_both_sources_return_the_same_rows(sqlite_url, pg):
+    spec = default_registry().get("ARTFAM_ROH")
+    lite = SqlSource(create_engine(sqlite_url)).load(spec, SINCE)
+    post = SqlSource(create_engine(pg.reader_url)).load(spec, SINCE)
+    key = ["created_at", "thickness_mm", "density_kg_m3"]
+    lite, post = (f.sort_values(key).reset_index(drop=True) for f in (lite, post))
+    assert lite[spec.target].tolist() == post[spec.target].tolist()
+    assert lite["decor_code"].astype(str).tolist() == post["decor_code"].astype(str).tolist()
+    assert (lite["moisture_resistant"] == post["moisture_resistant"]).all()
+
+
+def test_max_rows_keeps_the_newest(source):
+    spec = default_registry().get("KLASSE_ROH")
+    everything = source.load(spec, SINCE)
+    newest = source.load(spec, SINCE, max_rows=100)
+    assert len(newest) == 100
+    assert newest["created_at"].min() >= everything["created_at"].sort_values().iloc[-100]
+
+
+def test_an_insert_through_the_training_connection_fails(pg):
+    for url in (pg.reader_url, pg.superuser_url):  # SELECT-only role; and READ ONLY anyway
+        source = SqlSource(create_engine(url))
+        with source.engine.connect() as conn, conn.begin():
+            source._begin_read_only(conn)
+            with pytest.raises(Exception, match=r"read-only transaction|permission denied"):
+                conn.execute(text("INSERT INTO panel_articles (article_id) VALUES (-1)"))
+    with create_engine(pg.reader_url).connect() as conn, pytest.raises(
+        Exception, match="permission denied"
+    ):
+        conn.execute(text("DELETE FROM panel_articles"))
+
+
+def test_a_slow_query_is_cancelled_with_a_clear_error(pg):
+    spec = default_registry().get("KLASSE_ROH")
+    slow = dataclasses.replace(spec, query=spec.query.replace(
+        "FROM panel_articles", "FROM panel_articles, pg_sleep(3)"))
+    source = SqlSource(create_engine(pg.reader_url), query_timeout_s=1)
+    with pytest.raises(QueryTimeoutError, match="longer than 1 s"):
+        source.load(slow, SINCE)
+
+
+def test_an_unreachable_database_is_a_backend_error_without_the_password():
+    source = SqlSource(create_engine("postgresql+psycopg2://app:pw-s3cret@127.0.0.1:1/x",
+                                     connect_args={"connect_timeout": 2}))
+    with pytest.raises(BackendError) as info:
+        source.load(default_registry().get("KLASSE_ROH"), SINCE)
+    assert "pw-s3cret" not in str(info.value)
+
+
+def test_each_new_connection_gets_a_fresh_entra_token(pg):
+    class Credential:
+        def __init__(self):
+            self.scopes = []
+
+        def get_token(self, scope):
+            self.scopes.append(scope)
+            return type("Token", (), {"token": f"token-{len(self.scopes)}"})()
+
+    credential = Credential()
+    engine = create_engine(pg.url(), poolclass=pool.NullPool,
+                           connect_args={"sslmode": "disable"})
+    use_entra_token(engine, None, credential=credential)
+    for _ in range(2):
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    assert credential.scopes == [SCOPE, SCOPE]

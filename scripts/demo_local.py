@@ -18,23 +18,29 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 def main() -> int:
     from azure.storage.blob import BlobServiceClient
     from sqlalchemy import create_engine
+    from tests.services import azurite, postgres
 
     from retrain.adapters import demo_data
-    from tests.services import azurite, postgres
 
     with postgres() as pg, azurite() as blob:
         print(f"PostgreSQL on 127.0.0.1:{pg.port}, Azurite on 127.0.0.1:{blob.port}", flush=True)
         demo_data.write(create_engine(pg.superuser_url), demo_data.generate())
         pg.grant_reader()
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TRAINING_DB_URL": pg.reader_url,
-               "ARTIFACT_CONNECTION_STRING": blob.connection_string}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT / "src"),
+            "TRAINING_DB_URL": pg.reader_url,
+            "ARTIFACT_CONNECTION_STRING": blob.connection_string,
+        }
         for _ in range(2):
-            done = subprocess.run([sys.executable, "-m", "retrain", "train", "--all"], env=env,
-                                  cwd=ROOT, check=False)
+            done = subprocess.run(
+                [sys.executable, "-m", "retrain", "train", "--all"], env=env, cwd=ROOT, check=False
+            )
             if done.returncode != 0:
                 return done.returncode
         container = BlobServiceClient.from_connection_string(
-            blob.connection_string).get_container_client("models")
+            blob.connection_string
+        ).get_container_client("models")
         print("\nblobs in the models container:")
         for name in container.list_blob_names():
             print("  " + name)

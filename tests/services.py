@@ -21,8 +21,7 @@ PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
 # Azurite's well-known development account (public, documented by Microsoft)
 DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
-           "KBHBeksoGMGw==")
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 READER, READER_PASSWORD = "retrain_reader", "reader-pw"
 
 
@@ -52,8 +51,12 @@ class Postgres:
     port: int
     database: str = "training"
 
-    def url(self, user: str = "postgres", password: str | None = None,
-            driver: str = "postgresql+psycopg2") -> str:
+    def url(
+        self,
+        user: str = "postgres",
+        password: str | None = None,
+        driver: str = "postgresql+psycopg2",
+    ) -> str:
         auth = f"{user}:{password}" if password else user
         return f"{driver}://{auth}@127.0.0.1:{self.port}/{self.database}"
 
@@ -70,8 +73,12 @@ class Postgres:
         return self.url(driver="postgresql")
 
     def psql(self, sql: str) -> str:
-        done = subprocess.run(["psql", self.psql_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["psql", self.psql_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(done.stderr)
         return done.stdout
@@ -106,14 +113,49 @@ def postgres() -> Iterator[Postgres]:
         shutil.chown(tmp, "postgres", "postgres")
     data, port = tmp / "data", free_port()
     try:
-        subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                                     "-A", "trust", "--no-sync", "-E", "UTF8"]),
-                       check=True, capture_output=True, timeout=120)
-        options = (f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options,
-                                     "-l", str(tmp / "server.log"), "-w", "-t", "60", "start"]),
-                       check=True, capture_output=True, timeout=90)
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        options = (
+            f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(tmp / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=90,
+        )
     except (subprocess.SubprocessError, OSError) as exc:
         log = tmp / "server.log"
         detail = log.read_text()[-2000:] if log.exists() else str(exc)
@@ -122,9 +164,16 @@ def postgres() -> Iterator[Postgres]:
     pid = int((data / "postmaster.pid").read_text().split()[0])
     try:
         server = Postgres(port)
-        subprocess.run(["psql", server.url("postgres", driver="postgresql").rsplit("/", 1)[0]
-                        + "/postgres", "-qc", f"CREATE DATABASE {server.database}"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                "psql",
+                server.url("postgres", driver="postgresql").rsplit("/", 1)[0] + "/postgres",
+                "-qc",
+                f"CREATE DATABASE {server.database}",
+            ],
+            check=True,
+            capture_output=True,
+        )
         yield server
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -144,8 +193,10 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-                f"BlobEndpoint=http://127.0.0.1:{self.port}/{DEV_ACCOUNT};")
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{self.port}/{DEV_ACCOUNT};"
+        )
 
 
 @contextlib.contextmanager
@@ -153,9 +204,21 @@ def azurite() -> Iterator[Azurite]:
     if not AZURITE.exists():
         raise ServiceUnavailable(f"{AZURITE} missing: run `npm ci` (make test does)")
     port = free_port()
-    proc = subprocess.Popen([str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-                             "--inMemoryPersistence", "--skipApiVersionCheck", "--silent",
-                             "--loose"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            str(AZURITE),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--silent",
+            "--loose",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_for_port(port, 60, proc)
         yield Azurite(port)

@@ -39,7 +39,7 @@ def test_rollback_through_the_cli_and_a_tampered_target_is_refused(env, capsys):
     history = capsys.readouterr().out
     assert "v2 misroutes plant P04" in history and "cli:" in history
 
-    artifact = (Path(env["RETRAIN_HOME"]) / "artifacts/models/KLASSE_ROH/versions/2/model.skops")
+    artifact = Path(env["RETRAIN_HOME"]) / "artifacts/models/KLASSE_ROH/versions/2/model.skops"
     data = bytearray(artifact.read_bytes())
     data[len(data) // 3] ^= 0x01
     artifact.write_bytes(bytes(data))

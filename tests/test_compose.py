@@ -13,9 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_compose_file_matches_the_compose_spec():
-    done = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
-                           "docker-compose.yml"], cwd=ROOT, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

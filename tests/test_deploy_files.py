@@ -24,8 +24,13 @@ def tool(name: str) -> str:
 
 
 def test_dockerfile_passes_hadolint():
-    done = subprocess.run([tool("hadolint"), "--failure-threshold", "info", "Dockerfile"],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [tool("hadolint"), "--failure-threshold", "info", "Dockerfile"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -38,9 +43,18 @@ def test_dockerfile_ships_only_the_runtime():
 
 
 def test_bitbucket_pipelines_matches_its_schema():
-    done = subprocess.run([tool("check-jsonschema"), "--builtin-schema",
-                           "vendor.bitbucket-pipelines", "bitbucket-pipelines.yml"],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.bitbucket-pipelines",
+            "bitbucket-pipelines.yml",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

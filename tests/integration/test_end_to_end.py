@@ -26,8 +26,12 @@ def test_train_all_publishes_to_blob_storage_and_load_model_reads_it_back(pg, az
         "LOG_LEVEL": "DEBUG",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "retrain", "train", "--all"], cwd=ROOT, capture_output=True,
-        text=True, timeout=600, check=False,
+        [sys.executable, "-m", "retrain", "train", "--all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
         env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT / "src"), **env},
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -37,8 +41,11 @@ def test_train_all_publishes_to_blob_storage_and_load_model_reads_it_back(pg, az
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     names = set(service.get_container_client("e2e-models").list_blob_names())
     for model in ("ARTFAM_ROH", "KLASSE_ROH", "KLASSE_CORE"):
-        assert {f"{model}/versions/1/model.skops", f"{model}/versions/1/card.json",
-                f"{model}/champion.json"} <= names
+        assert {
+            f"{model}/versions/1/model.skops",
+            f"{model}/versions/1/card.json",
+            f"{model}/champion.json",
+        } <= names
         assert any(n.startswith(f"{model}/history/") for n in names)
     runs = list(service.get_container_client("e2e-runs").list_blob_names())
     assert sum(n.endswith(".json") and "/" not in n for n in runs) == 3
@@ -48,8 +55,17 @@ def test_train_all_publishes_to_blob_storage_and_load_model_reads_it_back(pg, az
     from retrain.adapters import demo_data
 
     rows = demo_data.generate(50, 99, AS_OF)
-    features = ["plant", "product_line", "thickness_mm", "density_kg_m3", "glue_system",
-                "emission_class", "moisture_resistant", "fire_retardant"]
-    predicted = pipeline.predict(rows[features].astype({"moisture_resistant": float,
-                                                        "fire_retardant": float}))
+    features = [
+        "plant",
+        "product_line",
+        "thickness_mm",
+        "density_kg_m3",
+        "glue_system",
+        "emission_class",
+        "moisture_resistant",
+        "fire_retardant",
+    ]
+    predicted = pipeline.predict(
+        rows[features].astype({"moisture_resistant": float, "fire_retardant": float})
+    )
     assert set(predicted) <= set(pipeline.classes_) and len(predicted) == 50

@@ -78,24 +78,29 @@ def test_an_insert_through_the_training_connection_fails(pg):
             source._begin_read_only(conn)
             with pytest.raises(Exception, match=r"read-only transaction|permission denied"):
                 conn.execute(text("INSERT INTO panel_articles (article_id) VALUES (-1)"))
-    with create_engine(pg.reader_url).connect() as conn, pytest.raises(
-        Exception, match="permission denied"
+    with (
+        create_engine(pg.reader_url).connect() as conn,
+        pytest.raises(Exception, match="permission denied"),
     ):
         conn.execute(text("DELETE FROM panel_articles"))
 
 
 def test_a_slow_query_is_cancelled_with_a_clear_error(pg):
     spec = default_registry().get("KLASSE_ROH")
-    slow = dataclasses.replace(spec, query=spec.query.replace(
-        "FROM panel_articles", "FROM panel_articles, pg_sleep(3)"))
+    slow = dataclasses.replace(
+        spec, query=spec.query.replace("FROM panel_articles", "FROM panel_articles, pg_sleep(3)")
+    )
     source = SqlSource(create_engine(pg.reader_url), query_timeout_s=1)
     with pytest.raises(QueryTimeoutError, match="longer than 1 s"):
         source.load(slow, SINCE)
 
 
 def test_an_unreachable_database_is_a_backend_error_without_the_password():
-    source = SqlSource(create_engine("postgresql+psycopg2://app:pw-s3cret@127.0.0.1:1/x",
-                                     connect_args={"connect_timeout": 2}))
+    source = SqlSource(
+        create_engine(
+            "postgresql+psycopg2://app:pw-s3cret@127.0.0.1:1/x", connect_args={"connect_timeout": 2}
+        )
+    )
     with pytest.raises(BackendError) as info:
         source.load(default_registry().get("KLASSE_ROH"), SINCE)
     assert "pw-s3cret" not in str(info.value)
@@ -111,8 +116,7 @@ def test_each_new_connection_gets_a_fresh_entra_token(pg):
             return type("Token", (), {"token": f"token-{len(self.scopes)}"})()
 
     credential = Credential()
-    engine = create_engine(pg.url(), poolclass=pool.NullPool,
-                           connect_args={"sslmode": "disable"})
+    engine = create_engine(pg.url(), poolclass=pool.NullPool, connect_args={"sslmode": "disable"})
     use_entra_token(engine, None, credential=credential)
     for _ in range(2):
         with engine.connect() as conn:

@@ -15,7 +15,6 @@ from retrain.domain.errors import NotFoundError, RunAlreadyActiveError
 from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
 from retrain.domain.runs import RUN_ID, Outcome, RunRecord, RunStatus, iso, utcnow
 
-
 # A queued or running run that has not saved progress for this long is abandoned (its
 # message was never sent, or every attempt died with its instance): it no longer blocks.
 STALE_AFTER = timedelta(hours=6)

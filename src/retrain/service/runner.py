@@ -126,10 +126,15 @@ def _train(svc: Services, record: RunRecord) -> None:
     with _stage(svc, record, Stage.VALIDATE):
         checked = validate.validate(frame, spec, (champion_card or {}).get("data_profile"))
     if svc.max_rows is not None and len(frame) >= svc.max_rows:
-        checked.findings.insert(0, {
-            "rule": "max_rows", "severity": "warning", "column": None,
-            "message": f"kept the newest {svc.max_rows} rows of the window (TRAINING_MAX_ROWS)",
-        })
+        checked.findings.insert(
+            0,
+            {
+                "rule": "max_rows",
+                "severity": "warning",
+                "column": None,
+                "message": f"kept the newest {svc.max_rows} rows of the window (TRAINING_MAX_ROWS)",
+            },
+        )
     record.summary["findings"] = checked.findings
     for finding in checked.findings:
         logger.warning("validation: {}", finding["message"])

@@ -53,13 +53,12 @@ def configure(
     logger.remove()
     logger.configure(patcher=_redactor(secrets or []))
     serialize = fmt == "json"
+    # diagnose=False: loguru would otherwise print local variables (a connection string, a
+    # token) next to each traceback frame; the redactor only sees the message
+    safe = {"level": level, "serialize": serialize, "diagnose": False, "backtrace": False}
     if forward_to_logging:
-        logger.add(_ToStdlib(), level=level, serialize=serialize, format="{message}")
+        logger.add(_ToStdlib(), format="{message}", **safe)
     else:
         logger.add(
-            sys.stderr,
-            level=level,
-            serialize=serialize,
-            format="{message}" if serialize else TEXT_FORMAT,
-            colorize=None,
+            sys.stderr, format="{message}" if serialize else TEXT_FORMAT, colorize=None, **safe
         )

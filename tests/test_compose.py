@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import yaml
 
-from tests.test_deploy_files import tool
+from tests.test_deploy_files import passes
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_compose_file_matches_the_compose_spec():
-    done = subprocess.run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    passes("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "docker-compose.yml")
 
 
 def test_compose_stack_wires_the_app_to_its_services():

@@ -14,24 +14,19 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def tool(name: str) -> str:
+def passes(name: str, *args: str) -> None:
+    """Run a checker from requirements-dev.txt; missing fails under CI=true, else skips."""
     found = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     if found is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} is missing: it comes with requirements-dev.txt")
         pytest.skip(f"{name} not installed (make install)")
-    return found
+    done = subprocess.run([found, *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_dockerfile_passes_hadolint():
-    done = subprocess.run(
-        [tool("hadolint"), "--failure-threshold", "info", "Dockerfile"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    passes("hadolint", "--failure-threshold", "info", "Dockerfile")
 
 
 def test_dockerfile_ships_only_the_runtime():
@@ -43,19 +38,12 @@ def test_dockerfile_ships_only_the_runtime():
 
 
 def test_bitbucket_pipelines_matches_its_schema():
-    done = subprocess.run(
-        [
-            tool("check-jsonschema"),
-            "--builtin-schema",
-            "vendor.bitbucket-pipelines",
-            "bitbucket-pipelines.yml",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    passes(
+        "check-jsonschema",
+        "--builtin-schema",
+        "vendor.bitbucket-pipelines",
+        "bitbucket-pipelines.yml",
     )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_pipelines_runs_the_readme_test_command_and_pushes_per_branch():

@@ -3,10 +3,12 @@ Under CI=true a service that cannot start fails the run; elsewhere its tests are
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -16,43 +18,36 @@ AS_OF = date(2026, 11, 1)
 ROWS = 3000
 
 
-def _unavailable(name: str, exc: Exception) -> None:
-    message = f"{name} could not start: {exc}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+@contextlib.contextmanager
+def _started(name: str, manager: contextlib.AbstractContextManager) -> Iterator[Any]:
+    """Enter a service's context; if it cannot start, fail under CI=true, else skip."""
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(manager)
+        except services.ServiceUnavailable as exc:
+            message = f"{name} could not start: {exc}"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+        yield server
 
 
 @pytest.fixture(scope="session")
 def pg() -> Iterator[services.Postgres]:
-    try:
-        manager = services.postgres()
-        server = manager.__enter__()
-    except services.ServiceUnavailable as exc:
-        _unavailable("PostgreSQL", exc)
-    try:
-        from sqlalchemy import create_engine
+    from sqlalchemy import create_engine
 
-        from retrain.adapters import demo_data
+    from retrain.adapters import demo_data
 
+    with _started("PostgreSQL", services.postgres()) as server:
         demo_data.write(create_engine(server.superuser_url), demo_data.generate(ROWS, 5, AS_OF))
         server.grant_reader()
         yield server
-    finally:
-        manager.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[services.Azurite]:
-    try:
-        manager = services.azurite()
-        server = manager.__enter__()
-    except services.ServiceUnavailable as exc:
-        _unavailable("Azurite", exc)
-    try:
+    with _started("Azurite", services.azurite()) as server:
         yield server
-    finally:
-        manager.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -97,3 +97,13 @@ def test_hard_failure_stops_the_run_before_fitting(svc):
     assert "'size' is missing" in record.error["message"]
     assert record.summary["findings"][0]["column"] == "size"
     assert svc.models.versions("TOY") == []
+
+
+def test_a_categorical_target_with_unused_classes_is_not_misreported():
+    frame = toy_frame()
+    frame["label"] = pd.Categorical(frame["label"], categories=["small", "medium", "large", "gone"])
+    frame["colour"] = pd.Categorical(frame["colour"], categories=["red", "green", "blue", "old"])
+    checked = validate(frame, SPEC)
+    assert not any(f["rule"] == "rare_classes" for f in checked.findings)
+    assert set(checked.profile["class_counts"]) == {"small", "medium", "large"}
+    assert set(checked.profile["categories"]["colour"]) == {"red", "green", "blue"}

@@ -1,13 +1,15 @@
 """PostgreSQL fast path: ``COPY (query) TO STDOUT`` streamed into pandas' C CSV parser.
 
 No Python row objects: psycopg2 writes the server's CSV into a pipe from a thread while
-``pandas.read_csv`` parses it on the other end, straight into compact column types
-(float32 numbers, categorical codes, booleans). Bound parameters are quoted by psycopg2
+``pandas.read_csv`` parses it on the other end in chunks, straight into compact column types
+(float32 numbers, categorical codes for categories and the target, booleans, datetimes):
+no object column of the whole result ever exists. Bound parameters are quoted by psycopg2
 (``cursor.mogrify``), never formatted into the SQL by hand. The transaction's READ ONLY
 mode and statement timeout apply to the COPY like to any query."""
 
 from __future__ import annotations
 
+import csv
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -22,8 +24,8 @@ if TYPE_CHECKING:
 def _dtypes(spec: ModelSpec) -> dict[str, Any]:
     dtypes: dict[str, Any] = {col: "float32" for col in spec.features.numeric}
     dtypes.update({col: "category" for col in spec.features.categorical})
-    dtypes.update({col: "object" for col in spec.features.boolean})
-    dtypes[spec.target] = "object"
+    dtypes.update({col: "boolean" for col in spec.features.boolean})
+    dtypes[spec.target] = "category"
     return dtypes
 
 
@@ -50,11 +52,18 @@ def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSp
     producer.start()
     try:
         with os.fdopen(read_fd, "rb", buffering=1 << 20) as source:
+            columns = next(csv.reader([source.readline().decode()]))
+            dates = ["created_at"] if "created_at" in columns else []
             frame = pd.read_csv(
                 source,
-                dtype=_dtypes(spec),
+                names=columns,
+                header=None,
+                dtype={k: v for k, v in _dtypes(spec).items() if k in columns},
+                true_values=["t"],
+                false_values=["f"],
+                parse_dates=dates,
+                date_format="ISO8601",
                 engine="c",
-                na_filter=True,
                 keep_default_na=False,
                 na_values=[""],
             )
@@ -66,8 +75,4 @@ def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSp
     producer.join()
     if failure:
         raise failure[0]
-    for col in spec.features.boolean:
-        frame[col] = frame[col].map({"t": 1.0, "f": 0.0}).astype("float32")
-    if "created_at" in frame.columns:
-        frame["created_at"] = pd.to_datetime(frame["created_at"], format="ISO8601")
     return frame

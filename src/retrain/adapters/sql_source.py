@@ -26,7 +26,8 @@ def windowed_query(spec: ModelSpec, max_rows: int | None) -> str:
 
 
 def compact(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
-    """Small column types: float32 numbers, categorical codes, plain-string target."""
+    """Small column types: float32 numbers and booleans, categorical codes (features and
+    target), datetimes. (The COPY path parses straight into these; this catches the rest.)"""
     import pandas as pd
 
     for col in spec.features.numeric:
@@ -41,8 +42,7 @@ def compact(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     if "created_at" in frame and not pd.api.types.is_datetime64_any_dtype(frame["created_at"]):
         frame["created_at"] = pd.to_datetime(frame["created_at"], format="ISO8601")
     if spec.target in frame:
-        target = frame[spec.target]
-        frame[spec.target] = target.astype(object).where(target.notna(), None)
+        frame[spec.target] = frame[spec.target].astype("category")
     return frame
 
 

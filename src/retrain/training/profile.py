@@ -18,20 +18,26 @@ def profile(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
     """Rows, class counts, null rates, categories and numeric deciles: JSON-ready."""
     out: dict[str, Any] = {
         "rows": len(frame),
-        "class_counts": {str(k): int(v) for k, v in frame[spec.target].value_counts().items()},
+        "class_counts": _counts(frame[spec.target]),
         "null_rates": {col: round(float(frame[col].isna().mean()), 6) for col in spec.features.all},
         "categories": {},
         "numeric_deciles": {},
     }
     for col in spec.features.categorical:
-        counts = frame[col].value_counts().head(TOP_CATEGORIES)
-        out["categories"][col] = {str(k): int(v) for k, v in counts.items()}
+        out["categories"][col] = _counts(frame[col], TOP_CATEGORIES)
     for col in spec.features.numeric:
         values = pd.to_numeric(frame[col], errors="coerce").dropna()
         if len(values):
             deciles = np.quantile(values, np.linspace(0.1, 0.9, 9))
             out["numeric_deciles"][col] = [float(x) for x in np.unique(deciles)]
     return out
+
+
+def _counts(values: pd.Series, top: int | None = None) -> dict[str, int]:
+    """Value counts of the values present (a categorical also lists unused categories)."""
+    counts = values.value_counts()
+    counts = counts[counts > 0]
+    return {str(k): int(v) for k, v in (counts.head(top) if top else counts).items()}
 
 
 def psi(expected: dict[str, float], actual: dict[str, float]) -> float:

@@ -107,6 +107,7 @@ def validate(
         _stop(errors)
 
     counts = frame[spec.target].value_counts()
+    counts = counts[counts > 0]  # a categorical target lists unused classes too
     rare = counts[counts < spec.min_class_rows]
     if len(rare):
         listed = ", ".join(f"{k} ({v})" for k, v in rare.items())

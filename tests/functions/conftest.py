@@ -3,10 +3,12 @@ small SQLite demo database and local stores in a temp folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import azure.functions as func
@@ -16,13 +18,20 @@ from azure.functions.queue import QueueMessage
 
 from retrain import bootstrap
 from retrain.adapters import demo_data
+from retrain.classifiers import default_registry
 from retrain.config import Settings
+from retrain.domain.specs import Registry
 from retrain.entrypoints import app_services
 from retrain.service.context import Services
-from tests.fakes import RecordingNotifier
+from tests.fakes import RecordingNotifier, tree
+
+# get_functions() indexes the app; the host does it once per worker process
+FUNCTIONS = {fn.get_function_name(): fn for fn in function_app.app.get_functions()}
 
 
 class Out(func.Out):
+    """What the host hands an output binding: collects the value the function sets."""
+
     def __init__(self) -> None:
         self.value: Any = None
 
@@ -33,12 +42,16 @@ class Out(func.Out):
         return self.value
 
 
-# get_functions() indexes the app and may run once per process, as in the host
-FUNCTIONS = {fn.get_function_name(): fn for fn in function_app.app.get_functions()}
-
-
 def function(name: str) -> Any:
-    return FUNCTIONS[name]
+    return FUNCTIONS[name].get_user_function()
+
+
+class Response:
+    def __init__(self, response: func.HttpResponse) -> None:
+        self.status = response.status_code
+        self.headers = dict(response.headers)
+        self.text = response.get_body().decode()
+        self.json = json.loads(self.text) if self.text else None
 
 
 def http(
@@ -50,52 +63,70 @@ def http(
     route: dict | None = None,
     content_type: str = "application/json",
     raw: bytes | None = None,
-) -> tuple[Any, Out]:
+    headers: dict | None = None,
+) -> tuple[Response, Out]:
     """Call an HTTP function; returns its response and what it put on the queue."""
     if raw is None:
         raw = b"" if body is None else json.dumps(body).encode()
     req = func.HttpRequest(
         method,
         f"https://app.example.net/api/{path.lstrip('/')}",
-        headers={"content-type": content_type},
+        headers={"content-type": content_type, **(headers or {})},
         params=params or {},
         route_params=route or {},
         body=raw,
     )
-    user = function(name).get_user_function()
+    user = function(name)
     msgs = Out()
     takes_queue = "msgs" in inspect.signature(user).parameters
     response = user(req, msgs) if takes_queue else user(req)
     return Response(response), msgs
 
 
-class Response:
-    def __init__(self, response: func.HttpResponse) -> None:
-        self.status = response.status_code
-        self.headers = dict(response.headers)
-        self.text = response.get_body().decode()
-        self.json = json.loads(self.text) if self.text else None
-
-
-def deliver(messages: list[str] | None, dequeue_count: int = 1) -> None:
-    """Hand queued messages to the queue function, as the host would."""
-    user = function("train_model").get_user_function()
+def deliver(messages: list[str] | None, dequeue_count: int = 1, name: str = "train_model") -> None:
+    """Hand queued messages to a queue function, as the host would."""
     for body in messages or []:
-        user(QueueMessage(id="m", body=body.encode(), dequeue_count=dequeue_count))
+        function(name)(
+            QueueMessage(id="m-1", body=body.encode(), dequeue_count=dequeue_count, pop_receipt="r")
+        )
 
 
-def build_services(home: Any, **overrides: Any) -> tuple[Services, Settings]:
+def quick_registry() -> Registry:
+    """The seed classifiers with a small decision tree: same queries, columns and gate,
+    trained in well under a second (for tests about orchestration, not models)."""
+    return Registry([dataclasses.replace(s, estimator=tree) for s in default_registry()])
+
+
+def build_services(home: Path, **overrides: Any) -> tuple[Services, Settings]:
+    """Services as the app builds them (bootstrap.build) on a 3,000-row SQLite demo
+    database and local stores under ``home``."""
     settings = Settings.from_environ({"RETRAIN_HOME": str(home), "LOG_LEVEL": "WARNING"})
-    engine = bootstrap.sql_engine(settings)
     if not (home / "training.db").exists():
+        engine = bootstrap.sql_engine(settings)
         demo_data.write(engine, demo_data.generate(3000, 11, date(2026, 11, 1)))
+        engine.dispose()
     overrides.setdefault("notifier", RecordingNotifier())
     return bootstrap.build(settings, **overrides), settings
 
 
 @pytest.fixture
-def app(tmp_path) -> Iterator[Services]:
-    svc, settings = build_services(tmp_path)
-    app_services.override(svc, settings)
-    yield svc
+def use() -> Iterator[Any]:
+    """``use(svc, settings)`` makes the function app run on them until the test ends."""
+    yield app_services.override
     app_services.override(None)
+
+
+@pytest.fixture
+def app(tmp_path, use) -> Services:
+    """The app on the seed classifiers."""
+    svc, settings = build_services(tmp_path)
+    use(svc, settings)
+    return svc
+
+
+@pytest.fixture
+def quick_app(tmp_path, use) -> Services:
+    """The app on the seed classifiers' data with quick estimators."""
+    svc, settings = build_services(tmp_path, registry=quick_registry())
+    use(svc, settings)
+    return svc

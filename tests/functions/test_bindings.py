@@ -51,23 +51,43 @@ def test_queue_and_timer_bindings():
     timer = next(x for x in b["monthly_retraining"] if x["type"] == "timerTrigger")
     assert timer["schedule"] == "%TRAINING_SCHEDULE%"
     assert timer["useMonitor"] is True and timer["runOnStartup"] is False
-    queue_in = next(x for x in b["train_model"] if x["type"] == "queueTrigger")
-    assert (queue_in["queueName"], queue_in["connection"]) == (
-        "training-jobs",
-        "AzureWebJobsStorage",
-    )
-    for name in ("start_training", "model_training_trigger", "monthly_retraining"):
-        out = next(x for x in b[name] if x["type"] == "queue")
-        assert out["queueName"] == "training-jobs" and out["connection"] == "AzureWebJobsStorage"
+    for name, queue in (
+        ("train_model", "training-jobs"),
+        ("training_gave_up", "training-jobs-poison"),
+    ):
+        (trigger,) = b[name]
+        assert trigger["type"] == "queueTrigger" and trigger["direction"].endswith("IN")
+        assert (trigger["queueName"], trigger["connection"]) == (queue, "AzureWebJobsStorage")
+    outputs = {
+        name: (x["queueName"], x["connection"], x["direction"].split(".")[-1])
+        for name, items in b.items()
+        for x in items
+        if x["type"] == "queue"
+    }
+    assert outputs == {
+        name: ("training-jobs", "AzureWebJobsStorage", "OUT")
+        for name in ("start_training", "model_training_trigger", "monthly_retraining")
+    }
 
 
 def test_host_json_retries_agree_with_the_settings():
     host = json.loads((ROOT / "host.json").read_text())
     queues = host["extensions"]["queues"]
-    assert queues["maxDequeueCount"] == Settings.from_environ({}).max_attempts
-    assert queues["batchSize"] == 1
+    # the runner's final attempt is the host's last dequeue: they must be the same number
+    assert queues["maxDequeueCount"] == Settings.from_environ({}).max_attempts == 3
+    assert (queues["batchSize"], queues["newBatchThreshold"]) == (1, 0)  # one run at a time
+    assert host["version"] == "2.0" and host["functionTimeout"] == "02:00:00"
+    assert host["extensionBundle"]["version"] == "[4.*, 5.0.0)"
+
+
+def test_the_settings_template_is_valid_and_agrees_with_host_json():
     template = json.loads((ROOT / "local.settings.json.template").read_text())["Values"]
-    assert template["TRAINING_SCHEDULE"] == "0 0 3 1 * *"
+    settings = Settings.from_environ(template)  # raises ConfigError naming any bad value
+    host = json.loads((ROOT / "host.json").read_text())
+    assert settings.max_attempts == host["extensions"]["queues"]["maxDequeueCount"]
+    assert settings.training_schedule == "0 0 3 1 * *"
+    assert template["FUNCTIONS_WORKER_RUNTIME"] == "python"
+    assert template["AzureWebJobsStorage"] == "UseDevelopmentStorage=true"
 
 
 def test_every_setting_the_app_reads_is_in_the_template():
@@ -80,7 +100,7 @@ def test_every_setting_the_app_reads_is_in_the_template():
     assert read - set(template) == set()
 
 
-def test_importing_the_app_loads_no_ml_library():
+def test_importing_the_app_loads_no_ml_library_and_reads_no_setting():
     code = (
         "import sys, function_app; heavy = {'pandas', 'sklearn', 'xgboost', 'scipy'} & "
         "set(sys.modules); assert not heavy, heavy; print(len(function_app.app.get_functions()))"
@@ -90,8 +110,14 @@ def test_importing_the_app_loads_no_ml_library():
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin"},
+        # settings that would fail at the first invocation: import and indexing read none
+        env={
+            "PATH": "/usr/bin:/bin",
+            "LOG_FORMAT": "xml",
+            "TRAINING_DB_URL": "postgresql+psycopg2://nobody@192.0.2.1:5432/unreachable",
+        },
         check=False,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "12"
+    assert done.stdout.strip() == str(len(FUNCTIONS)) == "13"

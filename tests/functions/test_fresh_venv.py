@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+# what pip prints when the index cannot be reached (not when a pinned version is missing)
+OFFLINE = (
+    "NewConnectionError",
+    "Max retries exceeded",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "Network is unreachable",
+    "ConnectTimeoutError",
+    "ProxyError",
+)
+
+
+def unreachable(pip_stderr: str) -> bool:
+    return any(marker in pip_stderr for marker in OFFLINE)
 
 
 def test_deployed_layout_indexes_with_only_runtime_requirements(tmp_path):
@@ -24,6 +41,7 @@ def test_deployed_layout_indexes_with_only_runtime_requirements(tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
+    # pip's own cache is used (no --no-cache-dir): a warm cache makes this ~30 s
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "-r", str(ROOT / "requirements.txt")],
         capture_output=True,
@@ -31,7 +49,25 @@ def test_deployed_layout_indexes_with_only_runtime_requirements(tmp_path):
         check=False,
         timeout=900,
     )
+    if install.returncode != 0 and unreachable(install.stderr) and os.environ.get("CI") != "true":
+        pytest.skip("pip cannot reach a package index (this test never skips under CI=true)")
     assert install.returncode == 0, install.stderr[-2000:]
+    # strip the libraries' test suites exactly as the Dockerfile does
+    strip = (
+        next(
+            line for line in (ROOT / "Dockerfile").read_text().splitlines() if "-name tests" in line
+        )
+        .strip()
+        .removeprefix("&&")
+        .removesuffix("\\")
+    )
+    site = subprocess.run(
+        [str(python), "-c", "import site; print(site.getsitepackages()[0])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run(strip.replace('"$(cat /tmp/site)"', site), shell=True, check=True)
     code = (
         "import sys, function_app; fns = function_app.app.get_functions(); "
         "heavy = {'pandas', 'sklearn', 'xgboost'} & set(sys.modules); "
@@ -47,18 +83,22 @@ def test_deployed_layout_indexes_with_only_runtime_requirements(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "train_model" in done.stdout and "monthly_retraining" in done.stdout
-    # and the worker can run a training there: the runner imports with the runtime deps only
-    runner = subprocess.run(
-        [
-            str(python),
-            "-c",
-            "import sys; sys.path.insert(0, 'src'); "
-            "import retrain.service.runner, retrain.adapters.blob_store",
-        ],
-        cwd=app,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert runner.returncode == 0, runner.stderr
+    # and a run trains there, with nothing but the runtime dependencies left
+    env = {
+        "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin",
+        "PYTHONPATH": str(app / "src"),
+        "RETRAIN_HOME": str(tmp_path / "home"),
+    }
+    for args in (["demo-data", "--rows", "2000"], ["train", "--model", "KLASSE_ROH"]):
+        run = subprocess.run(
+            [str(python), "-m", "retrain", *args],
+            cwd=app,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+    assert "KLASSE_ROH  1" in run.stdout
     assert sys.version_info[:2] == (3, 11)

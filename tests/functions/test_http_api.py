@@ -1,4 +1,4 @@
-"""The HTTP API end to end in-process: start, queue, train, read; errors say what to fix."""
+"""The HTTP API in-process: start, queue, train, read, promote; errors say what to fix."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import threading
 
 import pytest
 
-from retrain.entrypoints import app_services
-from tests.functions.conftest import deliver, http
+from tests.functions.conftest import build_services, deliver, http
 
 
 def start(models, **extra):
@@ -16,76 +15,100 @@ def start(models, **extra):
 
 
 def test_post_queues_then_the_worker_trains_and_get_shows_it(app):
+    """End to end on a real seed classifier (XGBoost), through the functions' objects."""
     response, msgs = start(["KLASSE_ROH"], reason="new plant data")
     assert response.status == 202
-    run = response.json["runs"][0]
-    assert run["status"] == "queued"
+    (run,) = response.json["runs"]
+    assert (run["model"], run["status"], run["dry_run"]) == ("KLASSE_ROH", "queued", False)
+    assert run["status_url"] == f"https://app.example.net/api/training/runs/{run['run_id']}"
     assert response.headers["Location"] == run["status_url"]
-    assert run["status_url"].startswith("https://app.example.net/api/training/runs/")
     assert response.headers["Retry-After"] == "30"
     assert [json.loads(m) for m in msgs.value] == [{"run_id": run["run_id"]}]
+    queued, _ = http("get_run", route={"run_id": run["run_id"]})
+    assert (queued.json["status"], queued.json["trigger"]) == ("queued", "http")
 
     deliver(msgs.value)
 
     status, _ = http("get_run", route={"run_id": run["run_id"]})
     assert status.json["status"] == "succeeded" and status.json["version"] == 1
-    assert status.json["reason"] == "new plant data"
+    assert status.json["outcome"] == "promoted" and status.json["reason"] == "new plant data"
     versions, _ = http("list_versions", route={"name": "KLASSE_ROH"})
-    assert [v["version"] for v in versions.json["versions"]] == [1]
+    assert [(v["version"], v["champion"]) for v in versions.json["versions"]] == [(1, True)]
     card, _ = http("get_version", route={"name": "KLASSE_ROH", "version": "1"})
     assert card.json["run_id"] == run["run_id"] and card.json["status"] == "promoted"
     models, _ = http("list_models")
     klasse = next(m for m in models.json["models"] if m["name"] == "KLASSE_ROH")
-    assert klasse["champion_version"] == 1
+    assert klasse["champion_version"] == 1 and klasse["active_run"] is None
+    assert klasse["champion_score"] == card.json["metrics"]["balanced_accuracy"]
     runs, _ = http("list_runs", params={"model": "KLASSE_ROH", "status": "succeeded"})
     assert [r["run_id"] for r in runs.json["runs"]] == [run["run_id"]]
 
 
-def test_the_original_route_starts_one_model(app):
+def test_all_models_start_together_and_a_busy_one_is_reported(quick_app):
+    busy, _ = start(["KLASSE_CORE"])
+    response, msgs = start("all")
+    assert response.status == 202
+    assert sorted(r["model"] for r in response.json["runs"]) == ["ARTFAM_ROH", "KLASSE_ROH"]
+    (skipped,) = response.json["skipped"]
+    assert skipped["active_run_id"] == busy.json["runs"][0]["run_id"]
+    assert response.json["batch_id"] and len(msgs.value) == 2
+
+
+def test_the_original_route_starts_one_model(quick_app):
     response, msgs = http(
         "model_training_trigger", "POST", "model_training_trigger", {"model_name": "KLASSE_CORE"}
     )
     assert response.status == 202 and response.json["runs"][0]["model"] == "KLASSE_CORE"
     assert len(msgs.value) == 1
+    wrong, _ = http("model_training_trigger", "POST", body={"model_name": ["KLASSE_CORE"]})
+    assert wrong.status == 400 and "'model_name' must be str" in wrong.json["error"]["message"]
+    unknown, _ = http("model_training_trigger", "POST", body={"model_name": "KLASSE"})
+    assert unknown.status == 404 and "KLASSE_ROH" in unknown.json["error"]["known_models"]
 
 
-def test_a_model_already_queued_answers_409_with_its_run(app):
+def test_a_model_already_queued_answers_409_with_its_run(quick_app):
     first, _ = start(["KLASSE_ROH"])
     second, msgs = start(["KLASSE_ROH"])
     assert second.status == 409
+    assert second.json["error"]["code"] == "run_already_active"
     assert second.json["error"]["run_id"] == first.json["runs"][0]["run_id"]
     assert msgs.value is None
+    assert len(quick_app.runs.list(model="KLASSE_ROH")) == 1
 
 
-def test_of_two_simultaneous_posts_exactly_one_starts_a_run(app):
+def test_of_two_simultaneous_posts_exactly_one_starts_a_run(quick_app):
     barrier = threading.Barrier(2)
     results = []
 
     def post():
         barrier.wait()
-        results.append(start(["KLASSE_CORE"])[0].status)
+        response, msgs = start(["KLASSE_CORE"])
+        results.append((response.status, len(msgs.value or [])))
 
     threads = [threading.Thread(target=post) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [202, 409]
-    assert len(app.runs.list(model="KLASSE_CORE")) == 1
+    assert sorted(results) == [(202, 1), (409, 0)]
+    assert len(quick_app.runs.list(model="KLASSE_CORE")) == 1
 
 
 @pytest.mark.parametrize(
     ("kwargs", "status", "says"),
     [
         ({"raw": b"{not json"}, 400, "not valid JSON"),
+        ({"raw": b"\xff\xfe"}, 400, "not valid JSON"),
         (
             {"body": {"models": ["KLASSE_ROH"]}, "content_type": "text/plain"},
             415,
             "Content-Type: application/json",
         ),
         ({"body": {"models": "some"}}, 400, '"all" or a list'),
+        ({"body": {"models": []}}, 400, "1 to 100 model names"),
         ({"body": {"models": [1, 2]}}, 400, "as strings"),
         ({"body": {"models": ["KLASSE_ROH"], "dry_run": "yes"}}, 400, "'dry_run' must be bool"),
+        ({"body": {"models": ["KLASSE_ROH"], "reason": 7}}, 400, "'reason' must be str"),
         ({"body": {"models": ["KLASSE_ROH"], "priority": 1}}, 400, "unknown field(s) priority"),
         ({"body": {}}, 400, "'models' is required"),
         ({"body": [1]}, 400, "JSON object"),
@@ -93,64 +116,80 @@ def test_of_two_simultaneous_posts_exactly_one_starts_a_run(app):
         ({"body": {"models": ["NOPE"]}}, 404, "known models: ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH"),
     ],
 )
-def test_bad_requests_say_what_to_fix(app, kwargs, status, says):
+def test_bad_requests_say_what_to_fix(quick_app, kwargs, status, says):
     response, msgs = http("start_training", "POST", "training", **kwargs)
     assert response.status == status
+    assert set(response.json) == {"error"} and response.json["error"]["code"]
     assert says in response.json["error"]["message"]
     assert "Traceback" not in response.text
     assert msgs.value is None
-    assert app.runs.list() == []
+    assert quick_app.runs.list() == []
 
 
-def test_read_endpoints_validate_their_input(app):
+def test_read_endpoints_validate_their_input(quick_app):
     assert http("get_run", route={"run_id": "../etc"})[0].status == 404
     assert http("get_version", route={"name": "KLASSE_ROH", "version": "x"})[0].status == 400
-    assert http("get_version", route={"name": "KLASSE_ROH", "version": "7"})[0].status == 404
+    missing = http("get_version", route={"name": "KLASSE_ROH", "version": "7"})[0]
+    assert missing.status == 404 and missing.json["error"]["code"] == "not_found"
     assert http("list_runs", params={"status": "done"})[0].status == 400
     assert http("list_runs", params={"limit": "0"})[0].status == 400
+    assert http("list_runs", params={"model": "nope"})[0].status == 404
     unknown = http("list_versions", route={"name": "nope"})[0]
     assert unknown.status == 404 and unknown.json["error"]["known_models"]
+    assert http("champion_history", route={"name": "nope"})[0].status == 404
 
 
-def test_dry_run_over_http_returns_the_profile_and_publishes_nothing(app):
+def test_dry_run_over_http_returns_the_profile_and_publishes_nothing(quick_app):
     response, msgs = start(["KLASSE_CORE"], dry_run=True)
     assert response.json["runs"][0]["dry_run"] is True
     deliver(msgs.value)
     run, _ = http("get_run", route={"run_id": response.json["runs"][0]["run_id"]})
-    assert run.json["outcome"] == "validated"
-    assert run.json["summary"]["profile"]["rows"] > 2000
-    assert app.models.versions("KLASSE_CORE") == []
+    assert (run.json["status"], run.json["outcome"]) == ("succeeded", "validated")
+    profile = run.json["summary"]["profile"]
+    assert profile["rows"] > 2000 and profile["class_counts"]
+    assert quick_app.models.versions("KLASSE_CORE") == []
+    assert quick_app.models.champion("KLASSE_CORE") is None
 
 
-def test_rollback_over_http_is_recorded_and_a_tampered_version_is_refused(app):
+def champion(version, reason="v2 misroutes plant P04", **kwargs):
+    body = {"version": version, "reason": reason}
+    return http("set_champion", "POST", route={"name": "KLASSE_ROH"}, body=body, **kwargs)[0]
+
+
+def test_rollback_over_http_is_recorded_and_a_tampered_version_is_refused(quick_app):
     for _ in range(2):
         _, msgs = start(["KLASSE_ROH"])
         deliver(msgs.value)
-    moved, _ = http(
-        "set_champion",
-        "POST",
-        route={"name": "KLASSE_ROH"},
-        body={"version": 1, "reason": "v2 misroutes plant P04"},
-    )
+    assert quick_app.models.versions("KLASSE_ROH") == [1, 2]
+    assert champion(2, reason="v2 is the newest").status == 200  # whatever its gate said
+
+    moved = champion(1, headers={"x-ms-client-principal-name": "ops@example.com"})
     assert moved.status == 200 and moved.json["version"] == 1
     history, _ = http("champion_history", route={"name": "KLASSE_ROH"})
     last = history.json["history"][-1]
-    assert (last["previous_version"], last["version"], last["actor"]) == (2, 1, "http:http")
+    assert (last["previous_version"], last["version"]) == (2, 1)
+    assert (last["actor"], last["reason"]) == ("http:ops@example.com", "v2 misroutes plant P04")
 
-    app.models.store.root.joinpath("KLASSE_ROH/versions/2/model.skops").write_bytes(b"junk")
-    refused, _ = http(
-        "set_champion",
-        "POST",
-        route={"name": "KLASSE_ROH"},
-        body={"version": 2, "reason": "try again"},
+    artifact = quick_app.models.store.root / "KLASSE_ROH/versions/2/model.skops"
+    data = bytearray(artifact.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit
+    artifact.write_bytes(bytes(data))
+    refused = champion(2, reason="try again")
+    assert refused.status == 422 and refused.json["error"]["code"] == "promotion_refused"
+    assert "cannot become champion" in refused.json["error"]["message"]
+    assert quick_app.models.champion("KLASSE_ROH").version == 1
+    assert len(http("champion_history", route={"name": "KLASSE_ROH"})[0].json["history"]) == len(
+        history.json["history"]
     )
-    assert refused.status == 422 and "cannot become champion" in refused.json["error"]["message"]
-    assert app.models.champion("KLASSE_ROH").version == 1
-    bad, _ = http("set_champion", "POST", route={"name": "KLASSE_ROH"}, body={"version": "2"})
-    assert bad.status == 400
+
+    assert champion("2").status == 400
+    assert champion(1, reason="").status == 422
+    assert champion(9).status == 404
+    anonymous = champion(1, reason="re-affirmed")  # a function key names no one
+    assert anonymous.status == 200 and anonymous.json["actor"] == "http"
 
 
-def test_health_is_anonymous_and_reveals_no_secret(app):
+def test_health_is_anonymous_and_reveals_no_secret(quick_app):
     ok, _ = http("health")
     assert ok.status == 200 and ok.json == {
         "status": "ok",
@@ -158,34 +197,38 @@ def test_health_is_anonymous_and_reveals_no_secret(app):
     }
 
 
-def test_health_reports_an_unreachable_database_without_its_url(tmp_path):
-    from tests.functions.conftest import build_services
-
-    svc, settings = build_services(tmp_path)
+def test_health_reports_an_unreachable_database_without_its_url(tmp_path, use):
     from sqlalchemy import create_engine
 
     from retrain.adapters.sql_source import SqlSource
 
+    svc, settings = build_services(tmp_path)
     url = "postgresql+psycopg2://app:s3cret-pw@127.0.0.1:1/train"
     svc.source = SqlSource(create_engine(url, connect_args={"connect_timeout": 1}))
-    app_services.override(svc, settings)
-    try:
-        down, _ = http("health")
-    finally:
-        app_services.override(None)
+    use(svc, settings)
+    down, _ = http("health")
     assert down.status == 503
-    assert down.json["checks"]["training_db"] == "unavailable (BackendError)"
+    assert down.json["checks"] == {
+        "training_db": "unavailable (BackendError)",
+        "model_store": "ok",
+        "run_store": "ok",
+    }
     assert "s3cret" not in down.text and "127.0.0.1" not in down.text
 
 
-def test_bad_settings_fail_the_first_call_naming_each(monkeypatch):
-    app_services.override(None)
-    monkeypatch.setenv("LOG_FORMAT", "xml")
-    monkeypatch.setenv("TRAINING_MAX_ATTEMPTS", "zero")
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-planted")
+def test_bad_settings_answer_500_naming_each_setting_but_no_value(monkeypatch, use):
+    use(None)
+    monkeypatch.setenv("LOG_FORMAT", "xml-format")
+    monkeypatch.setenv("TRAINING_MAX_ATTEMPTS", "zero-attempts")
+    monkeypatch.setenv("ENABLE_SLACK", "true")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-planted-token")
     response, _ = http("list_models")
     assert response.status == 500
-    message = response.json["error"]["message"]
-    assert "LOG_FORMAT" in message and "TRAINING_MAX_ATTEMPTS" in message
-    assert "xoxb-planted" not in response.text
-    app_services.override(None)
+    error = response.json["error"]
+    assert error["code"] == "config_error"
+    assert sorted(error["settings"]) == ["ENABLE_SLACK", "LOG_FORMAT", "TRAINING_MAX_ATTEMPTS"]
+    for value in ("xml-format", "zero-attempts", "xoxb-planted"):
+        assert value not in response.text
+    health, _ = http("health")  # anonymous: says it is misconfigured, names nothing
+    assert health.status == 503 and health.json["status"] == "misconfigured"
+    assert "LOG_FORMAT" not in health.text

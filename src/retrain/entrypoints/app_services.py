@@ -1,43 +1,61 @@
 """Settings and Services for the function app: built on first use, once per worker process.
 
-Nothing happens at import (cold start); a ConfigError surfaces at the first invocation,
-naming every bad setting. Tests install their own Services with ``override``."""
+Nothing happens at import (cold start). Settings are read at the first invocation; a
+ConfigError there is logged with every problem and raised again at each invocation until
+the app settings are fixed (the HTTP edge answers 500 naming the settings). Tests install
+their own Services with ``override``."""
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, NoReturn
+
+from loguru import logger
 
 from retrain import bootstrap
 from retrain.config import Settings
+from retrain.domain.errors import ConfigError
 from retrain.entrypoints import logs
 from retrain.service.context import Services
 
-QUEUE = "training-jobs"
-QUEUE_CONNECTION = "AzureWebJobsStorage"
-
-_lock = threading.Lock()
+_lock = threading.RLock()
 _state: dict[str, Any] = {}
 
 
 def settings() -> Settings:
     with _lock:
         if "settings" not in _state:
-            loaded = bootstrap.load_settings(os.environ)
+            try:
+                loaded = bootstrap.load_settings(os.environ)
+            except ConfigError as exc:
+                _cannot_start(exc)
             logs.configure(
                 loaded.log_level, loaded.log_format, loaded.secrets(), forward_to_logging=True
             )
-            _state["settings"] = loaded
+            _state.update(settings=loaded, logging=True)
         return _state["settings"]
 
 
 def services() -> Services:
-    current = settings()
     with _lock:
         if "services" not in _state:
-            _state["services"] = bootstrap.build(current)
+            current = settings()
+            try:
+                _state["services"] = bootstrap.build(current)
+            except ConfigError as exc:
+                _cannot_start(exc)
         return _state["services"]
+
+
+def _cannot_start(exc: ConfigError) -> NoReturn:
+    """Log every problem (setting names and what is wrong; secrets are never echoed by
+    config.py) where the host collects it, then raise again."""
+    if not _state.get("logging"):
+        logs.configure(forward_to_logging=True)
+        _state["logging"] = True
+    logger.error("the function app cannot start: {}", exc)
+    raise exc
 
 
 def override(svc: Services | None, settings: Settings | None = None) -> None:
@@ -45,5 +63,4 @@ def override(svc: Services | None, settings: Settings | None = None) -> None:
     with _lock:
         _state.clear()
         if svc is not None:
-            _state["services"] = svc
-            _state["settings"] = settings or Settings.from_environ({})
+            _state.update(services=svc, settings=settings or Settings.from_environ({}))

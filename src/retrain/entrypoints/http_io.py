@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,7 +34,6 @@ STATUS = [  # most specific first
     (errors.DataValidationError, 422),
     (errors.PromotionRefusedError, 422),
     (errors.ArtifactIntegrityError, 422),
-    (errors.ConfigError, 500),
     (errors.BackendError, 503),
 ]
 
@@ -63,6 +63,15 @@ def endpoint(handler: Callable[..., func.HttpResponse]) -> Callable[..., func.Ht
             return handler(req, *args, **kwargs)
         except BadRequest as exc:
             return error(exc.status, exc.code, str(exc))
+        except errors.ConfigError as exc:  # app_services logged the problems in full
+            names = setting_names(exc)
+            return error(
+                500,
+                exc.code,
+                f"the function app's settings are invalid: {', '.join(names)}; "
+                "see the function logs",
+                settings=names,
+            )
         except errors.RetrainError as exc:
             status = next(
                 s for kind, s in [*STATUS, (errors.RetrainError, 500)] if isinstance(exc, kind)
@@ -80,6 +89,15 @@ def endpoint(handler: Callable[..., func.HttpResponse]) -> Callable[..., func.Ht
             return error(500, "internal_error", "unexpected error; see the function logs")
 
     return wrapper
+
+
+def setting_names(exc: errors.ConfigError) -> list[str]:
+    """The settings a ConfigError names, never their values: each problem starts with its
+    setting's name ("LOG_FORMAT must be 'text' or 'json'")."""
+    first = [problem.split(" ", 1)[0] for problem in exc.problems]
+    return [name for name in first if re.fullmatch(r"[A-Za-z][A-Za-z0-9_/]*", name)] or [
+        "(see the function logs)"
+    ]
 
 
 def json_body(req: func.HttpRequest, allowed: set[str]) -> dict[str, Any]:
@@ -132,3 +150,14 @@ def field(
 def base_url(req: func.HttpRequest) -> str:
     parts = urlsplit(req.url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def actor(req: func.HttpRequest) -> str:
+    """Who moved the champion, for the audit history: the signed-in principal that App
+    Service Authentication puts in ``X-MS-CLIENT-PRINCIPAL-NAME``, else ``http`` (a function
+    key names no one). Without App Service Authentication a caller can send that header
+    itself, so it is recorded as what the request claims."""
+    name = (req.headers.get("x-ms-client-principal-name") or "").strip()
+    if not name:
+        return "http"
+    return "http:" + re.sub(r"[^\w@.+\-]", "_", name)[:128]

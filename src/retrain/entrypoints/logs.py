@@ -55,7 +55,12 @@ def configure(
     serialize = fmt == "json"
     # diagnose=False: loguru would otherwise print local variables (a connection string, a
     # token) next to each traceback frame; the redactor only sees the message
-    safe = {"level": level, "serialize": serialize, "diagnose": False, "backtrace": False}
+    safe: dict[str, Any] = {
+        "level": level,
+        "serialize": serialize,
+        "diagnose": False,
+        "backtrace": False,
+    }
     if forward_to_logging:
         logger.add(_ToStdlib(), format="{message}", **safe)
     else:

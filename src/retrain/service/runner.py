@@ -98,6 +98,20 @@ def execute_run(svc: Services, run_id: str, *, final_attempt: bool = True) -> Ru
         return finish(svc, record)
 
 
+def give_up(svc: Services, run_id: str, message: str) -> RunRecord:
+    """Fail a run no attempt finished (its worker died or timed out every time) and announce
+    it once. A run already finished is returned untouched."""
+    record = svc.runs.get(run_id)
+    if record.status.finished:
+        return record
+    with logger.contextualize(run_id=run_id, model=record.model):
+        record.status = RunStatus.FAILED
+        record.outcome = Outcome.FAILED
+        record.error = {"stage": str(record.stage), "type": "GaveUp", "message": message}
+        logger.error("run failed in {}: {}", record.stage, message)
+        return finish(svc, record)
+
+
 def finish(svc: Services, record: RunRecord) -> RunRecord:
     """Final record, release the model's active mark, announce once."""
     record.finished_at = iso(svc.clock())

@@ -1,0 +1,48 @@
+"""The monthly timer: queue every registered classifier once per calendar month."""
+
+from datetime import UTC, datetime
+
+import azure.functions as func
+from loguru import logger
+
+from retrain.entrypoints import training_queue
+from retrain.entrypoints.app_services import services
+from retrain.entrypoints.training_queue import Messages
+from retrain.service.start import start_runs
+
+bp = func.Blueprint()
+
+
+def month_start(now: datetime) -> datetime:
+    """The first instant of ``now``'s month in UTC: the identity of a monthly occurrence."""
+    now = now.astimezone(UTC)
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
+
+
+@bp.function_name("monthly_retraining")
+@bp.timer_trigger(
+    schedule="%TRAINING_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True
+)
+@bp.queue_output(
+    arg_name="msgs", queue_name=training_queue.QUEUE, connection=training_queue.CONNECTION
+)
+def monthly_retraining(timer: func.TimerRequest, msgs: func.Out[Messages]) -> None:
+    """Run ids are ``<first of the month>-<MODEL>-monthly``. A duplicate or past-due firing
+    in the same month finds those runs and enqueues nothing: each run's message is sent
+    exactly once, by the firing that created the run, so no two workers ever train the same
+    run. A model busy with another run at that moment is skipped for the month."""
+    svc = services()
+    at = month_start(svc.clock())
+    reason = "monthly schedule" + (" (past due)" if timer.past_due else "")
+    started = start_runs(
+        svc, svc.registry.names(), trigger="timer", reason=reason, at=at, tag="monthly"
+    )
+    msgs.set(training_queue.messages(started.runs))
+    for conflict in started.conflicts:
+        logger.warning("{} skipped this month: run {} is active", conflict.model, conflict.run_id)
+    logger.info(
+        "monthly retraining {:%Y-%m}: queued {}, queued before {}",
+        at,
+        [r.model for r in started.runs] or "none",
+        [r.model for r in started.existing] or "none",
+    )

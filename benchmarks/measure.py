@@ -93,7 +93,6 @@ def naive_fit(args: dict) -> dict:
     """What people write by default: read_sql + get_dummies (dense) + XGBClassifier."""
     import pandas as pd
     from sklearn.model_selection import train_test_split
-    from xgboost import XGBClassifier
 
     spec = _spec(args["model"])
     frame = _naive_frame(args).dropna(subset=[spec.target])
@@ -103,13 +102,7 @@ def naive_fit(args: dict) -> dict:
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=spec.test_size, stratify=y, random_state=spec.random_state
     )
-    model = XGBClassifier(
-        tree_method="hist",
-        n_estimators=args["rounds"],
-        max_depth=args["depth"],
-        n_jobs=2,
-        random_state=spec.random_state,
-    ).fit(X_train, y_train)
+    model = _xgboost(args, spec).fit(X_train, y_train)
     score = float((model.predict(X_test) == y_test.to_numpy()).mean())
     return {
         "columns": X.shape[1],
@@ -124,7 +117,6 @@ def encoding(args: dict) -> dict:
     import pandas as pd
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import OneHotEncoder
-    from xgboost import XGBClassifier
 
     from retrain.training.features import feature_frame
 
@@ -176,14 +168,7 @@ def encoding(args: dict) -> dict:
         extra["early_stopping_rounds"] = 20
         params["eval_set"] = [(_rows(matrix, val), y[val])]
         params["verbose"] = False
-    model = XGBClassifier(
-        tree_method="hist",
-        n_estimators=args["rounds"],
-        max_depth=args["depth"],
-        n_jobs=2,
-        random_state=spec.random_state,
-        **extra,
-    )
+    model = _xgboost(args, spec, **extra)
     started = time.perf_counter()
     model.fit(_rows(matrix, fit_rows), y[fit_rows], **params)
     fit_s = time.perf_counter() - started
@@ -194,6 +179,20 @@ def encoding(args: dict) -> dict:
         "accuracy": round(score, 4),
         "rounds": int(getattr(model, "best_iteration", args["rounds"] - 1) or 0) + 1,
     }
+
+
+def _xgboost(args: dict, spec: Any, **extra: Any) -> Any:
+    """The same XGBoost set-up for every path compared: hist, fixed depth, two threads."""
+    from xgboost import XGBClassifier
+
+    return XGBClassifier(
+        tree_method="hist",
+        n_estimators=args["rounds"],
+        max_depth=args["depth"],
+        n_jobs=2,
+        random_state=spec.random_state,
+        **extra,
+    )
 
 
 def _rows(matrix: Any, index: Any) -> Any:

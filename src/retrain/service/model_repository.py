@@ -41,21 +41,18 @@ class ModelRepository:
         self.store = store
 
     # versions -------------------------------------------------------------------------
-    def _taken_versions(self, model: str) -> list[int]:
-        found = {
-            int(m[1])
-            for key in self.store.list(f"{model}/versions/")
-            if (m := _VERSION_KEY.match(key))
-        }
-        return sorted(found)
+    def _files_by_version(self, model: str) -> dict[int, set[str]]:
+        """One listing: version number -> the file names stored under it."""
+        found: dict[int, set[str]] = {}
+        for key in self.store.list(f"{model}/versions/"):
+            if m := _VERSION_KEY.match(key):
+                found.setdefault(int(m[1]), set()).add(key.rsplit("/", 1)[1])
+        return found
 
     def versions(self, model: str) -> list[int]:
         """Complete versions (card and artifact written), ascending."""
-        keys = set(self.store.list(f"{model}/versions/"))
-        complete = {f"{model}/versions/{{}}/{CARD}", f"{model}/versions/{{}}/{ARTIFACT}"}
-        return [
-            n for n in self._taken_versions(model) if {key.format(n) for key in complete} <= keys
-        ]
+        files = self._files_by_version(model)
+        return sorted(n for n, names in files.items() if {CARD, ARTIFACT} <= names)
 
     def publish(self, model: str, artifact: bytes, card: dict[str, Any]) -> tuple[int, dict]:
         """Store an immutable new version; return its number and the completed card.
@@ -65,8 +62,7 @@ class ModelRepository:
         equal ours is our own earlier attempt whose answer was lost: it counts as success.
         Any other conflict tries the next number. The artifact follows, create-only too; a
         version counts only once both exist."""
-        taken = self._taken_versions(model)
-        version = (taken[-1] if taken else 0) + 1
+        version = max(self._files_by_version(model), default=0) + 1
         while True:
             full = self._complete_card(model, version, artifact, card)
             data = _json(full)

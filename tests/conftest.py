@@ -22,3 +22,7 @@ def svc() -> Services:
         notifier=RecordingNotifier(),
         clock=lambda: datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
     )
+
+
+# the real services, for tests anywhere that run on both a fake and a real backend
+from tests.integration.conftest import azurite, pg  # noqa: E402, F401

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from retrain.config import Settings
+from retrain.domain.errors import ConfigError
 from retrain.domain.ports import Notifier, ObjectStore, TrainingSource
 from retrain.domain.specs import Registry
 from retrain.service.context import Services
@@ -47,20 +48,27 @@ def build(
         notifier=notifier or make_notifier(settings),
         max_rows=settings.max_rows,
         code_version=settings.code_version or git_commit(),
+        environment=settings.environment,
     )
 
 
 def sql_engine(settings: Settings, url: str | None = None) -> Any:
     from sqlalchemy import create_engine
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     url = url or settings.training_db_url.reveal()
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return create_engine(url)
-    connect_args: dict[str, Any] = {"connect_timeout": settings.connect_timeout_s}
-    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    try:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            return create_engine(url)
+        connect_args: dict[str, Any] = {"connect_timeout": settings.connect_timeout_s}
+        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ValueError, OSError) as exc:
+        raise ConfigError(
+            [f"TRAINING_DB_URL/POSTGRES_CONN_STR cannot be used ({type(exc).__name__})"]
+        ) from None
     if settings.postgres_use_managed_identity:
         from retrain.adapters.postgres_identity import use_entra_token
 

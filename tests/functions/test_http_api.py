@@ -183,7 +183,7 @@ def test_rollback_over_http_is_recorded_and_a_tampered_version_is_refused(quick_
     )
 
     assert champion("2").status == 400
-    assert champion(1, reason="").status == 422
+    assert champion(1, reason="").status == 400  # a reason is required
     assert champion(9).status == 404
     anonymous = champion(1, reason="re-affirmed")  # a function key names no one
     assert anonymous.status == 200 and anonymous.json["actor"] == "http"

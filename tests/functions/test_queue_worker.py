@@ -32,7 +32,7 @@ def test_a_transient_error_retries_then_fails_the_run_once_on_the_last_attempt(q
         with pytest.raises(BackendError):  # propagates: the host makes the message visible
             deliver(message, dequeue_count=attempt)
         record = quick_app.runs.get(run_id)
-        assert (record.status, record.attempts) == ("running", attempt)
+        assert (record.status, record.attempts) == ("queued", attempt)  # handed back
         assert quick_app.notifier.runs == []
     deliver(message, dequeue_count=3)  # host.json maxDequeueCount: acknowledged, no raise
     record = quick_app.runs.get(run_id)

@@ -67,11 +67,15 @@ def test_each_reply_carries_the_run_details(monthly):
         )
         window = s["data_window"]
         assert fields[2] == f"*Data window*\n{window['first'][:10]} → {window['last'][:10]}"
-        assert fields[3].startswith(f"*Duration*\n{record.duration_s:.1f} s (fit ")
+        assert fields[3].startswith("*Duration*\n") and " (fit " in fields[3]
         assert fields[4] == "*Trigger*\ntimer: monthly schedule"
         assert f"*Gate:* {s['gate_reason']}" in _texts(body)
         context = [e["text"] for e in body["blocks"][-1]["elements"]]
-        assert context == [f"Run `{record.run_id}`", f"Artifact `{s['artifact_uri']}`"]
+        assert context == [
+            "*LOCAL*",
+            f"Run `{record.run_id}`",
+            f"Artifact `{s['artifact_uri']}`",
+        ]
         assert body["text"].startswith(f"{record.model} · v1 · promoted · {s['metric']}")
 
 

@@ -62,7 +62,7 @@ def test_secrets_never_show_in_repr():
         {
             "SLACK_BOT_TOKEN": "xoxb-secret-token",
             "SLACK_CHANNEL": "#ml",
-            "ARTIFACT_CONNECTION_STRING": "AccountKey=supersecretkey",
+            "ARTIFACT_CONNECTION_STRING": "AccountName=acct;AccountKey=supersecretkey",
             "TRAINING_DB_URL": "postgresql://app:pgpassword@db/train",
         }
     )
@@ -71,6 +71,8 @@ def test_secrets_never_show_in_repr():
         assert secret not in text
     assert set(settings.secrets()) == {
         "xoxb-secret-token",
-        "AccountKey=supersecretkey",
+        "AccountName=acct;AccountKey=supersecretkey",
+        "supersecretkey",
         "postgresql://app:pgpassword@db/train",
+        "pgpassword",
     }

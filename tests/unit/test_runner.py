@@ -88,7 +88,8 @@ def test_transient_error_is_retried_until_the_final_attempt(svc):
     svc.source.fail_with = BackendError("database restarting")
     with pytest.raises(BackendError):
         execute_run(svc, run_id, final_attempt=False)
-    assert svc.runs.get(run_id).status is RunStatus.RUNNING
+    handed_back = svc.runs.get(run_id)  # free for the queue's next delivery, error kept
+    assert handed_back.status is RunStatus.QUEUED and handed_back.error["type"] == "BackendError"
     assert svc.notifier.runs == []
     final = execute_run(svc, run_id, final_attempt=True)
     assert final.status is RunStatus.FAILED and final.attempts == 2

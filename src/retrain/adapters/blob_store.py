@@ -2,16 +2,19 @@
 
 create-only = ``upload_blob(overwrite=False)``; compare-and-swap = an ETag condition
 (``If-Match``), or ``If-None-Match: *`` for "must not exist yet". The SDK is imported
-lazily; errors become BackendError naming the blob, never the credentials."""
+lazily; errors become BackendError naming the blob, never the credentials. Building the
+stores does no I/O: a missing container is created by the first write into it, so neither a
+cold start nor /api/health waits on storage it does not need yet."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from retrain.domain.errors import BackendError
+from retrain.domain.errors import BackendError, ConfigError
 from retrain.domain.ports import AlreadyExists, PreconditionFailed, StoredObject
 
 if TYPE_CHECKING:
@@ -46,6 +49,20 @@ class BlobObjectStore:
     def __init__(self, container: ContainerClient) -> None:
         self.container = container
 
+    def _upload(self, key: str, data: bytes, **kwargs: Any) -> Any:
+        """``upload_blob``, creating the container once if it does not exist yet."""
+        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+
+        blob = self.container.get_blob_client(key)
+        try:
+            return blob.upload_blob(data, **kwargs)
+        except ResourceNotFoundError as exc:
+            if getattr(exc, "error_code", None) != "ContainerNotFound":
+                raise
+        with contextlib.suppress(ResourceExistsError):  # another writer was first
+            self.container.create_container()
+        return blob.upload_blob(data, **kwargs)
+
     @_translated
     def get(self, key: str) -> StoredObject | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -62,7 +79,7 @@ class BlobObjectStore:
         from azure.core.exceptions import ResourceExistsError
 
         try:
-            result = self.container.get_blob_client(key).upload_blob(data, overwrite=False)
+            result = self._upload(key, data, overwrite=False)
         except ResourceExistsError:
             raise AlreadyExists(key) from None
         return str(result["etag"])
@@ -74,9 +91,10 @@ class BlobObjectStore:
 
         try:
             if etag is None:
-                result = self.container.get_blob_client(key).upload_blob(data, overwrite=False)
+                result = self._upload(key, data, overwrite=False)
             else:
-                result = self.container.get_blob_client(key).upload_blob(
+                result = self._upload(
+                    key,
                     data,
                     overwrite=True,
                     etag=etag,
@@ -103,7 +121,12 @@ class BlobObjectStore:
 
     @_translated
     def list(self, prefix: str = "") -> list[str]:
-        return sorted(self.container.list_blob_names(name_starts_with=prefix or None))
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return sorted(self.container.list_blob_names(name_starts_with=prefix or None))
+        except ResourceNotFoundError:  # no container yet: nothing stored
+            return []
 
     def uri(self, key: str) -> str:
         parts = urlsplit(self.container.url)  # drop a SAS token, if one was configured
@@ -111,19 +134,39 @@ class BlobObjectStore:
 
     @_translated
     def ping(self) -> None:
-        self.container.get_container_properties()
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with contextlib.suppress(ResourceNotFoundError):  # the first write creates it
+            self.container.get_container_properties()
 
 
-def blob_stores(settings: Settings) -> tuple[BlobObjectStore, BlobObjectStore]:
-    """(models, runs) containers, created if missing. By connection string (Azurite, keys),
-    or by account URL with a managed identity (``UAMI_CLIENT_ID``) or DefaultAzureCredential."""
-    from azure.core.exceptions import AzureError, ResourceExistsError
-    from azure.storage.blob import BlobServiceClient
+# Bounded waits: a storage outage fails an operation in well under a minute (four tries
+# about 1, 4 and 10 s apart, 5 s to connect each), not the SDK's default of minutes.
+CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 60}
 
+
+def blob_stores(
+    settings: Settings, **client_options: Any
+) -> tuple[BlobObjectStore, BlobObjectStore]:
+    """(models, runs) containers, by connection string (Azurite, keys) or by account URL
+    with a managed identity (``UAMI_CLIENT_ID``) or DefaultAzureCredential. No I/O here.
+    ``client_options`` reach the SDK client (tests inject a transport)."""
+    from azure.storage.blob import BlobServiceClient, ExponentialRetry
+
+    options = {
+        **CLIENT_OPTIONS,
+        "retry_policy": ExponentialRetry(initial_backoff=1, increment_base=3, retry_total=3),
+        **client_options,
+    }
     if settings.artifact_connection_string is not None:
-        service = BlobServiceClient.from_connection_string(
-            settings.artifact_connection_string.reveal(), connection_timeout=10, read_timeout=120
-        )
+        try:
+            service = BlobServiceClient.from_connection_string(
+                settings.artifact_connection_string.reveal(), **options
+            )
+        except ValueError:
+            raise ConfigError(
+                ["ARTIFACT_CONNECTION_STRING is not a storage connection string the SDK accepts"]
+            ) from None
     else:
         from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
@@ -133,21 +176,10 @@ def blob_stores(settings: Settings) -> tuple[BlobObjectStore, BlobObjectStore]:
             else DefaultAzureCredential()
         )
         service = BlobServiceClient(
-            str(settings.artifact_account_url),
-            credential=credential,
-            connection_timeout=10,
-            read_timeout=120,
+            str(settings.artifact_account_url), credential=credential, **options
         )
-    stores = []
-    for name in (settings.artifact_container, settings.runs_container):
-        container = service.get_container_client(name)
-        try:
-            container.create_container()
-        except ResourceExistsError:
-            pass
-        except AzureError as exc:
-            raise BackendError(
-                f"cannot reach or create blob container {name!r}: {type(exc).__name__}"
-            ) from None
-        stores.append(BlobObjectStore(container))
-    return stores[0], stores[1]
+    models, runs = (
+        BlobObjectStore(service.get_container_client(name))
+        for name in (settings.artifact_container, settings.runs_container)
+    )
+    return models, runs

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from retrain.domain.errors import BackendError
 from retrain.domain.ports import AlreadyExists, PreconditionFailed, StoredObject
@@ -21,8 +23,27 @@ _TMP = ".tmp"
 _LOCK = ".lock"
 
 
+T = TypeVar("T")
+
+
 def _etag(data: bytes) -> str:
     return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+def _os_errors(method: Callable[..., T]) -> Callable[..., T]:
+    """A disk that is full, read-only or gone is a backend failure, like storage down."""
+
+    @functools.wraps(method)
+    def wrapper(self: LocalObjectStore, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            raise BackendError(
+                f"artifact folder {self.root}: {method.__name__} failed "
+                f"({type(exc).__name__}: {exc.strerror or exc})"
+            ) from None
+
+    return wrapper
 
 
 class LocalObjectStore:
@@ -55,6 +76,7 @@ class LocalObjectStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    @_os_errors
     def get(self, key: str) -> StoredObject | None:
         try:
             data = self._path(key).read_bytes()
@@ -62,6 +84,7 @@ class LocalObjectStore:
             return None
         return StoredObject(data, _etag(data))
 
+    @_os_errors
     def create(self, key: str, data: bytes) -> str:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +97,7 @@ class LocalObjectStore:
             tmp.unlink(missing_ok=True)
         return _etag(data)
 
+    @_os_errors
     def replace(self, key: str, data: bytes, etag: str | None) -> str:
         path = self._path(key)
         with self._locked():
@@ -85,6 +109,7 @@ class LocalObjectStore:
             os.replace(tmp, path)
         return _etag(data)
 
+    @_os_errors
     def delete(self, key: str, etag: str | None = None) -> None:
         with self._locked():
             current = self.get(key)
@@ -94,6 +119,7 @@ class LocalObjectStore:
                 raise PreconditionFailed(key)
             self._path(key).unlink(missing_ok=True)
 
+    @_os_errors
     def list(self, prefix: str = "") -> list[str]:
         if not self.root.exists():
             return []

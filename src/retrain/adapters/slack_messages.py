@@ -3,18 +3,17 @@
 Pure: builds ``{"text": fallback, "blocks": [...]}`` dicts from run records, within Slack's
 limits (50 blocks, 3,000 characters per section text, 2,000 per field, 150 per header).
 User text is escaped so it can neither break the formatting nor ping anyone. ``scrub``
-replaces secret values and credential-shaped substrings in any payload."""
+(retrain.redact) replaces secret values and credential-shaped substrings in any payload."""
 
 from __future__ import annotations
 
-import contextlib
-import re
-from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from retrain.domain.runs import Outcome, RunRecord, RunStatus
+from retrain.redact import scrub
 from retrain.service.report import batch_line, outcome_words, run_line
+
+__all__ = ["batch_message", "run_message", "scrub"]
 
 MAX_BLOCKS, SECTION_CHARS, FIELD_CHARS, HEADER_CHARS, TEXT_CHARS = 50, 3000, 2000, 150, 3000
 MAX_FINDINGS = 5
@@ -27,63 +26,9 @@ ICONS = {
     RunStatus.QUEUED: ":hourglass_flowing_sand:",
     RunStatus.RUNNING: ":arrows_counterclockwise:",
 }
-_SECRET_KEYS = {"password", "pwd", "accountkey", "sharedaccesskey", "sharedaccesssignature"}
-# Credentials that must never leave, even when not configured here (defence in depth).
-_CREDENTIALS = [
-    (
-        re.compile(
-            r"(?i)\b(password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|sig)"
-            r"=[^;&\s'\"]+"
-        ),
-        r"\1=***",
-    ),
-    (re.compile(r"(://[^/\s:@]+):[^@\s/]+@"), r"\1:***@"),
-    (re.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), "***"),
-    (re.compile(r"(hooks\.slack\.com/services/)\S+"), r"\1***"),
-]
 
 
-def scrub(value: Any, secrets: Sequence[str]) -> Any:
-    """``value`` (a string, or dicts and lists of them) with every secret, the password or
-    key inside one, and credential-shaped text replaced by '***'; also a secret's beginning
-    left at the end of a string cut short with '…'."""
-    return _scrub(value, secret_values(secrets))
-
-
-def secret_values(secrets: Sequence[str]) -> list[str]:
-    """The secrets and the parts of them that are secret on their own, longest first."""
-    values = set(secrets)
-    for secret in secrets:
-        if "://" in secret:
-            with contextlib.suppress(ValueError):
-                values.add(urlsplit(secret).password or "")
-        for pair in secret.split(";"):
-            key, _, part = pair.partition("=")
-            if key.strip().lower() in _SECRET_KEYS:
-                values.add(part)
-    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
-
-
-def _scrub(value: Any, ordered: list[str]) -> Any:
-    if isinstance(value, dict):
-        return {k: _scrub(v, ordered) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub(v, ordered) for v in value]
-    if not isinstance(value, str):
-        return value
-    for secret in ordered:
-        value = value.replace(secret, "***")
-    for pattern, replacement in _CREDENTIALS:
-        value = pattern.sub(replacement, value)
-    if value.endswith("…"):
-        for secret in ordered:
-            for size in range(len(secret) - 1, 3, -1):
-                if value[:-1].endswith(secret[:size]):
-                    return value[: -1 - size] + "***…"
-    return value
-
-
-def run_message(record: RunRecord) -> dict[str, Any]:
+def run_message(record: RunRecord, environment: str = "LOCAL") -> dict[str, Any]:
     """One run: outcome, metric against the champion, rows, window, duration, artifact; for a
     failure the stage, error class and short message (never a traceback or row data)."""
     s = record.summary
@@ -121,7 +66,7 @@ def run_message(record: RunRecord) -> dict[str, Any]:
         blocks.append(_section(f"*Gate:* {_esc(s['gate_reason'])}"))
     if lines := _findings(s.get("findings") or []):
         blocks.append(_section(lines))
-    context = [f"Run `{_code(record.run_id)}`"]
+    context = [f"*{_esc(environment)}*", f"Run `{_code(record.run_id)}`"]
     if record.attempts > 1:
         context.append(f"attempt {record.attempts}")
     if s.get("artifact_uri"):
@@ -130,7 +75,9 @@ def run_message(record: RunRecord) -> dict[str, Any]:
     return {"text": _cut(_esc(run_line(record)), TEXT_CHARS), "blocks": blocks}
 
 
-def batch_message(batch_id: str, records: list[RunRecord], *, final: bool) -> dict[str, Any]:
+def batch_message(
+    batch_id: str, records: list[RunRecord], *, final: bool, environment: str = "LOCAL"
+) -> dict[str, Any]:
     """A batch's summary, one line per model: 'queued/running' at the start, outcomes at
     the end. The details of each run are in its thread (or its own message)."""
     trigger = records[0].trigger if records else "batch"
@@ -144,7 +91,7 @@ def batch_message(batch_id: str, records: list[RunRecord], *, final: bool) -> di
         sections = [*sections[: room - 1], f"…and {dropped} more models"]
     blocks = [_header(title), *(_section(text) for text in sections)]
     summary = batch_line(records) if final else "details of each model follow in the thread"
-    blocks.append(_context([_esc(summary), f"Batch `{_code(batch_id)}`"]))
+    blocks.append(_context([f"*{_esc(environment)}*", _esc(summary), f"Batch `{_code(batch_id)}`"]))
     text = f"{title}: " + (batch_line(records) if final else ", ".join(r.model for r in records))
     return {"text": _cut(_esc(text), TEXT_CHARS), "blocks": blocks}
 

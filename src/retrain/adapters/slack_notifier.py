@@ -38,31 +38,41 @@ class SlackNotifier:
     """The Notifier port over a transport made fresh for each notification."""
 
     def __init__(
-        self, connect: Callable[[Budget], Transport], timeout_s: float, secrets: list[str]
+        self,
+        connect: Callable[[Budget], Transport],
+        timeout_s: float,
+        secrets: list[str],
+        environment: str = "LOCAL",
     ) -> None:
         self.connect = connect
         self.timeout_s = timeout_s
         self.secrets = secrets
+        self.environment = environment
 
     def batch_started(self, batch_id: str, records: list[RunRecord]) -> dict | None:
         def send(transport: Transport) -> dict | None:
             if not transport.threads:  # a webhook cannot thread or update: summary at the end
                 return None
-            return transport.post(batch_message(batch_id, self._clean(records), final=False), None)
+            payload = batch_message(
+                batch_id, self._clean(records), final=False, environment=self.environment
+            )
+            return transport.post(payload, None)
 
         return self._quietly("batch start", send)
 
     def run_finished(self, record: RunRecord, batch: dict | None) -> None:
         def send(transport: Transport) -> None:
             parent = _parent(batch) if transport.threads else None
-            transport.post(run_message(self._clean([record])[0]), parent)
+            transport.post(run_message(self._clean([record])[0], self.environment), parent)
 
         self._quietly(f"run {record.run_id}", send)
 
     def batch_finished(self, batch_id: str, records: list[RunRecord], batch: dict | None) -> None:
         def send(transport: Transport) -> None:
             parent = _parent(batch) if transport.threads else None
-            payload = batch_message(batch_id, self._clean(records), final=True)
+            payload = batch_message(
+                batch_id, self._clean(records), final=True, environment=self.environment
+            )
             if parent is not None:
                 try:
                     transport.update(parent, payload)
@@ -131,7 +141,7 @@ def slack_notifier(settings: Settings) -> SlackNotifier:
         budget.clients.append(hook)
         return WebhookTransport(hook, budget, secrets)
 
-    return SlackNotifier(connect, settings.slack_timeout_s, secrets)
+    return SlackNotifier(connect, settings.slack_timeout_s, secrets, settings.environment)
 
 
 def _sdk_logger(secrets: list[str]) -> logging.Logger:

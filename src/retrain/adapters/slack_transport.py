@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -27,6 +28,14 @@ class SlackDeliveryError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+def error_code(text: object) -> str:
+    """Slack's error code when ``text`` is one (``channel_not_found``), else nothing:
+    whatever else a server sends back (an error page echoing the request path of a secret
+    webhook, say) never reaches a log."""
+    value = str(text or "").strip()
+    return value if re.fullmatch(r"[a-z][a-z0-9_]{1,59}", value) else ""
 
 
 class Budget:
@@ -90,9 +99,9 @@ class BotTransport:
         try:
             return method(**args)
         except SlackApiError as exc:
-            status, error = exc.response.status_code, str(exc.response.get("error") or "")
+            status, error = exc.response.status_code, error_code(exc.response.get("error"))
             if status != 200:  # 429 or 5xx once the retries are spent
-                error = f"HTTP {status}" + (f" {error}" if error.isidentifier() else "")
+                error = f"HTTP {status} {error}".strip()
             raise SlackDeliveryError(error or "unknown error") from None
 
 
@@ -107,7 +116,8 @@ class WebhookTransport:
         body = {"unfurl_links": False, "unfurl_media": False, **scrub(payload, self.secrets)}
         response = self.client.send_dict(body)
         if response.status_code != 200:
-            raise SlackDeliveryError(f"HTTP {response.status_code} {str(response.body)[:60]}")
+            code = error_code(response.body)
+            raise SlackDeliveryError(f"HTTP {response.status_code} {code}".strip())
         return None
 
     def update(self, where: dict, payload: dict) -> None:

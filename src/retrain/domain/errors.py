@@ -5,7 +5,9 @@ RetrainError
 ├── NotFoundError               a run, version or champion that does not exist
 │   └── UnknownModelError       a model name not in the registry (lists the known ones)
 ├── ConflictError               optimistic concurrency lost / duplicate work
-│   └── RunAlreadyActiveError   the model already has a queued or running run
+│   ├── RunAlreadyActiveError   the model already has a queued or running run
+│   └── AttemptSupersededError  another attempt took the run over: this one stops, writing nothing
+├── CorruptStateError           a stored state object (alias, run record, batch, card) is unreadable
 ├── DataValidationError         training rows unusable: the run stops before fitting
 ├── ArtifactIntegrityError      stored artifact does not match its card or is untrusted
 ├── PromotionRefusedError       a champion move was refused (target unusable)
@@ -45,7 +47,7 @@ class UnknownModelError(NotFoundError):
         self.name = name
         self.known = sorted(known)
         super().__init__(
-            f"unknown model {name!r}; known models: {', '.join(self.known) or '(none)'}"
+            f"unknown model {name[:100]!r}; known models: {', '.join(self.known) or '(none)'}"
         )
 
 
@@ -60,6 +62,27 @@ class RunAlreadyActiveError(ConflictError):
         self.model = model
         self.run_id = run_id
         super().__init__(f"model {model} already has an active run: {run_id}")
+
+
+class AttemptSupersededError(ConflictError):
+    code = "attempt_superseded"
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id} was taken over by another attempt; this one stops")
+
+
+class CorruptStateError(RetrainError):
+    """A stored object that must be JSON of a known shape is not. ``key`` names it; the
+    message says what it is and how to repair it, never its contents."""
+
+    code = "corrupt_state"
+
+    def __init__(self, what: str, key: str, problem: str, repair: str = "") -> None:
+        self.key = key
+        super().__init__(
+            f"{what} {key} is unreadable ({problem})" + (f"; {repair}" if repair else "")
+        )
 
 
 class DataValidationError(RetrainError):

@@ -85,27 +85,71 @@ class RunRecord:
     summary: dict[str, Any] = field(default_factory=dict)
     error: dict[str, str] | None = None
     notified: bool = False
+    # the attempt that holds the run while it is running, and when it last said so
+    attempt_id: str | None = None
+    heartbeat_at: str | None = None
+    # where the record was read from (ETag): every save is a compare-and-swap against it
+    etag: str | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("etag")
         data["status"] = str(self.status)
         data["stage"] = str(self.stage)
         data["outcome"] = str(self.outcome) if self.outcome else None
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        record = cls(**known)
-        record.status = RunStatus(record.status)
-        record.stage = Stage(record.stage)
-        record.outcome = Outcome(record.outcome) if record.outcome else None
+    def from_dict(cls, data: Any) -> RunRecord:
+        """Parse a stored record; ValueError says what is wrong with a malformed one."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        for name in ("run_id", "model"):
+            if not isinstance(data.get(name), str):
+                raise ValueError(f"{name!r} is missing or not text")
+        if not RUN_ID.match(data["run_id"]):
+            raise ValueError("'run_id' is not a run id")
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "etag"}
+        try:
+            record = cls(**known)
+            record.status = RunStatus(record.status)
+            record.stage = Stage(record.stage)
+            record.outcome = Outcome(record.outcome) if record.outcome else None
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"unexpected field value ({type(exc).__name__})") from None
+        for name, kind in _TYPES.items():
+            value = getattr(record, name)
+            if value is not None and not isinstance(value, kind):
+                raise ValueError(f"{name!r} is not {kind.__name__}")
         return record
 
     @property
     def duration_s(self) -> float | None:
         if not (self.started_at and self.finished_at):
             return None
-        start = datetime.fromisoformat(self.started_at)
-        end = datetime.fromisoformat(self.finished_at)
+        try:
+            start = datetime.fromisoformat(self.started_at)
+            end = datetime.fromisoformat(self.finished_at)
+        except ValueError:
+            return None
         return round((end - start).total_seconds(), 3)
+
+
+_TYPES: dict[str, type] = {
+    "trigger": str,
+    "reason": str,
+    "batch_id": str,
+    "dry_run": bool,
+    "created_at": str,
+    "started_at": str,
+    "updated_at": str,
+    "finished_at": str,
+    "attempts": int,
+    "timings": dict,
+    "version": int,
+    "summary": dict,
+    "error": dict,
+    "notified": bool,
+    "attempt_id": str,
+    "heartbeat_at": str,
+}

@@ -7,8 +7,10 @@ their own Services with ``override``."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from pathlib import Path
 from typing import Any, NoReturn
 
 from loguru import logger
@@ -27,11 +29,15 @@ def settings() -> Settings:
     with _lock:
         if "settings" not in _state:
             try:
-                loaded = bootstrap.load_settings(os.environ)
+                loaded = Settings.from_environ(os.environ, host=host_json())
             except ConfigError as exc:
                 _cannot_start(exc)
             logs.configure(
-                loaded.log_level, loaded.log_format, loaded.secrets(), forward_to_logging=True
+                loaded.log_level,
+                loaded.log_format,
+                loaded.secrets(),
+                forward_to_logging=True,
+                environment=loaded.environment,
             )
             _state.update(settings=loaded, logging=True)
         return _state["settings"]
@@ -46,6 +52,17 @@ def services() -> Services:
             except ConfigError as exc:
                 _cannot_start(exc)
         return _state["services"]
+
+
+def host_json() -> dict[str, Any] | None:
+    """The app's host.json (next to function_app.py; the host names the folder in
+    AzureWebJobsScriptRoot), or None where there is none, as under the CLI."""
+    root = os.environ.get("AzureWebJobsScriptRoot") or Path(__file__).resolve().parents[3]  # noqa: SIM112
+    try:
+        data = json.loads((Path(root) / "host.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _cannot_start(exc: ConfigError) -> NoReturn:

@@ -10,6 +10,7 @@ from retrain.domain.runs import RunStatus
 from retrain.entrypoints import training_queue
 from retrain.entrypoints.app_services import services
 from retrain.entrypoints.http_io import (
+    MAX_VERSION,
     BadRequest,
     actor,
     base_url,
@@ -17,7 +18,9 @@ from retrain.entrypoints.http_io import (
     field,
     json_body,
     respond,
+    whole_number,
 )
+from retrain.entrypoints.probes import probe_all
 from retrain.entrypoints.training_queue import CONNECTION, QUEUE, Messages
 from retrain.service import queries
 from retrain.service.promote import promote
@@ -25,6 +28,7 @@ from retrain.service.start import start_runs
 
 bp = func.Blueprint()
 RETRY_AFTER_S = "30"
+HEALTH_DEADLINE_S = 4.0
 
 
 def _start(
@@ -34,6 +38,8 @@ def _start(
     started = start_runs(svc, names, trigger="http", reason=reason, dry_run=dry_run)
     if not started.runs and started.conflicts:
         raise started.conflicts[0]
+    if not started.runs and started.failed:
+        raise started.failed[0][1]
     msgs.set(training_queue.messages(started.runs))
     base = base_url(req)
     runs = [
@@ -53,6 +59,7 @@ def _start(
             {"model": c.model, "active_run_id": c.run_id, "reason": "already queued or running"}
             for c in started.conflicts
         ],
+        "failed": [{"model": model, "error": str(exc)} for model, exc in started.failed],
     }
     location = str(runs[0]["status_url"])
     return respond(body, 202, {"Location": location, "Retry-After": RETRY_AFTER_S})
@@ -110,8 +117,11 @@ def list_runs(req: func.HttpRequest) -> func.HttpResponse:
     if status is not None and status not in {s.value for s in RunStatus}:
         raise BadRequest(f"status must be one of {', '.join(s.value for s in RunStatus)}")
     limit = _int_param(req, "limit", 50, 1, 500)
-    records = svc.runs.list(model=model, status=status, limit=limit)
-    return respond({"runs": [{**r.to_dict(), "duration_s": r.duration_s} for r in records]})
+    records, unreadable = svc.runs.scan(model=model, status=status, limit=limit)
+    body: dict[str, Any] = {"runs": [{**r.to_dict(), "duration_s": r.duration_s} for r in records]}
+    if unreadable:
+        body["unreadable"] = unreadable
+    return respond(body)
 
 
 @bp.function_name("list_models")
@@ -133,7 +143,7 @@ def list_versions(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="models/{name}/versions/{version}", methods=["GET"])
 @endpoint
 def get_version(req: func.HttpRequest) -> func.HttpResponse:
-    version = _int(req.route_params.get("version", ""), "version")
+    version = whole_number(req.route_params.get("version", ""), "version", 1, MAX_VERSION)
     return respond(queries.get_version(services(), req.route_params.get("name", ""), version))
 
 
@@ -144,7 +154,11 @@ def set_champion(req: func.HttpRequest) -> func.HttpResponse:
     """Promote or roll back: ``{"version": 3, "reason": "..."}``."""
     body = json_body(req, {"version", "reason"})
     version = field(body, "version", int, required=True)
+    if not 1 <= version <= MAX_VERSION:
+        raise BadRequest(f'field "version" must be between 1 and {MAX_VERSION}')
     reason = field(body, "reason", str, required=True)
+    if not reason.strip() or len(reason) > 500:
+        raise BadRequest('field "reason" must say why, in 1 to 500 characters')
     moved = promote(
         services(), req.route_params.get("name", ""), version, reason=reason, actor=actor(req)
     )
@@ -164,39 +178,28 @@ def champion_history(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @endpoint
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Which dependencies answer. Names the failing check and its error class, nothing more."""
+    """Which dependencies answer, within HEALTH_DEADLINE_S whatever hangs. Names each failing
+    check and its error class or "no answer", nothing more."""
     try:
         svc = services()
     except ConfigError:  # named in the logs and on the authenticated routes, not here
         return respond({"status": "misconfigured", "checks": {"settings": "invalid"}}, 503)
-    checks: dict[str, Any] = {}
-    for name, probe in (
-        ("training_db", svc.source.ping),
-        ("model_store", svc.models.store.ping),
-        ("run_store", svc.runs.store.ping),
-    ):
-        try:
-            probe()
-            checks[name] = "ok"
-        except Exception as exc:
-            checks[name] = f"unavailable ({type(exc).__name__})"
+    checks = probe_all(
+        {
+            "training_db": svc.source.ping,
+            "model_store": svc.models.store.ping,
+            "run_store": svc.runs.store.ping,
+        },
+        HEALTH_DEADLINE_S,
+    )
     healthy = all(v == "ok" for v in checks.values())
     return respond(
         {"status": "ok" if healthy else "degraded", "checks": checks}, 200 if healthy else 503
     )
 
 
-def _int(raw: str, name: str) -> int:
-    if not raw.isdigit():
-        raise BadRequest(f"{name} must be a positive whole number, not {raw!r}")
-    return int(raw)
-
-
 def _int_param(req: func.HttpRequest, name: str, default: int, low: int, high: int) -> int:
     raw = req.params.get(name)
     if raw is None or raw == "":
         return default
-    value = _int(raw, name)
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be between {low} and {high}")
-    return value
+    return whole_number(raw, name, low, high)

@@ -17,6 +17,8 @@ from loguru import logger
 from retrain.domain import errors
 
 MAX_BODY = 64 * 1024
+MAX_VERSION = 999_999_999
+_WHOLE = re.compile(r"[0-9]{1,12}")  # ASCII digits only: '²'.isdigit() is true
 
 
 class BadRequest(Exception):
@@ -35,6 +37,7 @@ STATUS = [  # most specific first
     (errors.PromotionRefusedError, 422),
     (errors.ArtifactIntegrityError, 422),
     (errors.BackendError, 503),
+    (errors.CorruptStateError, 500),
 ]
 
 
@@ -115,16 +118,26 @@ def json_body(req: func.HttpRequest, allowed: set[str]) -> dict[str, Any]:
         )
     try:
         body = json.loads(raw or b"{}")
+    except RecursionError:
+        raise BadRequest("body is nested too deeply", 400, "malformed_json") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}", 400, "malformed_json") from None
+        raise BadRequest(
+            f"body is not valid JSON: {str(exc)[:200]}", 400, "malformed_json"
+        ) from None
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise BadRequest(
-            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
+        shown = ", ".join(name[:40] for name in unknown[:5])
+        raise BadRequest(f"unknown field(s) {shown}; allowed: {', '.join(sorted(allowed))}")
     return body
+
+
+def whole_number(raw: str, name: str, low: int, high: int) -> int:
+    """A query or route value as an int in [low, high]; anything else is a 400."""
+    if not _WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}, not {raw[:20]!r}")
+    return int(raw)
 
 
 def field(

@@ -13,23 +13,22 @@ from typing import Any
 
 from loguru import logger
 
+from retrain.redact import scrub_ordered, secret_values
+
 TEXT_FORMAT = (
     "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> "
     "<cyan>{extra[model]}</cyan> {message}"
 )
 
 
-def _redactor(secrets: list[str]) -> Any:
-    ordered = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+def _redactor(secrets: list[str], environment: str) -> Any:
+    ordered = secret_values(secrets)
 
     def patch(record: Any) -> None:
         record["extra"].setdefault("model", "-")
         record["extra"].setdefault("run_id", "-")
-        message = record["message"]
-        for secret in ordered:
-            if secret in message:
-                message = message.replace(secret, "***")
-        record["message"] = message
+        record["extra"].setdefault("environment", environment)
+        record["message"] = scrub_ordered(record["message"], ordered)
 
     return patch
 
@@ -49,9 +48,12 @@ def configure(
     secrets: list[str] | None = None,
     *,
     forward_to_logging: bool = False,
+    environment: str = "LOCAL",
 ) -> None:
     logger.remove()
-    logger.configure(patcher=_redactor(secrets or []))
+    logger.configure(patcher=_redactor(secrets or [], environment))
+    # the Azure SDK logs request URLs at INFO: keep it to warnings wherever logging goes
+    logging.getLogger("azure").setLevel(logging.WARNING)
     serialize = fmt == "json"
     # diagnose=False: loguru would otherwise print local variables (a connection string, a
     # token) next to each traceback frame; the redactor only sees the message

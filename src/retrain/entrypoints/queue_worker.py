@@ -10,7 +10,7 @@ attempt never gets that far: the host moves its message to the poison queue, whe
 import azure.functions as func
 from loguru import logger
 
-from retrain.domain.errors import NotFoundError
+from retrain.domain.errors import CorruptStateError, NotFoundError
 from retrain.entrypoints import training_queue
 from retrain.entrypoints.app_services import services, settings
 
@@ -32,8 +32,8 @@ def train_model(msg: func.QueueMessage) -> None:
     final = attempt >= settings().max_attempts
     try:
         execute_run(services(), run_id, final_attempt=final)
-    except NotFoundError:
-        logger.error("dropping the message {} for run {}: no such run", msg.id, run_id)
+    except (NotFoundError, CorruptStateError) as exc:  # retrying cannot fix either
+        logger.error("dropping the message {} for run {}: {}", msg.id, run_id, exc)
 
 
 @bp.function_name("training_gave_up")
@@ -54,8 +54,8 @@ def training_gave_up(msg: func.QueueMessage) -> None:
             f"no attempt of {settings().max_attempts} completed (the worker stopped or hit "
             "functionTimeout); the message went to the poison queue",
         )
-    except NotFoundError:
-        logger.error("dropping the poison message {} for run {}: no such run", msg.id, run_id)
+    except (NotFoundError, CorruptStateError) as exc:
+        logger.error("dropping the poison message {} for run {}: {}", msg.id, run_id, exc)
 
 
 def _run_id(msg: func.QueueMessage) -> str | None:

@@ -23,6 +23,7 @@ def month_start(now: datetime) -> datetime:
 @bp.timer_trigger(
     schedule="%TRAINING_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True
 )
+@bp.retry(strategy="fixed_delay", max_retry_count="3", delay_interval="00:10:00")
 @bp.queue_output(
     arg_name="msgs", queue_name=training_queue.QUEUE, connection=training_queue.CONNECTION
 )
@@ -30,7 +31,11 @@ def monthly_retraining(timer: func.TimerRequest, msgs: func.Out[Messages]) -> No
     """Run ids are ``<first of the month>-<MODEL>-monthly``. A duplicate or past-due firing
     in the same month finds those runs and enqueues nothing: each run's message is sent
     exactly once, by the firing that created the run, so no two workers ever train the same
-    run. A model busy with another run at that moment is skipped for the month."""
+    run. A model busy with another run at that moment is skipped for the month.
+
+    Storage failing for every model raises, so the retry policy fires again in 10 minutes
+    (nothing was created: the retry starts clean). Once any run exists the firing returns
+    normally, so each created run gets its message; models that failed are logged."""
     svc = services()
     at = month_start(svc.clock())
     reason = "monthly schedule" + (" (past due)" if timer.past_due else "")
@@ -38,8 +43,12 @@ def monthly_retraining(timer: func.TimerRequest, msgs: func.Out[Messages]) -> No
         svc, svc.registry.names(), trigger="timer", reason=reason, at=at, tag="monthly"
     )
     msgs.set(training_queue.messages(started.runs))
+    if started.failed and not (started.runs or started.existing or started.conflicts):
+        raise started.failed[0][1]
     for conflict in started.conflicts:
         logger.warning("{} skipped this month: run {} is active", conflict.model, conflict.run_id)
+    for model, exc in started.failed:
+        logger.error("{} not started this month: {}", model, exc)
     logger.info(
         "monthly retraining {:%Y-%m}: queued {}, queued before {}",
         at,

@@ -29,6 +29,8 @@ def run_id_of(body: bytes) -> str:
     """The run id a message carries; ValueError says what is wrong with a bad one."""
     try:
         data = json.loads(body)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
         raise ValueError("not JSON") from None
     run_id = data.get("run_id") if isinstance(data, dict) else None

@@ -24,3 +24,7 @@ class Services:
     max_rows: int | None = None
     code_version: str | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
+    environment: str = "LOCAL"  # LOCAL, DEV, STAGING or PROD: shown in cards, logs and Slack
+    # a running attempt saves a heartbeat every heartbeat_s; one silent for lease_s is dead
+    heartbeat_s: float = 20.0
+    lease_s: float = 120.0

@@ -9,15 +9,17 @@ Layout (DESIGN.md):
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from retrain.domain.errors import ConflictError, NotFoundError
+from loguru import logger
+
+from retrain.domain.errors import ConflictError, CorruptStateError, NotFoundError
 from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
 from retrain.domain.runs import iso, utcnow
+from retrain.service import stored
 from retrain.training import serialize
 
 ARTIFACT = "model.skops"
@@ -25,15 +27,39 @@ CARD = "card.json"
 _VERSION_KEY = re.compile(r"^[^/]+/versions/(\d+)/")
 
 
-def _json(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, indent=2, sort_keys=True, default=str).encode()
+_json = stored.dumps
 
 
 @dataclass(frozen=True)
 class Champion:
-    version: int
+    """The alias as read. ``version`` is None when the stored alias is unreadable: only a
+    promote (``expected=`` this, naming the problem in ``record["unreadable"]``) may
+    overwrite it."""
+
+    version: int | None
     record: dict[str, Any]
     etag: str
+
+
+def _alias(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError("'version' is not a version number")
+    return data
+
+
+def _card(data: Any) -> dict[str, Any]:
+    artifact = data.get("artifact") if isinstance(data, dict) else None
+    if not (
+        isinstance(artifact, dict)
+        and isinstance(artifact.get("path"), str)
+        and isinstance(artifact.get("sha256"), str)
+        and isinstance(artifact.get("size_bytes"), int)
+    ):
+        raise ValueError("not a model card (no artifact path, sha256 and size)")
+    return data
 
 
 class ModelRepository:
@@ -101,17 +127,29 @@ class ModelRepository:
         }
 
     def card(self, model: str, version: int) -> dict[str, Any]:
-        obj = self.store.get(f"{model}/versions/{version}/{CARD}")
+        key = f"{model}/versions/{version}/{CARD}"
+        obj = self.store.get(key)
         if obj is None:
             raise NotFoundError(f"{model} has no version {version}")
-        return json.loads(obj.data)
+        return stored.parse(obj, "model card", key, _card)
+
+    def version_of_run(self, model: str, run_id: str, newest: int = 5) -> int | None:
+        """The complete version ``run_id`` published, among the newest few: a retried or
+        taken-over run adopts it instead of publishing a second one."""
+        for version in reversed(self.versions(model)[-newest:]):
+            try:
+                if self.card(model, version).get("run_id") == run_id:
+                    return version
+            except CorruptStateError:
+                continue
+        return None
 
     def load(self, model: str, version: int | None = None) -> tuple[Any, dict[str, Any]]:
         """The fitted pipeline and its card: the champion's, or a given version's.
         The artifact's size and sha256 are checked against the card before loading."""
         if version is None:
             champion = self.champion(model)
-            if champion is None:
+            if champion is None or champion.version is None:
                 raise NotFoundError(f"{model} has no champion yet: train it first")
             version = champion.version
         card = self.card(model, version)
@@ -125,11 +163,25 @@ class ModelRepository:
 
     # champion alias ---------------------------------------------------------------------
     def champion(self, model: str) -> Champion | None:
-        obj = self.store.get(f"{model}/champion.json")
+        """The alias; CorruptStateError (naming it and how to repair it) if unreadable."""
+        key = f"{model}/champion.json"
+        obj = self.store.get(key)
         if obj is None:
             return None
-        record = json.loads(obj.data)
-        return Champion(int(record["version"]), record, obj.etag)
+        repair = f"repair it by promoting a version: retrain promote {model} <version> --reason ..."
+        record = stored.parse(obj, "champion alias", key, _alias, repair)
+        return Champion(record["version"], record, obj.etag)
+
+    def champion_for_update(self, model: str) -> Champion | None:
+        """The alias for a promote: an unreadable one comes back with ``version`` None, so
+        the promote can replace it (compare-and-swap on its ETag) and say so in the history."""
+        try:
+            return self.champion(model)
+        except CorruptStateError as exc:
+            obj = self.store.get(f"{model}/champion.json")
+            if obj is None:
+                return None
+            return Champion(None, {"unreadable": str(exc)}, obj.etag)
 
     def move_champion(
         self,
@@ -164,6 +216,8 @@ class ModelRepository:
                 "stored but not promoted. Promote it explicitly if it should serve."
             ) from None
         entry = {**record, "previous_version": expected.version if expected else None}
+        if expected is not None and expected.version is None:
+            entry["repaired"] = expected.record.get("unreadable")
         stamp = now.replace(":", "").replace("-", "")
         self.store.create(
             f"{model}/history/{stamp}-{version:06d}-{secrets.token_hex(3)}.json", _json(entry)
@@ -171,9 +225,15 @@ class ModelRepository:
         return record
 
     def history(self, model: str) -> list[dict[str, Any]]:
+        """Alias changes, oldest first; an unreadable entry is listed by its key, not hidden."""
         out = []
         for key in self.store.list(f"{model}/history/"):
-            obj = self.store.get(key)
-            if obj is not None:
-                out.append(json.loads(obj.data))
+            try:
+                entry = stored.read(self.store, key, "history entry")
+            except CorruptStateError as exc:
+                logger.warning("{}", exc)
+                out.append({"key": key, "error": "unreadable"})
+                continue
+            if isinstance(entry, dict):
+                out.append(entry)
         return out

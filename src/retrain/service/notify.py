@@ -1,33 +1,62 @@
 """Announce each run once, and a batch (e.g. the monthly timer's) once when it completes.
-A notifier failure is logged and never touches the run."""
+A notifier failure is logged and never touches the run.
+
+"Once" is claimed before posting: ``notified`` is set with a compare-and-swap on the run
+record, and only the writer that set it posts. A worker that dies between the claim and the
+post loses that one message; no interleaving of deliveries posts it twice."""
 
 from __future__ import annotations
 
 from loguru import logger
 
+from retrain.domain.errors import CorruptStateError, RetrainError
+from retrain.domain.ports import PreconditionFailed
 from retrain.domain.runs import RunRecord
 from retrain.service.context import Services
 
 
 def announce(svc: Services, record: RunRecord) -> RunRecord:
-    if not record.notified:
-        batch = svc.runs.batch(record.batch_id) if record.batch_id else None
+    """Post a finished run once, then report its batch if it was the batch's last run.
+    Safe to call again (a redelivered message): nothing is posted twice."""
+    claimed, record = _claim_announcement(svc, record)
+    if claimed:
         try:
-            svc.notifier.run_finished(record, batch)
+            svc.notifier.run_finished(record, _batch(svc, record.batch_id))
         except Exception as exc:  # a notifier must not fail a finished run
             logger.warning(
                 "notification failed ({}); the run stays {}", type(exc).__name__, record.status
             )
-        record.notified = True
-        svc.runs.save(record)
     if record.batch_id:
         _maybe_finish_batch(svc, record.batch_id)
     return record
 
 
+def _claim_announcement(svc: Services, record: RunRecord) -> tuple[bool, RunRecord]:
+    for _ in range(5):
+        if record.notified:
+            return False, record
+        record.notified = True
+        try:
+            return True, svc.runs.save(record)
+        except PreconditionFailed:
+            record = svc.runs.get(record.run_id)
+    return False, record
+
+
+def _batch(svc: Services, batch_id: str | None) -> dict | None:
+    if not batch_id:
+        return None
+    try:
+        return svc.runs.batch(batch_id)
+    except CorruptStateError as exc:
+        logger.warning("{}; the run is reported outside its batch", exc)
+        return None
+
+
 def start_batch(svc: Services, batch_id: str, records: list[RunRecord]) -> None:
     """Tell the notifier a batch began, once per batch id (a duplicate timer firing finds the
-    claim taken); its answer (e.g. the Slack thread) is stored with the batch."""
+    claim taken and only adds its runs); its answer (e.g. the Slack thread) is stored with
+    the batch."""
     if not svc.runs.claim_batch(batch_id, [r.run_id for r in records]):
         return
     try:
@@ -39,10 +68,16 @@ def start_batch(svc: Services, batch_id: str, records: list[RunRecord]) -> None:
 
 
 def _maybe_finish_batch(svc: Services, batch_id: str) -> None:
-    batch = svc.runs.batch(batch_id)
+    batch = _batch(svc, batch_id)
     if batch is None:
         return
-    records = [r for run_id in batch.get("run_ids", []) if (r := svc.runs.find(run_id))]
+    records = []
+    for run_id in batch.get("run_ids", []):
+        try:
+            if found := svc.runs.find(run_id):
+                records.append(found)
+        except RetrainError as exc:
+            logger.warning("{}", exc)
     if not records or not all(r.status.finished and r.notified for r in records):
         return
     if not svc.runs.claim_batch_report(batch_id):

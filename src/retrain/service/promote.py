@@ -1,10 +1,13 @@
-"""Promote or roll back: move the champion alias to a version that verifiably loads."""
+"""Promote or roll back: move the champion alias to a version that verifiably loads.
+
+An unreadable alias does not block this: it is replaced (compare-and-swap on what is stored)
+and the history entry says what was repaired."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from retrain.domain.errors import PromotionRefusedError, RetrainError
+from retrain.domain.errors import NotFoundError, PromotionRefusedError, RetrainError
 from retrain.service.context import Services
 
 
@@ -12,19 +15,21 @@ def promote(svc: Services, name: str, version: int, *, reason: str, actor: str) 
     if not reason.strip():
         raise PromotionRefusedError("a reason is required to move the champion")
     spec = svc.registry.get(name)
-    card = svc.models.card(spec.name, version)  # NotFoundError names the version
     try:
-        svc.models.load(spec.name, version)  # sha256 + trusted types
-    except RetrainError as exc:
+        _, card = svc.models.load(spec.name, version)  # sha256 + trusted types
+    except NotFoundError:
+        raise
+    except RetrainError as exc:  # tampered, untrusted or unreadable
         raise PromotionRefusedError(
             f"{spec.name} v{version} cannot become champion: {exc}"
         ) from exc
-    current = svc.models.champion(spec.name)
+    metrics = card.get("metrics")
+    score = metrics.get(spec.primary_metric) if isinstance(metrics, dict) else None
     return svc.models.move_champion(
         spec.name,
         version,
         reason=reason,
         actor=actor,
-        expected=current,
-        score=card.get("metrics", {}).get(spec.primary_metric),
+        expected=svc.models.champion_for_update(spec.name),
+        score=score if isinstance(score, int | float) else None,
     )

@@ -15,8 +15,10 @@ from loguru import logger
 
 from retrain.domain.errors import (
     ArtifactIntegrityError,
+    AttemptSupersededError,
     ConfigError,
     ConflictError,
+    CorruptStateError,
     DataValidationError,
     NotFoundError,
     RetrainError,
@@ -24,12 +26,20 @@ from retrain.domain.errors import (
 from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage, iso
 from retrain.domain.specs import ModelSpec
 from retrain.service import card as cards
+from retrain.service.attempt import Attempt, claim, held_elsewhere
 from retrain.service.context import Services
 from retrain.service.notify import announce
 from retrain.training import evaluate, fit, gate, serialize, validate
 
 # Retrying these cannot help: the data, the code or the stored state must change first.
-PERMANENT = (DataValidationError, NotFoundError, ConfigError, ConflictError, ArtifactIntegrityError)
+PERMANENT = (
+    DataValidationError,
+    NotFoundError,
+    ConfigError,
+    ConflictError,
+    ArtifactIntegrityError,
+    CorruptStateError,
+)
 
 
 def window_start(today: date, months: int) -> date:
@@ -38,106 +48,148 @@ def window_start(today: date, months: int) -> date:
 
 
 @contextmanager
-def _stage(svc: Services, record: RunRecord, stage: Stage) -> Iterator[None]:
-    record.stage = stage
-    svc.runs.save(record)
+def _stage(attempt: Attempt, stage: Stage) -> Iterator[None]:
+    attempt.record.stage = stage
+    attempt.save()
     logger.info("stage {}", stage)
     started = time.perf_counter()
     yield
-    record.timings[str(stage)] = round(time.perf_counter() - started, 3)
+    attempt.record.timings[str(stage)] = round(time.perf_counter() - started, 3)
 
 
 def execute_run(svc: Services, run_id: str, *, final_attempt: bool = True) -> RunRecord:
     """Run ``run_id`` to its end and return the final record.
 
-    A run already finished is returned untouched (a redelivered message trains nothing).
-    Permanent errors fail the run at once; other errors fail it only on the final attempt
-    and otherwise propagate so the queue retries."""
+    Safe under duplicate and concurrent deliveries: a finished run is returned untouched
+    (announced first if its announcement was lost), a run a live attempt holds is left to
+    it, and otherwise this delivery claims a new attempt on the run record (see
+    service/attempt.py). Permanent errors fail the run at once; other errors fail it only
+    on the final attempt and otherwise hand the run back to the queue and propagate."""
     record = svc.runs.get(run_id)
-    if record.status.finished:
-        logger.info("run {} already {}: nothing to do", run_id, record.status)
-        return record
     with logger.contextualize(run_id=run_id, model=record.model):
-        record.status = RunStatus.RUNNING
-        record.attempts += 1
-        record.started_at = iso(svc.clock())
-        record.error = None
-        svc.runs.save(record)
+        if record.status.finished:
+            logger.info("run already {}: nothing to do", record.status)
+            return announce(svc, record)  # posts only if an earlier announcement was lost
+        if held_elsewhere(svc, record):
+            logger.info("attempt {} holds this run: duplicate delivery ignored", record.attempts)
+            return record
+        attempt = claim(svc, record)
+        if attempt is None:
+            logger.info("another delivery claimed this run first: nothing to do")
+            return svc.runs.get(run_id)
         logger.info("run started (attempt {})", record.attempts)
         try:
-            _train(svc, record)
-            record.status = RunStatus.SUCCEEDED
-            record.stage = Stage.DONE
-        except Exception as exc:
-            record.error = {
-                "stage": str(record.stage),
-                "type": type(exc).__name__,
-                "message": _short(exc),
-            }
-            if not (final_attempt or isinstance(exc, PERMANENT)):
-                svc.runs.save(record)
-                logger.warning(
-                    "attempt {} failed in {}: {}; the queue will retry",
-                    record.attempts,
-                    record.stage,
-                    record.error["message"],
-                )
-                raise
-            record.status = RunStatus.FAILED
-            record.outcome = Outcome.FAILED
-            if isinstance(exc, DataValidationError):
-                record.summary["findings"] = exc.findings
-            logger.error(
-                "run failed in {}: {}: {}",
+            with attempt:  # the heartbeat runs until the final record is saved
+                final = _attempt(svc, attempt, final_attempt)
+        except AttemptSupersededError:
+            logger.warning("another attempt took this run over; this one stops, writing nothing")
+            return svc.runs.get(run_id)
+        return announce(svc, final)
+
+
+def _attempt(svc: Services, attempt: Attempt, final_attempt: bool) -> RunRecord:
+    record = attempt.record
+    try:
+        _train(svc, attempt)
+        record.status = RunStatus.SUCCEEDED
+        record.stage = Stage.DONE
+        record.error = None
+    except AttemptSupersededError:
+        raise
+    except Exception as exc:
+        record.error = {
+            "stage": str(record.stage),
+            "type": type(exc).__name__,
+            "message": describe(exc),
+        }
+        if not (final_attempt or isinstance(exc, PERMANENT)):
+            record.status = RunStatus.QUEUED  # hand the run back for the queue's next try
+            attempt.save()
+            logger.warning(
+                "attempt {} failed in {}: {}; the queue will retry",
+                record.attempts,
                 record.stage,
-                type(exc).__name__,
                 record.error["message"],
             )
-            if not isinstance(exc, RetrainError):
-                logger.opt(exception=exc).debug("traceback")
-        return finish(svc, record)
+            raise
+        record.status = RunStatus.FAILED
+        record.outcome = Outcome.FAILED
+        if isinstance(exc, DataValidationError):
+            record.summary["findings"] = exc.findings
+        logger.error(
+            "run failed in {}: {}: {}", record.stage, type(exc).__name__, record.error["message"]
+        )
+        if not isinstance(exc, RetrainError):
+            logger.opt(exception=exc).debug("traceback")
+    return finish(svc, attempt)
 
 
 def give_up(svc: Services, run_id: str, message: str) -> RunRecord:
     """Fail a run no attempt finished (its worker died or timed out every time) and announce
-    it once. A run already finished is returned untouched."""
-    record = svc.runs.get(run_id)
-    if record.status.finished:
-        return record
+    it once, with the last attempt's error when one was recorded. A run a live attempt still
+    holds is waited for (its lease runs out when its worker is gone); a finished run is
+    returned untouched."""
+    deadline = time.monotonic() + svc.lease_s + svc.heartbeat_s
+    while True:
+        record = svc.runs.get(run_id)
+        if record.status.finished:
+            return announce(svc, record)
+        if not held_elsewhere(svc, record) or time.monotonic() > deadline:
+            break
+        time.sleep(min(5.0, max(svc.heartbeat_s, 0.1)))
     with logger.contextualize(run_id=run_id, model=record.model):
+        last = record.error
         record.status = RunStatus.FAILED
         record.outcome = Outcome.FAILED
+        if last:
+            message = (
+                f"{message}; last error in {last.get('stage')}: "
+                f"{last.get('type')}: {last.get('message')}"
+            )
         record.error = {"stage": str(record.stage), "type": "GaveUp", "message": message}
         logger.error("run failed in {}: {}", record.stage, message)
-        return finish(svc, record)
+        return announce(svc, finish(svc, Attempt(svc, record)))
 
 
-def finish(svc: Services, record: RunRecord) -> RunRecord:
-    """Final record, release the model's active mark, announce once."""
+def finish(svc: Services, attempt: Attempt) -> RunRecord:
+    """Final record (compare-and-swap) and release of the model's active mark."""
+    record = attempt.record
     record.finished_at = iso(svc.clock())
-    svc.runs.save(record)
+    attempt.save()
     svc.runs.release(record.model, record.run_id)
     logger.info("run {} {} ({})", record.run_id, record.status, record.outcome)
-    return announce(svc, record)
+    return record
 
 
-def _short(exc: BaseException, limit: int = 500) -> str:
+def describe(exc: BaseException, limit: int = 500) -> str:
+    """What a run record and Slack may say about ``exc``. Our own errors are written to be
+    shown; a library's message is cut to its first line (no native stack trace)."""
     text = str(exc) or type(exc).__name__
+    if not isinstance(exc, RetrainError):
+        text = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        limit = min(limit, 200)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _train(svc: Services, record: RunRecord) -> None:
+def _train(svc: Services, attempt: Attempt) -> None:
+    record = attempt.record
     spec = svc.registry.get(record.model)
     since = window_start(svc.clock().date(), spec.window_months)
-    champion = svc.models.champion(spec.name)
-    champion_card = svc.models.card(spec.name, champion.version) if champion else None
+    champion = svc.models.champion(spec.name)  # unreadable: the run stops, naming it
+    if record.attempts > 1 and not record.dry_run:
+        adopted = svc.models.version_of_run(spec.name, record.run_id)
+        if adopted is not None:  # an earlier attempt published before it died
+            logger.info("v{} was published by an earlier attempt: finishing it", adopted)
+            _conclude(svc, attempt, spec, adopted, svc.models.card(spec.name, adopted), champion)
+            return
+    champion_card = _champion_card(svc, spec, champion)
 
-    with _stage(svc, record, Stage.LOAD):
+    with _stage(attempt, Stage.LOAD):
         frame = svc.source.load(spec, since, svc.max_rows)
     record.summary.update(rows_loaded=len(frame), data_window=_window(frame, since))
     logger.info("loaded {} rows since {}", len(frame), since)
 
-    with _stage(svc, record, Stage.VALIDATE):
+    with _stage(attempt, Stage.VALIDATE):
         checked = validate.validate(frame, spec, (champion_card or {}).get("data_profile"))
     if svc.max_rows is not None and len(frame) >= svc.max_rows:
         checked.findings.insert(
@@ -157,11 +209,11 @@ def _train(svc: Services, record: RunRecord) -> None:
         record.summary["profile"] = checked.profile
         return
 
-    with _stage(svc, record, Stage.SPLIT):
+    with _stage(attempt, Stage.SPLIT):
         data = fit.split(checked.frame, spec)
-    with _stage(svc, record, Stage.FIT):
+    with _stage(attempt, Stage.FIT):
         pipeline = fit.fit(spec, data)
-    with _stage(svc, record, Stage.EVALUATE):
+    with _stage(attempt, Stage.EVALUATE):
         metrics = evaluate.evaluate(pipeline, data.X_test, data.y_test)
         champion_score, problem = _score_champion(svc, spec, champion, data)
         decision = gate.decide(
@@ -173,37 +225,75 @@ def _train(svc: Services, record: RunRecord) -> None:
         )
     logger.info("{} {:.4f}; gate: {}", spec.primary_metric, decision.candidate, decision.reason)
 
-    with _stage(svc, record, Stage.PUBLISH):
+    with _stage(attempt, Stage.PUBLISH):
         artifact = serialize.dumps(pipeline)
         version, card = svc.models.publish(
             spec.name,
             artifact,
             _card(svc, record, spec, frame, checked, data, pipeline, metrics, decision, since),
         )
+    _conclude(svc, attempt, spec, version, card, champion)
+
+
+def _conclude(
+    svc: Services,
+    attempt: Attempt,
+    spec: ModelSpec,
+    version: int,
+    card: dict[str, Any],
+    champion: Any,
+) -> None:
+    """Record the published version's gate decision and move the champion if it says so.
+    ``champion`` is the alias as read before training: the move is a compare-and-swap on it,
+    so a champion moved meanwhile is never overwritten."""
+    record = attempt.record
+    decision = card["gate"]
     record.version = version
-    record.outcome = decision.outcome
+    record.outcome = Outcome(decision["outcome"])
     record.summary.update(
-        metric=spec.primary_metric,
-        score=decision.candidate,
-        champion_score=decision.champion,
-        champion_version=decision.champion_version,
-        delta=decision.delta,
-        gate_reason=decision.reason,
-        rows_train=len(data.y_train),
-        rows_test=len(data.y_test),
+        metric=decision["metric"],
+        score=decision["candidate"],
+        champion_score=decision["champion"],
+        champion_version=decision["champion_version"],
+        delta=decision["delta"],
+        gate_reason=decision["reason"],
+        rows_train=card["rows"]["train"],
+        rows_test=card["rows"]["test"],
         artifact_uri=card["artifact"]["uri"],
     )
-    if decision.promote:
-        with _stage(svc, record, Stage.PROMOTE):
-            svc.models.move_champion(
-                spec.name,
-                version,
-                reason=decision.reason,
-                actor=f"run:{record.run_id}",
-                expected=champion,
-                run_id=record.run_id,
-                score=decision.candidate,
-            )
+    if record.outcome is not Outcome.PROMOTED:
+        return
+    current = champion.version if champion else None
+    if current == version:  # an earlier attempt moved it already
+        return
+    if current != decision["champion_version"]:
+        raise ConflictError(
+            f"{spec.name}: the champion alias changed since v{version} was judged against "
+            f"v{decision['champion_version']}; v{version} was stored but not promoted. "
+            "Promote it explicitly if it should serve."
+        )
+    with _stage(attempt, Stage.PROMOTE):
+        svc.models.move_champion(
+            spec.name,
+            version,
+            reason=decision["reason"],
+            actor=f"run:{record.run_id}",
+            expected=champion,
+            run_id=record.run_id,
+            score=decision["candidate"],
+        )
+
+
+def _champion_card(svc: Services, spec: ModelSpec, champion: Any) -> dict[str, Any] | None:
+    """The champion's card for drift checks; None (and a warning) if it cannot be read: the
+    gate then finds that the champion cannot score the holdout."""
+    if champion is None:
+        return None
+    try:
+        return svc.models.card(spec.name, champion.version)
+    except (NotFoundError, CorruptStateError) as exc:
+        logger.warning("champion v{}: {}", champion.version, exc)
+        return None
 
 
 def _score_champion(
@@ -216,8 +306,10 @@ def _score_champion(
         scores = evaluate.evaluate(model, data.X_test, data.y_test)
         return scores[spec.primary_metric], None
     except Exception as exc:  # reported in the decision; the rule is in training/gate.py
-        logger.warning("champion v{} could not score the holdout: {}", champion.version, exc)
-        return None, f"{type(exc).__name__}: {_short(exc, 200)}"
+        logger.warning(
+            "champion v{} could not score the holdout: {}", champion.version, describe(exc, 200)
+        )
+        return None, f"{type(exc).__name__}: {describe(exc, 200)}"
 
 
 def _window(frame: Any, since: date) -> dict[str, str | None]:
@@ -259,5 +351,6 @@ def _card(
         "test_size": spec.test_size,
         "max_rows": svc.max_rows,
         "library_versions": cards.library_versions(),
+        "environment": svc.environment,
         "code_version": svc.code_version,
     }

@@ -1,5 +1,10 @@
-"""Start runs: validate the request, write queued records, claim each model's active mark.
-Cheap and import-light: the HTTP API answers from here in milliseconds."""
+"""Start runs: validate the request, create queued records, claim each model's active mark.
+Cheap and import-light: the HTTP API answers from here in milliseconds.
+
+Every run this returns in ``runs`` must get exactly one queue message from the caller, and
+no record is left queued that is not in ``runs``: records are created create-only (two
+overlapping callers never both own one), a model that cannot start has its record removed
+again, and once a record exists nothing raises (a failure is reported per model)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from retrain.domain.errors import RunAlreadyActiveError
+from loguru import logger
+
+from retrain.domain.errors import ConflictError, RetrainError, RunAlreadyActiveError
 from retrain.domain.runs import RunRecord, new_run_id
 from retrain.service.context import Services
 from retrain.service.notify import start_batch
@@ -18,6 +25,7 @@ class Started:
     runs: list[RunRecord] = field(default_factory=list)  # new: to execute
     existing: list[RunRecord] = field(default_factory=list)  # same ids started before
     conflicts: list[RunAlreadyActiveError] = field(default_factory=list)
+    failed: list[tuple[str, RetrainError]] = field(default_factory=list)  # (model, why)
     batch_id: str | None = None
 
 
@@ -37,7 +45,7 @@ def start_runs(
     again (a duplicate or past-due timer firing) finds the runs already there and gets them
     in ``existing``, not in ``runs``: only ``runs`` are to be executed, so no run is ever
     queued twice. A model with another queued or running run is reported in ``conflicts``
-    and gets no new run."""
+    and gets no new run; one whose storage failed, in ``failed``."""
     specs = [svc.registry.get(name) for name in dict.fromkeys(names)]
     at = at or svc.clock()
     tag = tag or secrets.token_hex(4)
@@ -45,30 +53,54 @@ def start_runs(
         batch_id=f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{tag}" if len(specs) > 1 else None
     )
     for spec in specs:
-        run_id = new_run_id(spec.name, at, tag)
-        existing = svc.runs.find(run_id)
-        if existing is not None:
-            result.existing.append(existing)
-            continue
         record = RunRecord(
-            run_id=run_id,
+            run_id=new_run_id(spec.name, at, tag),
             model=spec.name,
             trigger=trigger,
             reason=reason,
             batch_id=result.batch_id,
             dry_run=dry_run,
         )
-        svc.runs.save(record)
-        if dry_run:  # publishes nothing: needs no exclusive mark
-            result.runs.append(record)
-            continue
         try:
-            svc.runs.claim(spec.name, run_id)
-        except RunAlreadyActiveError as exc:
-            svc.runs.discard(run_id)
-            result.conflicts.append(exc)
-            continue
-        result.runs.append(record)
-    if result.batch_id and result.runs:
-        start_batch(svc, result.batch_id, result.runs)
+            _start(svc, record, result)
+        except RetrainError as exc:
+            logger.error("{} not started: {}", spec.name, exc)
+            result.failed.append((spec.name, exc))
+    if result.batch_id and (result.runs or result.existing):
+        try:
+            start_batch(svc, result.batch_id, result.runs + result.existing)
+        except RetrainError as exc:  # the runs stand; only their batch report suffers
+            logger.warning("batch {} not recorded: {}", result.batch_id, exc)
     return result
+
+
+def _start(svc: Services, record: RunRecord, result: Started) -> None:
+    for _ in range(3):
+        if svc.runs.create(record):
+            break
+        existing = svc.runs.find(record.run_id)
+        if existing is not None:
+            result.existing.append(existing)
+            return
+    else:  # created and removed again, three times over: another caller is busy with it
+        raise ConflictError(f"run {record.run_id} keeps changing; not started")
+    if not record.dry_run:  # a dry run publishes nothing: it needs no exclusive mark
+        try:
+            svc.runs.claim(record.model, record.run_id)
+        except RunAlreadyActiveError as exc:
+            svc.runs.discard(record)
+            result.conflicts.append(exc)
+            return
+        except Exception:
+            _undo(svc, record)
+            raise
+    result.runs.append(record)
+
+
+def _undo(svc: Services, record: RunRecord) -> None:
+    """Best effort: remove a record whose model could not be marked active."""
+    try:
+        svc.runs.discard(record)
+        svc.runs.release(record.model, record.run_id)
+    except Exception as exc:  # it stays queued until it is stale (run_repository)
+        logger.warning("could not remove run {}: {}", record.run_id, type(exc).__name__)

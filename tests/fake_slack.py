@@ -3,7 +3,8 @@
 It records every request (method, headers, raw and parsed body) and answers the way Slack
 does: ``ok`` (checking the bot token, the channel, the parent of an update and Block Kit's
 limits), or, when told with ``answer(...)``, one of ``429:<retry-after>``, ``invalid_auth``,
-``channel_not_found``, ``500`` or ``hang`` (no answer until the client gives up)."""
+``channel_not_found``, ``500``, ``echo`` (a proxy's 404 page quoting the request path, as
+some do) or ``hang`` (no answer until the client gives up)."""
 
 from __future__ import annotations
 
@@ -107,6 +108,9 @@ class FakeSlack:
             )
         if mode == "500":
             return 500, {"Content-Type": "text/html"}, "<html>Internal Server Error</html>"
+        if mode == "echo":
+            page = f"<html>404 Not Found: no route for POST {path}</html>"
+            return 404, {"Content-Type": "text/html"}, page
         if method == "webhook":
             return self._webhook(call, path)
         error = mode if mode != "ok" else self._check(call, headers)

@@ -53,3 +53,20 @@ def test_bad_settings_are_named_and_exit_2(env, capsys):
     assert main(["models"], {**env, "LOG_FORMAT": "xml", "TRAINING_MAX_ROWS": "-1"}) == 2
     err = capsys.readouterr().err
     assert "LOG_FORMAT" in err and "TRAINING_MAX_ROWS" in err
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"TRAINING_DB_URL": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/x)"},
+        {"TRAINING_DB_URL": "postgresql://u:hunter2@db:port/x"},
+        {"ARTIFACT_CONNECTION_STRING": "AccountName=a;AccountKey=hunter2;Bogus"},
+        {"ENVIRONMENT": "PROD"},
+        {"SLACK_TIMEOUT_S": "nan"},
+    ],
+)
+def test_bad_settings_exit_2_naming_them_without_a_traceback(bad, capsys):
+    assert main(["models"], bad) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid settings: ") and "Traceback" not in err
+    assert "hunter2" not in err and "kv.vault" not in err

@@ -42,6 +42,17 @@ def test_compare_and_swap(store):
     assert store.get("alias.json").data == b"v2" and store.get("alias.json").etag == second
 
 
+def test_a_write_whose_bytes_are_already_stored_counts_as_done(store):
+    """Over a network the first try may land and only its answer be lost; the retry then
+    meets its own write. Equal bytes are that same write: success, not a conflict."""
+    etag = store.create("run.json", b"attempt-7")
+    assert store.create("run.json", b"attempt-7") == etag
+    newer = store.replace("run.json", b"attempt-8", etag)
+    assert store.replace("run.json", b"attempt-8", etag) == newer  # stale ETag, same bytes
+    with pytest.raises(PreconditionFailed):
+        store.replace("run.json", b"attempt-9", etag)
+
+
 def test_delete_and_list(store):
     for key in ("m/versions/2/card.json", "m/versions/10/card.json", "m/champion.json", "x.json"):
         store.create(key, b"{}")

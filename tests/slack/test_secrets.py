@@ -129,3 +129,50 @@ def test_a_refused_webhook_is_a_warning(fake, warnings):
     assert warnings == [
         "Slack: batch summary not posted (HTTP 403 invalid_token); the run is not affected"
     ]
+
+
+@pytest.mark.parametrize("mode", ["echo", "500", "invalid_auth"])
+def test_an_error_page_quoting_the_webhook_path_never_reaches_a_log(
+    fake_with_secret_hook, tmp_path, warnings, caplog, mode
+):
+    """Nothing a remote server sends back is logged verbatim: a webhook's path is its key."""
+    fake = fake_with_secret_hook
+    env = {**slack_env(fake, tmp_path, tmp_path / "unused.db"), "SLACK_BOT_TOKEN": ""}
+    env["SLACK_WEBHOOK_URL"] = fake.webhook_url
+    settings = bootstrap.load_settings(env)
+    fake.answer(mode, then=mode)
+    with caplog.at_level(logging.DEBUG):
+        slack_notifier(settings).run_finished(_finished_record(), None)
+    assert fake.of("webhook")  # it was tried
+    logged = "\n".join(warnings) + caplog.text
+    assert "not posted" in logged
+    assert HOOK_SECRET not in logged and "/services/" not in logged
+
+
+def test_the_log_redactor_masks_a_webhook_path_quoted_on_its_own(capsys):
+    from loguru import logger
+
+    from retrain.config import Settings
+    from retrain.entrypoints import logs
+
+    hook = f"https://hooks.example.net/services/T0/B0/{HOOK_SECRET}"
+    settings = Settings.from_environ({"SLACK_WEBHOOK_URL": hook})
+    logs.configure("INFO", "text", settings.secrets())
+    try:
+        logger.warning("upstream said: no route for /services/T0/B0/{}", HOOK_SECRET)
+    finally:
+        logs.configure("WARNING")
+    err = capsys.readouterr().err
+    assert "upstream said" in err and HOOK_SECRET not in err
+
+
+def _finished_record():
+    from retrain.domain.runs import Outcome, RunRecord
+
+    return RunRecord(
+        run_id="20261101T030000Z-KLASSE_ROH-abcd1234",
+        model="KLASSE_ROH",
+        status=RunStatus.SUCCEEDED,
+        outcome=Outcome.PROMOTED,
+        version=2,
+    )

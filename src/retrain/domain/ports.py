@@ -43,7 +43,12 @@ class StoredObject:
 class ObjectStore(Protocol):
     """A flat key -> bytes store with the two primitives the product's safety rests on:
     create-only writes and ETag compare-and-swap. A local folder and an Azure Blob
-    container implement it; everything about versions, champions and runs is built on it."""
+    container implement it; everything about versions, champions and runs is built on it.
+
+    A conditional write that is refused although the object already holds exactly the bytes
+    being written succeeds (with that object's ETag): over a network the first try may have
+    landed and only its answer been lost. Every writer puts something unique in what it
+    writes (a run id, an attempt id, a time), so equal bytes mean the same write."""
 
     def get(self, key: str) -> StoredObject | None: ...
 

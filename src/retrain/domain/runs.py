@@ -85,7 +85,10 @@ class RunRecord:
     summary: dict[str, Any] = field(default_factory=dict)
     error: dict[str, str] | None = None
     notified: bool = False
-    # the attempt that holds the run while it is running, and when it last said so
+    notified_by: str | None = None  # who claimed the announcement (a token)
+    # the start call that created the record (unique: see the ObjectStore port), and the
+    # attempt that holds the run while it is running, and when it last said so
+    created_by: str | None = None
     attempt_id: str | None = None
     heartbeat_at: str | None = None
     # where the record was read from (ETag): every save is a compare-and-swap against it
@@ -150,6 +153,8 @@ _TYPES: dict[str, type] = {
     "summary": dict,
     "error": dict,
     "notified": bool,
+    "notified_by": str,
+    "created_by": str,
     "attempt_id": str,
     "heartbeat_at": str,
 }

@@ -63,16 +63,26 @@ class Attempt:
         self._beater: threading.Thread | None = None
 
     def save(self) -> None:
-        """Save the record if this attempt still holds it; else AttemptSupersededError."""
+        """Save the record if this attempt still holds it; else AttemptSupersededError.
+
+        The stored record names its holder: a compare-and-swap that fails on a record this
+        attempt still holds means an earlier save of ours landed although its answer was
+        lost. Then the save is made again over it."""
         with self._lock:
-            if self.lost:
-                raise AttemptSupersededError(self.record.run_id)
-            self.record.heartbeat_at = iso(self.svc.clock())
-            try:
-                self.svc.runs.save(self.record)
-            except PreconditionFailed:
-                self.lost = True
-                raise AttemptSupersededError(self.record.run_id) from None
+            for _ in range(3):
+                if self.lost:
+                    raise AttemptSupersededError(self.record.run_id)
+                self.record.heartbeat_at = iso(self.svc.clock())
+                try:
+                    self.svc.runs.save(self.record)
+                    return
+                except PreconditionFailed:
+                    stored = self.svc.runs.get(self.record.run_id)
+                    if stored.attempt_id == self.record.attempt_id and not stored.status.finished:
+                        self.record.etag = stored.etag
+                        continue
+                    self.lost = True
+            raise AttemptSupersededError(self.record.run_id)
 
     def check(self) -> None:
         if self.lost:

@@ -218,11 +218,20 @@ class ModelRepository:
         entry = {**record, "previous_version": expected.version if expected else None}
         if expected is not None and expected.version is None:
             entry["repaired"] = expected.record.get("unreadable")
-        stamp = now.replace(":", "").replace("-", "")
-        self.store.create(
-            f"{model}/history/{stamp}-{version:06d}-{secrets.token_hex(3)}.json", _json(entry)
-        )
+        self._append_history(model, entry)
         return record
+
+    def complete_history(self, model: str, alias: dict[str, Any], previous: int | None) -> None:
+        """Write the history entry of a move ``alias`` records, if it is missing: the mover
+        died between moving the alias and writing its history (a retry calls this)."""
+        run_id = alias.get("run_id")
+        if run_id and not any(h.get("run_id") == run_id for h in self.history(model)):
+            self._append_history(model, {**alias, "previous_version": previous})
+
+    def _append_history(self, model: str, entry: dict[str, Any]) -> None:
+        stamp = str(entry["moved_at"]).replace(":", "").replace("-", "")
+        key = f"{model}/history/{stamp}-{entry['version']:06d}-{secrets.token_hex(3)}.json"
+        self.store.create(key, _json(entry))
 
     def history(self, model: str) -> list[dict[str, Any]]:
         """Alias changes, oldest first; an unreadable entry is listed by its key, not hidden."""

@@ -7,6 +7,8 @@ post loses that one message; no interleaving of deliveries posts it twice."""
 
 from __future__ import annotations
 
+import secrets
+
 from loguru import logger
 
 from retrain.domain.errors import CorruptStateError, RetrainError
@@ -18,10 +20,11 @@ from retrain.service.context import Services
 def announce(svc: Services, record: RunRecord) -> RunRecord:
     """Post a finished run once, then report its batch if it was the batch's last run.
     Safe to call again (a redelivered message): nothing is posted twice."""
+    batch = _batch(svc, record.batch_id)  # before the claim: a storage error here retries
     claimed, record = _claim_announcement(svc, record)
     if claimed:
         try:
-            svc.notifier.run_finished(record, _batch(svc, record.batch_id))
+            svc.notifier.run_finished(record, batch)
         except Exception as exc:  # a notifier must not fail a finished run
             logger.warning(
                 "notification failed ({}); the run stays {}", type(exc).__name__, record.status
@@ -32,10 +35,13 @@ def announce(svc: Services, record: RunRecord) -> RunRecord:
 
 
 def _claim_announcement(svc: Services, record: RunRecord) -> tuple[bool, RunRecord]:
+    """Set ``notified`` with a compare-and-swap, naming this claim; True for the one claim
+    that stands (also when its answer was lost and the stored record shows it)."""
+    token = secrets.token_hex(8)
     for _ in range(5):
         if record.notified:
-            return False, record
-        record.notified = True
+            return record.notified_by == token, record
+        record.notified, record.notified_by = True, token
         try:
             return True, svc.runs.save(record)
         except PreconditionFailed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import secrets
 from datetime import datetime, timedelta
 
 from loguru import logger
@@ -169,11 +170,9 @@ class RunRepository:
     def claim_batch(self, batch_id: str, run_ids: builtins.list[str]) -> bool:
         """Create the batch; True only for its creator. Another caller's run ids are merged
         in (overlapping timer firings each start part of the same batch)."""
+        claim = {"batch_id": batch_id, "run_ids": run_ids, "claimed_by": secrets.token_hex(8)}
         try:
-            self.store.create(
-                f"batches/{batch_id}.json",
-                stored.dumps({"batch_id": batch_id, "run_ids": run_ids}),
-            )
+            self.store.create(f"batches/{batch_id}.json", stored.dumps(claim))
             return True
         except AlreadyExists:
             self.update_batch(batch_id, {"run_ids": run_ids})
@@ -203,8 +202,8 @@ class RunRepository:
 
     def claim_batch_report(self, batch_id: str) -> bool:
         """True exactly once per batch: whoever finishes the last run reports the batch."""
-        try:
-            self.store.create(f"batches/{batch_id}.reported", b"1")
+        try:  # unique bytes: two reporters never both count as its writer
+            self.store.create(f"batches/{batch_id}.reported", secrets.token_hex(8).encode())
             return True
         except AlreadyExists:
             return False

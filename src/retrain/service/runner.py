@@ -69,7 +69,7 @@ def execute_run(svc: Services, run_id: str, *, final_attempt: bool = True) -> Ru
     with logger.contextualize(run_id=run_id, model=record.model):
         if record.status.finished:
             logger.info("run already {}: nothing to do", record.status)
-            return announce(svc, record)  # posts only if an earlier announcement was lost
+            return _settle(svc, record)
         if held_elsewhere(svc, record):
             logger.info("attempt {} holds this run: duplicate delivery ignored", record.attempts)
             return record
@@ -133,7 +133,7 @@ def give_up(svc: Services, run_id: str, message: str) -> RunRecord:
     while True:
         record = svc.runs.get(run_id)
         if record.status.finished:
-            return announce(svc, record)
+            return _settle(svc, record)
         if not held_elsewhere(svc, record) or time.monotonic() > deadline:
             break
         time.sleep(min(5.0, max(svc.heartbeat_s, 0.1)))
@@ -149,6 +149,13 @@ def give_up(svc: Services, run_id: str, message: str) -> RunRecord:
         record.error = {"stage": str(record.stage), "type": "GaveUp", "message": message}
         logger.error("run failed in {}: {}", record.stage, message)
         return announce(svc, finish(svc, Attempt(svc, record)))
+
+
+def _settle(svc: Services, record: RunRecord) -> RunRecord:
+    """What a finished run's attempt may not have lived to do: release the model's mark and
+    announce (both do nothing when already done)."""
+    svc.runs.release(record.model, record.run_id)
+    return announce(svc, record)
 
 
 def finish(svc: Services, attempt: Attempt) -> RunRecord:
@@ -264,7 +271,8 @@ def _conclude(
     if record.outcome is not Outcome.PROMOTED:
         return
     current = champion.version if champion else None
-    if current == version:  # an earlier attempt moved it already
+    if current == version:  # an earlier attempt moved it already: complete what it left
+        svc.models.complete_history(spec.name, champion.record, decision["champion_version"])
         return
     if current != decision["champion_version"]:
         raise ConflictError(

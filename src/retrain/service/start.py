@@ -49,6 +49,7 @@ def start_runs(
     specs = [svc.registry.get(name) for name in dict.fromkeys(names)]
     at = at or svc.clock()
     tag = tag or secrets.token_hex(4)
+    call = secrets.token_hex(8)  # makes this call's records its own, byte for byte
     result = Started(
         batch_id=f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{tag}" if len(specs) > 1 else None
     )
@@ -60,6 +61,7 @@ def start_runs(
             reason=reason,
             batch_id=result.batch_id,
             dry_run=dry_run,
+            created_by=call,
         )
         try:
             _start(svc, record, result)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from retrain.domain.ports import Notifier, TrainingSource
+from retrain.domain.ports import NoProgress, Notifier, Progress, TrainingSource
 from retrain.domain.runs import utcnow
 from retrain.domain.specs import Registry
 from retrain.service.model_repository import ModelRepository
@@ -24,3 +24,4 @@ class Services:
     max_rows: int | None = None
     code_version: str | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
+    progress: Progress = field(default_factory=NoProgress)

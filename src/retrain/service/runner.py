@@ -5,6 +5,7 @@ Imports pandas / scikit-learn: entry points import this module only when a run e
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,9 +42,11 @@ def window_start(today: date, months: int) -> date:
 def _stage(svc: Services, record: RunRecord, stage: Stage) -> Iterator[None]:
     record.stage = stage
     svc.runs.save(record)
-    logger.info("stage {}", stage)
-    started = time.perf_counter()
-    yield
+    svc.progress.stage(record.model, str(stage))
+    with logger.contextualize(stage=str(stage)):
+        logger.info("stage {}", stage)
+        started = time.perf_counter()
+        yield
     record.timings[str(stage)] = round(time.perf_counter() - started, 3)
 
 
@@ -135,6 +138,7 @@ def _train(svc: Services, record: RunRecord) -> None:
     with _stage(svc, record, Stage.LOAD):
         frame = svc.source.load(spec, since, svc.max_rows)
     record.summary.update(rows_loaded=len(frame), data_window=_window(frame, since))
+    svc.progress.rows(record.model, len(frame))
     logger.info("loaded {} rows since {}", len(frame), since)
 
     with _stage(svc, record, Stage.VALIDATE):
@@ -160,7 +164,7 @@ def _train(svc: Services, record: RunRecord) -> None:
     with _stage(svc, record, Stage.SPLIT):
         data = fit.split(checked.frame, spec)
     with _stage(svc, record, Stage.FIT):
-        pipeline = fit.fit(spec, data)
+        pipeline = fit.fit(spec, data, on_round=functools.partial(svc.progress.rounds, spec.name))
     with _stage(svc, record, Stage.EVALUATE):
         metrics = evaluate.evaluate(pipeline, data.X_test, data.y_test)
         champion_score, problem = _score_champion(svc, spec, champion, data)

@@ -98,3 +98,66 @@ def test_the_documented_azurite_command_serves_the_templates_settings(tmp_path):
     output = log.read_text()
     assert (tmp_path / ".retrain" / "azurite").is_dir()  # --location, relative to the cwd
     assert not re.search(r"(?i)telemetry|ingestion endpoint|ECONNREFUSED|ENOTFOUND", output), output
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The files the Makefile reads, in a folder of their own (nothing installs there)."""
+    for name in ("Makefile", "requirements.txt", "requirements-dev.txt", "pyproject.toml",
+                 "package.json", "package-lock.json"):  # fmt: skip
+        shutil.copy(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def _make(project: Path, *args: str, path: str | None = None, **env: str):
+    environ = {k: v for k, v in os.environ.items() if k not in ("CI", "MAKEFLAGS", "MFLAGS")}
+    environ.update(env)
+    if path is not None:
+        environ["PATH"] = path
+    return subprocess.run(
+        [shutil.which("make") or "make", "--no-print-directory", *args],
+        cwd=project, env=environ, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def _tools(folder: Path, scripts: dict[str, str]) -> str:
+    """A PATH with the few commands the Makefile itself needs, plus ``scripts``."""
+    folder.mkdir()
+    for tool in ("sh", "cat", "cksum", "cut", "touch", "rm"):
+        (folder / tool).symlink_to(shutil.which(tool) or f"/bin/{tool}")
+    for name, body in scripts.items():
+        (folder / name).write_text("#!/bin/sh\n" + body)
+        (folder / name).chmod(0o755)
+    return str(folder)
+
+
+def test_make_names_a_missing_or_wrong_python(project):
+    done = _make(project, "PYTHON=python3.11-not-here")
+    assert done.returncode != 0
+    assert "missing: Python 3.11 ('python3.11-not-here' is not on PATH)" in done.stdout
+    old = 'if [ "$1" = --version ]; then echo "Python 3.9.2"; exit 0; fi; exit 1\n'
+    path = _tools(project / "bin", {"python-old": old})
+    done = _make(project, "PYTHON=python-old", path=path)
+    assert done.returncode != 0
+    assert "wrong Python: 'python-old' is Python 3.9.2; this project needs 3.11" in done.stdout
+    assert not (project / ".venv").exists()
+
+
+def test_make_names_a_missing_or_old_node(project):
+    path = _tools(project / "bin", {})
+    done = _make(project, "node_modules/.installed", path=path)
+    assert done.returncode != 0 and "missing: Node.js 20 with npm" in done.stdout
+    old_node = 'if [ "$1" = --version ]; then echo v18.19.0; exit 0; fi; exit 1\n'
+    path = _tools(project / "bin2", {"node": old_node, "npm": "exit 0\n"})
+    done = _make(project, "node_modules/.installed", path=path)
+    assert done.returncode != 0
+    assert "Node.js v18.19.0 is too old: Azurite needs Node.js 20 or newer" in done.stdout
+
+
+def test_make_says_when_postgresql_is_missing_and_fails_only_under_ci(project):
+    done = _make(project, "check-postgres", PG_BIN="/nowhere/bin")
+    assert done.returncode == 0
+    assert "missing: PostgreSQL 15 server binaries in PG_BIN=/nowhere/bin" in done.stdout
+    assert "will be skipped" in done.stdout
+    done = _make(project, "check-postgres", PG_BIN="/nowhere/bin", CI="true")
+    assert done.returncode != 0 and "will be skipped" not in done.stdout

@@ -106,7 +106,7 @@ def pairs(items: Sequence[tuple[str, str]], indent: str = "  ", width: int = WID
     out = []
     for key, value in items:
         prefix = f"{indent}{key.ljust(w)}  "
-        text = textwrap.fill(
+        lines = textwrap.wrap(
             value,
             width=width,
             initial_indent=prefix,
@@ -114,5 +114,5 @@ def pairs(items: Sequence[tuple[str, str]], indent: str = "  ", width: int = WID
             break_on_hyphens=False,
             break_long_words=False,  # a path or a hash stays whole, to copy
         )
-        out.append(text or prefix.rstrip())
+        out += lines or [prefix.rstrip()]
     return out

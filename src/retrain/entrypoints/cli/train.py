@@ -18,7 +18,7 @@ from retrain.entrypoints.cli.tables import Column, duration, pairs, score, table
 
 RESULT_COLUMNS = [
     Column("model"),
-    Column("version", right=True),
+    Column("version"),  # left: "KLASSE_ROH  2" reads as one phrase
     Column("outcome"),
     Column("rows", right=True),
     Column("metric"),

@@ -89,10 +89,16 @@ class _NoRows:
         pass
 
 
+ORDER = ("train", "models", "versions", "card", "diff", "runs", "history", "promote")
+
+
 def _commands() -> list[Command]:
+    """Every subcommand: each module lists its own in ``COMMANDS``; shown in ORDER, then
+    the rest (a new module's commands only need adding here)."""
     from retrain.entrypoints.cli import inspect, train, versions
 
-    return [*train.COMMANDS, *inspect.COMMANDS, *versions.COMMANDS]
+    found = [*train.COMMANDS, *inspect.COMMANDS, *versions.COMMANDS]
+    return sorted(found, key=lambda c: ORDER.index(c.name) if c.name in ORDER else len(ORDER))
 
 
 def parser(commands: Sequence[Command]) -> argparse.ArgumentParser:

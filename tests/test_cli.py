@@ -212,3 +212,19 @@ def test_rollback_records_the_login_name_and_a_tampered_target_is_refused(env, c
 def test_bad_settings_are_named_and_exit_2(env, capsys):
     code, _, err = run(capsys, {**env, "LOG_FORMAT": "xml", "TRAINING_MAX_ROWS": "-1"}, "models")
     assert code == 2 and "LOG_FORMAT" in err and "TRAINING_MAX_ROWS" in err
+
+
+def test_the_documented_commands_run_as_written(env, capsys):
+    """docs/cli.md's command list, except the two that rewrite or retrain everything
+    (`demo-data` and `train --all`: the README's demo test runs those)."""
+    text = (ROOT / "docs" / "cli.md").read_text()
+    block = re.search(r"^## Commands\n\n```sh\n(.*?)```", text, re.M | re.S)
+    assert block is not None
+    commands = [shlex.split(line.split("  #")[0]) for line in block[1].splitlines()]
+    assert all(c[0] == "retrain" for c in commands) and len(commands) >= 12
+    for command in commands:
+        if command[1:] in (["demo-data"], ["train", "--all"]):
+            continue
+        code, out, err = run(capsys, env, *command[1:])
+        assert code == 0, (command, err)
+        assert out.strip(), command

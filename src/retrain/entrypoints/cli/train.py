@@ -32,6 +32,7 @@ def train(ctx: Context) -> int:
     from retrain.service.start import start_runs
 
     _training_db_exists(ctx)
+    logger.info("training rows from {}; versions in {}", *where(ctx))
     svc = ctx.services(reads_rows=True)
     args = ctx.args
     names = svc.registry.names() if args.all else args.model
@@ -53,6 +54,20 @@ def train(ctx: Context) -> int:
         print_results(ctx, results)
     failed = any(r.status == "failed" for r in results) or bool(started.conflicts)
     return EXIT_RUN_FAILED if failed else EXIT_OK
+
+
+def where(ctx: Context) -> tuple[str, str]:
+    """(training database, artifact store) in words that name no secret."""
+    settings = ctx.settings
+    url = settings.training_db_url.reveal()
+    rows = (
+        str(Path(url.removeprefix("sqlite:///")).resolve())
+        if url.startswith("sqlite:///")
+        else "TRAINING_DB_URL"
+    )
+    if settings.uses_blob:
+        return rows, f"Blob Storage container {settings.artifact_container}"
+    return rows, str(settings.artifact_dir.resolve())
 
 
 def _training_db_exists(ctx: Context) -> None:
@@ -118,9 +133,7 @@ def demo_data(ctx: Context) -> int:
     frame = demo.generate(args.rows, args.seed, args.as_of)
     note("demo-data", f"writing {len(frame):,} rows")
     demo.write(bootstrap.sql_engine(ctx.settings), frame)
-    url = ctx.settings.training_db_url.reveal()
-    where = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else "TRAINING_DB_URL"
-    logger.info("wrote {} rows to table {} ({})", len(frame), demo.TABLE, where)
+    logger.info("wrote {} rows to table {} ({})", len(frame), demo.TABLE, where(ctx)[0])
     return EXIT_OK
 
 

@@ -1,5 +1,5 @@
-"""A model card as a person reads it, and the comparison of two cards. Pure: cards in,
-text or JSON-ready data out."""
+"""A model card as a person reads it. Pure: a card in, text out; a key a card lacks (an
+older card) shows as "-"."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def card_text(card: dict[str, Any], champion: bool) -> str:
         for name, value in metrics.items()
         if isinstance(value, int | float) and name != "test_rows"
     ]
-    out.append(_section(f"Metrics on the holdout ({rows.get('test', '?'):,} rows)", metric_items))
+    test_rows = rows.get("test")
+    holdout = f"{test_rows:,} rows" if isinstance(test_rows, int) else "rows unknown"
+    out.append(_section(f"Metrics on the holdout ({holdout})", metric_items))
     out.append("Per class\n" + _indent(per_class_table(metrics.get("per_class") or {})))
     window = card.get("data_window") or {}
     fingerprint = card.get("data_fingerprint") or {}

@@ -1,41 +1,75 @@
-# Every target installs what it needs: a fresh clone runs `make demo` or `make test` directly.
+# `make` installs the project into .venv (the `retrain` command, editable, with the pinned
+# dependencies) and Azurite into node_modules; every other target installs what it needs first.
+# Not installed here (README.md, "Set-up"): Python 3.11, Node.js 20 with npm, and for
+# `make test` / `make bench` the PostgreSQL 15 server binaries.
 PYTHON ?= python3.11
+PG_BIN ?= /usr/lib/postgresql/15/bin
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/src
+export PG_BIN
 
-.PHONY: demo demo-local test lint install bench clean
+.DEFAULT_GOAL := install
+.PHONY: install demo demo-local test lint bench clean check-postgres
 
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	rm -f $(VENV)/.installed-*
-	touch $@
+install: $(STAMP) node_modules/.installed
+	@echo "ready: $(BIN)/retrain (or: source $(BIN)/activate; retrain --help)"
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "missing: Python 3.11 ('$(PYTHON)' is not on PATH). Install it (apt-get install"; \
+	  echo "  python3.11 python3.11-venv, pyenv install 3.11, or python.org), or point make at"; \
+	  echo "  one: make PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "wrong Python: '$(PYTHON)' is $$($(PYTHON) --version 2>&1); this project needs 3.11"; \
+	  echo "  (the Azure Functions runtime it deploys to). Use make PYTHON=/path/to/python3.11"; \
+	  exit 1; }
+	@test -x $(BIN)/python || { echo "creating $(VENV) with $$($(PYTHON) --version)"; \
+	  $(PYTHON) -m venv $(VENV); }
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "installing the pinned packages and retrain (editable) into $(VENV):" \
+	  "about a minute the first time"
+	$(BIN)/python -m pip install --progress-bar on -r requirements-dev.txt -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
 
 # Azurite (the Azure Storage emulator) for the tests, pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	touch $@
+	@command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { \
+	  echo "missing: Node.js 20 with npm (for Azurite, the Azure Storage emulator the tests"; \
+	  echo "  use). Install it (apt-get install nodejs npm, or nodejs.org), then run make again."; \
+	  exit 1; }
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || { \
+	  echo "Node.js $$(node --version) is too old: Azurite needs Node.js 20 or newer"; exit 1; }
+	@echo "installing Azurite into node_modules (npm ci)"
+	npm ci --no-audit --no-fund
+	@touch $@
 
-install: $(STAMP) node_modules/.installed
+# PostgreSQL is not installed by make: say so before the tests start (they skip the
+# PostgreSQL tests without it, and fail under CI=true).
+check-postgres:
+	@test -x $(PG_BIN)/initdb && command -v psql >/dev/null 2>&1 || { \
+	  echo "missing: PostgreSQL 15 server binaries in PG_BIN=$(PG_BIN) and psql on PATH."; \
+	  echo "  Install them (apt-get install postgresql-15), or set PG_BIN=/path/to/bin."; \
+	  if [ "$$CI" = "true" ]; then exit 1; fi; \
+	  echo "  Going on: the tests that need PostgreSQL will be skipped."; }
 
 ## Train every registered classifier on the embedded default (SQLite demo data, local folder).
 demo: $(STAMP)
-	$(BIN)/python -m retrain demo-data
-	$(BIN)/python -m retrain train --all
+	$(BIN)/retrain demo-data
+	$(BIN)/retrain train --all
 
 ## The demo against a local PostgreSQL + Azurite started for it (no Docker).
-demo-local: $(STAMP) node_modules/.installed
+demo-local: $(STAMP) node_modules/.installed check-postgres
 	$(BIN)/python scripts/demo_local.py
 
 ## All tests, starting PostgreSQL and Azurite by themselves.
-test: $(STAMP) node_modules/.installed
+test: $(STAMP) node_modules/.installed check-postgres
 	$(BIN)/python -m pytest
 
 ## Benchmark: load paths, encodings, seed-classifier runs, cold start, footprint (docs/benchmarks.md).
-bench: $(STAMP) node_modules/.installed
+bench: $(STAMP) node_modules/.installed check-postgres
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
 lint: $(STAMP)
@@ -43,4 +77,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .retrain node_modules
+	rm -rf $(VENV) .retrain node_modules src/retrain.egg-info

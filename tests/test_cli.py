@@ -1,58 +1,233 @@
-"""The CLI in-process on a small SQLite demo database: dry run, rollback, tampering."""
+"""The CLI in-process on a small SQLite demo database: JSON keys as documented, readable
+tables, cards and diffs, dry runs, the home folder, unknown names, rollback, tampering."""
 
 from __future__ import annotations
 
 import json
+import os
+import pwd
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 
 from retrain.entrypoints.cli import main
+from retrain.entrypoints.cli.train import actor
+
+ROOT = Path(__file__).resolve().parents[1]
+KNOWN = "known models: ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH"
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A home with demo rows and KLASSE_ROH trained twice (v1, v2)."""
     home = tmp_path_factory.mktemp("cli")
     env = {"RETRAIN_HOME": str(home), "LOG_LEVEL": "WARNING"}
     assert main(["demo-data", "--rows", "3000", "--as-of", "2026-11-01"], env) == 0
+    assert main(["train", "--model", "KLASSE_ROH", "--quiet"], env) == 0
+    assert main(["train", "--model", "KLASSE_ROH", "--quiet"], env) == 0
     return env
 
 
-def test_dry_run_prints_the_profile_and_publishes_nothing(env, capsys):
-    assert main(["train", "--model", "KLASSE_CORE", "--dry-run"], env) == 0
-    out = capsys.readouterr().out
-    profile = json.loads(out[out.index("{") : out.rindex("}") + 1])
-    assert profile["profile"]["rows"] > 2500
-    assert set(profile["profile"]["class_counts"]) >= {"STANDARD", "FINE"}
-    assert "validated (dry run)" in out
-    models = Path(env["RETRAIN_HOME"]) / "artifacts/models"
-    assert not (models / "KLASSE_CORE").exists()
+def run(capsys, env, *args: str) -> tuple[int, str, str]:
+    code = main(list(args), env)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def test_rollback_through_the_cli_and_a_tampered_target_is_refused(env, capsys):
-    assert main(["train", "--model", "KLASSE_ROH"], env) == 0
-    assert main(["train", "--model", "KLASSE_ROH"], env) == 0
-    assert main(["promote", "KLASSE_ROH", "1", "--reason", "v2 misroutes plant P04"], env) == 0
-    assert "KLASSE_ROH champion is now v1" in capsys.readouterr().out
+def _documented_json() -> list[tuple[list[str], dict]]:
+    """Each ``### `retrain ... --json` `` heading of docs/cli.md with its example."""
+    text = (ROOT / "docs" / "cli.md").read_text()
+    found = re.findall(r"^### `retrain (.+? --json)`\n.*?```json\n(.*?)```", text, re.M | re.S)
+    return [(shlex.split(command), json.loads(example)) for command, example in found]
 
-    assert main(["history", "KLASSE_ROH"], env) == 0
-    history = capsys.readouterr().out
-    assert "v2 misroutes plant P04" in history and "cli:" in history
+
+def _keys(value: object, path: str = "", depth: int = 0) -> tuple[set[str], set[str]]:
+    """Key paths of the first two levels (``runs[].model``) and the lists that were empty."""
+    keys: set[str] = set()
+    empty: set[str] = set()
+    if isinstance(value, dict) and depth < 2:
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else key
+            keys.add(sub)
+            more, none = _keys(item, sub, depth + 1)
+            keys |= more
+            empty |= none
+    elif isinstance(value, list) and depth < 2:
+        if not value:
+            empty.add(path)
+        for item in value:
+            more, none = _keys(item, path + "[]", depth)
+            keys |= more
+            empty |= none
+    return keys, empty
+
+
+def test_every_json_output_has_the_documented_keys(env, capsys):
+    documented = _documented_json()
+    commands = {args[0] for args, _ in documented}
+    assert commands == {"models", "versions", "card", "diff", "runs", "history", "train", "promote"}
+    for args, example in documented:
+        code, out, err = run(capsys, env, *args)
+        assert code == 0, (args, err)
+        printed = json.loads(out)  # exactly one JSON document on stdout
+        have, empty = _keys(printed)
+        want, _ = _keys(example)
+        want = {k for k in want if not any(k.startswith(e + "[]") for e in empty)}
+        if args[0] == "card":  # the stored card: new runs may add keys
+            assert {k for k in want if not k.startswith("card.")} == {
+                k for k in have if not k.startswith("card.")
+            }
+            assert want <= have, (args, sorted(want - have))
+        else:
+            assert have == want, (args, sorted(have ^ want))
+
+
+def test_dry_run_text_and_json_and_nothing_published(env, capsys):
+    code, out, _ = run(capsys, env, "train", "--model", "KLASSE_CORE", "--dry-run", "--json")
+    assert code == 0
+    result = json.loads(out)["runs"][0]  # stdout is the JSON document alone; logs on stderr
+    assert result["outcome"] == "validated" and result["version"] is None
+    assert result["profile"]["rows"] > 2500
+    assert set(result["profile"]["class_counts"]) >= {"STANDARD", "FINE"}
+    code, out, _ = run(capsys, env, "train", "--model", "KLASSE_CORE", "--dry-run")
+    assert code == 0 and "{" not in out
+    assert "KLASSE_CORE: dry run, nothing published" in out
+    assert re.search(r"^  classes +\d+: ", out, re.M)
+    assert re.search(r"^KLASSE_CORE +- +validated \(dry run\)", out, re.M)
+    assert not (Path(env["RETRAIN_HOME"]) / "artifacts/models/KLASSE_CORE").exists()
+
+
+def test_tables_fit_100_columns_and_read_well(env, capsys):
+    outputs = []
+    for args in (["models"], ["versions", "KLASSE_ROH"], ["runs"], ["history", "KLASSE_ROH"]):
+        code, out, _ = run(capsys, env, *args)
+        assert code == 0
+        outputs.append(out)
+        for line in out.splitlines():
+            assert len(line) <= 100, line
+            assert line == line.rstrip(), repr(line)
+    versions, runs = outputs[1], outputs[2]
+    champions = re.findall(r"^ +[12] +promoted +(yes|no) ", versions, re.M)
+    assert sorted(champions) == ["no", "yes"]
+    assert "True" not in versions and "False" not in versions
+    assert re.search(r" promoted +\d +cli +\d{4}-\d\d-\d\d \d\d:\d\d +\d+\.\ds$", runs, re.M)
+
+
+def test_card_reads_as_text_and_defaults_to_the_champion(env, capsys):
+    models = json.loads(run(capsys, env, "models", "--json")[1])["models"]
+    champion = next(m["champion_version"] for m in models if m["name"] == "KLASSE_ROH")
+    code, out, _ = run(capsys, env, "card", "KLASSE_ROH")
+    assert code == 0
+    assert out.startswith(f"KLASSE_ROH v{champion} · promoted · champion: yes")
+    for section in ("Gate", "Metrics on the holdout", "Per class", "Data", "Findings"):
+        assert f"\n{section}" in out
+    for words in ("balanced_accuracy", "(primary)", "raw_material_class", "sha256", "xgboost"):
+        assert words in out
+    code, out, err = run(capsys, env, "card", "KLASSE_ROH", "7")
+    assert code == 1 and "KLASSE_ROH has no version 7" in err
+
+
+def test_diff_compares_two_versions(env, capsys):
+    code, out, _ = run(capsys, env, "diff", "KLASSE_ROH", "1", "2", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert (d["a"], d["b"]) == (1, 2)
+    names = {m["metric"] for m in d["metrics"]}
+    assert names == {"accuracy", "balanced_accuracy", "macro_f1"}
+    for m in d["metrics"]:
+        assert m["delta"] == pytest.approx(m["b"] - m["a"])
+    assert d["gate"]["a"]["champion_version"] is None and d["gate"]["b"]["champion_version"] == 1
+    assert d["same_query"] is True and d["feature_schema"] == []
+    assert (
+        sum(c["a"] for c in d["class_distribution"])
+        == d["rows"]["a"]["train"] + d["rows"]["a"]["test"]
+    )
+    code, out, _ = run(capsys, env, "diff", "KLASSE_ROH", "1", "2")
+    assert code == 0 and out.startswith("KLASSE_ROH v1 -> v2")
+    assert "Class distribution" in out and "Features\n  no change" in out
+
+
+def test_an_unknown_name_is_the_same_error_everywhere(env, capsys):
+    error = f"error: unknown model 'KLASSE_RHO' (did you mean KLASSE_ROH?); {KNOWN}"
+    for args in (
+        ["versions", "KLASSE_RHO"],
+        ["card", "KLASSE_RHO"],
+        ["diff", "KLASSE_RHO", "1", "2"],
+        ["history", "KLASSE_RHO"],
+        ["runs", "--model", "KLASSE_RHO"],
+        ["promote", "KLASSE_RHO", "1", "--reason", "x"],
+        ["train", "--model", "KLASSE_RHO"],
+    ):
+        code, out, err = run(capsys, env, *args)
+        assert (code, err.strip(), out) == (1, error, ""), args
+    code, out, _ = run(capsys, env, "runs", "--model", "KLASSE_RHO", "--json")
+    assert code == 1 and json.loads(out)["error"]["code"] == "unknown_model"
+
+
+def test_read_commands_elsewhere_create_nothing_and_say_where_they_looked(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    env = {"LOG_LEVEL": "WARNING"}
+    code, out, err = run(capsys, env, "models", "--json")
+    assert code == 0 and len(json.loads(out)["models"]) == 3
+    assert f"nothing stored yet in {tmp_path / '.retrain' / 'artifacts'}" in err
+    assert "retrain demo-data" in err
+    for args in (["runs"], ["versions", "KLASSE_ROH"], ["history", "KLASSE_ROH"]):
+        assert run(capsys, env, *args)[0] == 0
+    code, _, err = run(capsys, env, "card", "KLASSE_ROH")
+    assert code == 1 and "KLASSE_ROH has no champion yet" in err
+    code, _, err = run(capsys, env, "train", "--all")
+    assert code == 1
+    assert f"no training database at {tmp_path / '.retrain' / 'training.db'}" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rollback_records_the_login_name_and_a_tampered_target_is_refused(env, capsys, monkeypatch):
+    for name in ("USER", "LOGNAME", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    login = pwd.getpwuid(os.getuid()).pw_name
+    assert actor() == f"cli:{login}"
+    reason = "v2 misroutes plant P04"
+    code, out, _ = run(capsys, env, "promote", "KLASSE_ROH", "1", "--reason", reason)
+    assert code == 0 and "KLASSE_ROH champion is now v1" in out
+    code, out, _ = run(capsys, env, "history", "KLASSE_ROH", "--json")
+    last = json.loads(out)["history"][-1]
+    assert (last["version"], last["actor"], last["reason"]) == (1, f"cli:{login}", reason)
 
     artifact = Path(env["RETRAIN_HOME"]) / "artifacts/models/KLASSE_ROH/versions/2/model.skops"
     data = bytearray(artifact.read_bytes())
     data[len(data) // 3] ^= 0x01
     artifact.write_bytes(bytes(data))
-    assert main(["promote", "KLASSE_ROH", "2", "--reason", "try v2 again"], env) == 1
-    assert "sha256" in capsys.readouterr().err
+    code, _, err = run(capsys, env, "promote", "KLASSE_ROH", "2", "--reason", "try v2 again")
+    assert code == 1 and "sha256" in err
     champion = json.loads((artifact.parents[2] / "champion.json").read_text())
     assert champion["version"] == 1
+    data[len(data) // 3] ^= 0x01
+    artifact.write_bytes(bytes(data))  # as it was, for the tests after this one
 
 
 def test_bad_settings_are_named_and_exit_2(env, capsys):
-    assert main(["models"], {**env, "LOG_FORMAT": "xml", "TRAINING_MAX_ROWS": "-1"}) == 2
-    err = capsys.readouterr().err
-    assert "LOG_FORMAT" in err and "TRAINING_MAX_ROWS" in err
+    code, _, err = run(capsys, {**env, "LOG_FORMAT": "xml", "TRAINING_MAX_ROWS": "-1"}, "models")
+    assert code == 2 and "LOG_FORMAT" in err and "TRAINING_MAX_ROWS" in err
+
+
+def test_the_documented_commands_run_as_written(env, capsys):
+    """docs/cli.md's command list, except the two that rewrite or retrain everything
+    (`demo-data` and `train --all`: the README's demo test runs those)."""
+    text = (ROOT / "docs" / "cli.md").read_text()
+    block = re.search(r"^## Commands\n\n```sh\n(.*?)```", text, re.M | re.S)
+    assert block is not None
+    commands = [shlex.split(line.split("  #")[0]) for line in block[1].splitlines()]
+    assert all(c[0] == "retrain" for c in commands) and len(commands) >= 12
+    for command in commands:
+        if command[1:] in (["demo-data"], ["train", "--all"]):
+            continue
+        code, out, err = run(capsys, env, *command[1:])
+        assert code == 0, (command, err)
+        assert out.strip(), command
 
 
 @pytest.mark.parametrize(

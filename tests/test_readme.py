@@ -1,11 +1,12 @@
 """The README's "Adding a classifier" section, followed word for word on a copy of the code,
-and the demo flow of the two commands at a small size."""
+the demo flow at a small size, and the README's `retrain` commands as written."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -93,11 +94,47 @@ def test_demo_twice_gives_version_2_and_leaves_version_1(demo_home: Path) -> Non
     assert {p: p.read_bytes() for p in v1} == v1
     listing = _cli(["versions", "KLASSE_ROH"], src, demo_home)
     assert listing.returncode == 0
-    assert re.search(r"^1\s+promoted\s+False", listing.stdout, re.M)
-    assert re.search(r"^2\s+promoted\s+True", listing.stdout, re.M)
+    assert re.search(r"^\s*1\s+promoted\s+no\s", listing.stdout, re.M)
+    assert re.search(r"^\s*2\s+promoted\s+yes\s", listing.stdout, re.M)
+
+
+def test_the_commands_to_look_around_work_as_written(tmp_path: Path) -> None:
+    """The README's `retrain` block, line by line, with the `retrain` command `make`
+    installs, on a home of its own where KLASSE_ROH (the model the block names) has two
+    versions."""
+    section = _section("The `retrain` command")
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    lines = [line.split("  #")[0].strip() for line in block[1].splitlines()]
+    assert lines[0] == "source .venv/bin/activate"
+    commands = [shlex.split(line) for line in lines[1:] if line]
+    assert len(commands) >= 8 and all(c[0] == "retrain" for c in commands)
+    home = tmp_path / "home"
+    for args in (["demo-data", "--rows", "3000"], *[["train", "--model", "KLASSE_ROH"]] * 2):
+        done = _cli(args, ROOT / "src", home)
+        assert done.returncode == 0, done.stderr
+    script = Path(sys.executable).parent / "retrain"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env.update(RETRAIN_HOME=str(home), ENABLE_SLACK="false", LOG_LEVEL="WARNING")
+    for command in commands:
+        done = subprocess.run(
+            [str(script), *command[1:]],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, (command, done.stderr)
+        assert done.stdout.strip(), command
 
 
 def test_unknown_model_on_the_command_line(demo_home: Path) -> None:
     done = _cli(["train", "--model", "NOPE"], ROOT / "src", demo_home)
     assert done.returncode == 1
     assert "unknown model 'NOPE'; known models: ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH" in done.stderr
+    done = _cli(["versions", "klasse_rho"], ROOT / "src", demo_home)
+    assert done.returncode == 1
+    assert "unknown model 'klasse_roh'" not in done.stderr
+    assert "unknown model 'klasse_rho' (did you mean KLASSE_ROH?)" in done.stderr

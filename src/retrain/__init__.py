@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["load_model"]
+__all__ = ["__version__", "load_model"]
+__version__ = "0.1.0"  # the one place; pyproject.toml reads it
 
 
 def load_model(

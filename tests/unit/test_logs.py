@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 from loguru import logger
 
@@ -27,3 +28,40 @@ def test_tracebacks_do_not_show_local_variables(capsys):
     err = capsys.readouterr().err
     assert "RuntimeError: boom" in err
     assert password not in err
+
+
+def test_text_lines_name_the_model_and_the_run(capsys):
+    logs.configure("INFO", "text", [])
+    logger.info("before any run")
+    with logger.contextualize(run_id="20261123T150211Z-TOY-1a2b3c4d", model="TOY"):
+        logger.info("stage fit")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].endswith("INFO    before any run")
+    assert lines[1].endswith("INFO    TOY 20261123T150211Z-TOY-1a2b3c4d stage fit")
+
+
+def test_json_lines_are_compact_and_carry_context_and_extra_fields(capsys):
+    logs.configure("INFO", "json", ["s3cr3t-value"])
+    logger.info("outside")
+    with logger.contextualize(run_id="r1", model="TOY", stage="fit"):
+        logger.bind(rows=1000).warning("token s3cr3t-value dropped")
+        try:
+            raise ValueError("bad s3cr3t-value")
+        except ValueError:
+            logger.exception("failed")
+    lines = capsys.readouterr().err.splitlines()
+    outside, warning, failed = (json.loads(line) for line in lines)
+    assert list(outside) == ["time", "level", "message", "run_id", "model", "stage"]
+    assert outside["run_id"] is None and outside["time"].endswith("Z")
+    assert warning == {
+        "time": warning["time"],
+        "level": "WARNING",
+        "message": "token *** dropped",
+        "run_id": "r1",
+        "model": "TOY",
+        "stage": "fit",
+        "rows": 1000,
+    }
+    assert failed["exception"].endswith("ValueError: bad ***")
+    assert max(len(line) for line in lines[:2]) < 200  # not loguru's ~900-character record
+    assert "s3cr3t-value" not in "".join(lines)

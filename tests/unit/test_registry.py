@@ -19,8 +19,20 @@ def test_unknown_name_lists_the_known_ones():
     with pytest.raises(UnknownModelError) as info:
         default_registry().get("KLASSE_X")
     assert str(info.value) == (
-        "unknown model 'KLASSE_X'; known models: ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH"
+        "unknown model 'KLASSE_X' (did you mean KLASSE_ROH?); "
+        "known models: ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH"
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("klasse_core", "KLASSE_CORE"), ("ARTFAM", "ARTFAM_ROH"), ("NOPE", None), ("", None)],
+)
+def test_an_unknown_name_suggests_the_closest_known_one(typed, meant):
+    with pytest.raises(UnknownModelError) as info:
+        default_registry().get(typed)
+    assert info.value.suggestion == meant
+    assert ("did you mean" in str(info.value)) == (meant is not None)
 
 
 def test_registering_a_name_twice_is_refused():

@@ -17,6 +17,7 @@ RetrainError
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 
@@ -46,9 +47,18 @@ class UnknownModelError(NotFoundError):
     def __init__(self, name: str, known: Iterable[str]) -> None:
         self.name = name
         self.known = sorted(known)
+        self.suggestion = closest(name[:100], self.known)
+        hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
         super().__init__(
-            f"unknown model {name[:100]!r}; known models: {', '.join(self.known) or '(none)'}"
+            f"unknown model {name[:100]!r}{hint}; known models: {', '.join(self.known) or '(none)'}"
         )
+
+
+def closest(name: str, known: list[str]) -> str | None:
+    """The known name a typo most likely meant (case-insensitive), or None."""
+    by_upper = {k.upper(): k for k in known}
+    match = difflib.get_close_matches(name.upper(), list(by_upper), n=1, cutoff=0.6)
+    return by_upper[match[0]] if match else None
 
 
 class ConflictError(RetrainError):

@@ -89,3 +89,35 @@ class Notifier(Protocol):
     def batch_finished(
         self, batch_id: str, records: list[RunRecord], batch: dict | None
     ) -> None: ...
+
+
+class Progress(Protocol):
+    """What long work tells a person watching it. The runner reports stages and rows, the fit
+    its boosting rounds; an entry point decides whether and how to show it. Implementations
+    return quickly and never raise."""
+
+    def stage(self, model: str, stage: str) -> None:
+        """``model``'s run entered ``stage`` (load, validate, split, fit, evaluate, ...)."""
+        ...
+
+    def rows(self, model: str, count: int) -> None:
+        """``count`` training rows were loaded."""
+        ...
+
+    def rounds(self, model: str, done: int, total: int) -> None:
+        """The fit finished round ``done`` of at most ``total`` (early stopping may end it
+        sooner)."""
+        ...
+
+
+class NoProgress:
+    """The default: tells no one (Functions, tests, a CLI that is not on a terminal)."""
+
+    def stage(self, model: str, stage: str) -> None:
+        pass
+
+    def rows(self, model: str, count: int) -> None:
+        pass
+
+    def rounds(self, model: str, done: int, total: int) -> None:
+        pass

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from retrain.domain.ports import Notifier, TrainingSource
+from retrain.domain.ports import NoProgress, Notifier, Progress, TrainingSource
 from retrain.domain.runs import utcnow
 from retrain.domain.specs import Registry
 from retrain.service.model_repository import ModelRepository
@@ -28,3 +28,4 @@ class Services:
     # a running attempt saves a heartbeat every heartbeat_s; one silent for lease_s is dead
     heartbeat_s: float = 20.0
     lease_s: float = 120.0
+    progress: Progress = field(default_factory=NoProgress)

@@ -5,6 +5,7 @@ Imports pandas / scikit-learn: entry points import this module only when a run e
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,9 +52,11 @@ def window_start(today: date, months: int) -> date:
 def _stage(attempt: Attempt, stage: Stage) -> Iterator[None]:
     attempt.record.stage = stage
     attempt.save()
-    logger.info("stage {}", stage)
-    started = time.perf_counter()
-    yield
+    attempt.svc.progress.stage(attempt.record.model, str(stage))
+    with logger.contextualize(stage=str(stage)):
+        logger.info("stage {}", stage)
+        started = time.perf_counter()
+        yield
     attempt.record.timings[str(stage)] = round(time.perf_counter() - started, 3)
 
 
@@ -194,6 +197,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
     with _stage(attempt, Stage.LOAD):
         frame = svc.source.load(spec, since, svc.max_rows)
     record.summary.update(rows_loaded=len(frame), data_window=_window(frame, since))
+    svc.progress.rows(record.model, len(frame))
     logger.info("loaded {} rows since {}", len(frame), since)
 
     with _stage(attempt, Stage.VALIDATE):
@@ -219,7 +223,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
     with _stage(attempt, Stage.SPLIT):
         data = fit.split(checked.frame, spec)
     with _stage(attempt, Stage.FIT):
-        pipeline = fit.fit(spec, data)
+        pipeline = fit.fit(spec, data, on_round=functools.partial(svc.progress.rounds, spec.name))
     with _stage(attempt, Stage.EVALUATE):
         metrics = evaluate.evaluate(pipeline, data.X_test, data.y_test)
         champion_score, problem = _score_champion(svc, spec, champion, data)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -10,6 +13,10 @@ from sklearn.pipeline import Pipeline
 
 from retrain.domain.specs import ModelSpec
 from retrain.training.features import build_pipeline, feature_frame
+
+# (rounds done, most rounds): called after each boosting round of estimators that have
+# rounds to report (XGBoost); others fit without calls
+OnRound = Callable[[int, int], None]
 
 
 @dataclass
@@ -30,5 +37,52 @@ def split(frame: pd.DataFrame, spec: ModelSpec) -> Split:
     return Split(X_train, X_test, y_train, y_test)
 
 
-def fit(spec: ModelSpec, data: Split) -> Pipeline:
-    return build_pipeline(spec).fit(data.X_train, data.y_train)
+def fit(spec: ModelSpec, data: Split, on_round: OnRound | None = None) -> Pipeline:
+    pipeline = build_pipeline(spec)
+    with _reporting_rounds(pipeline, on_round):
+        pipeline.fit(data.X_train, data.y_train)
+    return pipeline
+
+
+def _boosters(pipeline: Pipeline) -> list[Any]:
+    """The XGBoost models in the pipeline's last step: the step itself, or the estimator a
+    wrapper holds (its template and, after fitting, its fitted clone)."""
+    step = pipeline.steps[-1][1]
+    found = [step, getattr(step, "estimator", None), getattr(step, "estimator_", None)]
+    return [m for m in found if type(m).__module__.startswith("xgboost") and _has_callbacks(m)]
+
+
+def _has_callbacks(model: Any) -> bool:
+    return hasattr(model, "get_params") and "callbacks" in model.get_params(deep=False)
+
+
+@contextlib.contextmanager
+def _reporting_rounds(pipeline: Pipeline, on_round: OnRound | None) -> Iterator[None]:
+    """Report XGBoost's rounds through ``on_round`` while fitting; the callback is removed
+    again afterwards, so it never reaches the stored artifact or the card's params."""
+    models = _boosters(pipeline) if on_round else []
+    if not models:
+        yield
+        return
+    before = models[0].get_params(deep=False)["callbacks"]
+    total = int(models[0].get_params(deep=False).get("n_estimators") or 100)
+    models[0].set_params(callbacks=[*(before or []), _round_callback(on_round, total)])
+    try:
+        yield
+    finally:
+        for model in _boosters(pipeline):
+            model.set_params(callbacks=before)
+
+
+def _round_callback(on_round: Any, total: int) -> Any:
+    from xgboost.callback import TrainingCallback
+
+    class ReportRounds(TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            on_round(epoch + 1, total)
+            return False  # never stops training
+
+        def __deepcopy__(self, memo: dict) -> ReportRounds:
+            return self  # scikit-learn's clone copies params; the reporter is shared
+
+    return ReportRounds()

@@ -1,0 +1,119 @@
+"""A model card as a person reads it. Pure: a card in, text out; a key a card lacks (an
+older card) shows as "-"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retrain.entrypoints.cli.tables import Column, pairs, score, table, when, yes_no
+
+FEATURE_KINDS = ("numeric", "categorical", "boolean", "target")
+
+
+def card_text(card: dict[str, Any], champion: bool) -> str:
+    gate, rows = card.get("gate") or {}, card.get("rows") or {}
+    metrics = card.get("metrics") or {}
+    primary = card.get("primary_metric")
+    head = [
+        f"{card.get('model')} v{card.get('version')} · {card.get('status')} · "
+        f"champion: {yes_no(champion)}",
+        *pairs(
+            [
+                ("created", f"{when(card.get('created_at'))} UTC"),
+                ("run", str(card.get("run_id"))),
+                ("code", str(card.get("code_version") or "-")),
+                ("estimator", (card.get("estimator") or {}).get("class", "-")),
+            ]
+        ),
+    ]
+    out = ["\n".join(head)]
+    out.append(_section("Gate", _gate_items(gate)))
+    metric_items = [
+        (name, score(value) + ("  (primary)" if name == primary else ""))
+        for name, value in metrics.items()
+        if isinstance(value, int | float) and name != "test_rows"
+    ]
+    test_rows = rows.get("test")
+    holdout = f"{test_rows:,} rows" if isinstance(test_rows, int) else "rows unknown"
+    out.append(_section(f"Metrics on the holdout ({holdout})", metric_items))
+    out.append("Per class\n" + _indent(per_class_table(metrics.get("per_class") or {})))
+    window = card.get("data_window") or {}
+    fingerprint = card.get("data_fingerprint") or {}
+    data = [
+        ("rows", " · ".join(f"{rows[k]:,} {k}" for k in ("loaded", "train", "test") if k in rows)),
+        ("window", f"since {window.get('since')}: {window.get('first')} .. {window.get('last')}"),
+        ("classes", _counts(card.get("class_distribution") or {})),
+        ("rows sha256", str(fingerprint.get("rows_sha256", "-"))[:16] + "…"),
+        ("query sha256", str(fingerprint.get("query_sha256", "-"))[:16] + "…"),
+        ("max rows", str(card.get("max_rows") or "all")),
+    ]
+    out.append(_section("Data", data))
+    findings = card.get("validation_findings") or []
+    out.append(_section("Findings", [(f["severity"], f["message"]) for f in findings]))
+    schema = card.get("feature_schema") or {}
+    out.append(
+        _section("Features", [(k, ", ".join(schema.get(k) or []) or "-") for k in FEATURE_KINDS])
+    )
+    params = (card.get("estimator") or {}).get("params") or {}
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if v is not None)
+    libraries = card.get("library_versions") or {}
+    out.append(
+        _section(
+            "Estimator",
+            [
+                ("params", shown or "-"),
+                ("libraries", " · ".join(f"{k} {v}" for k, v in libraries.items()) or "-"),
+            ],
+        )
+    )
+    artifact = card.get("artifact") or {}
+    out.append(
+        _section(
+            "Artifact",
+            [
+                ("uri", str(artifact.get("uri"))),
+                ("sha256", str(artifact.get("sha256"))),
+                ("size", f"{artifact.get('size_bytes', 0) / 2**20:.1f} MB"),
+            ],
+        )
+    )
+    return "\n\n".join(out)
+
+
+def _gate_items(gate: dict[str, Any]) -> list[tuple[str, str]]:
+    champion = "-"
+    if gate.get("champion") is not None:
+        champion = f"{score(gate['champion'])} (v{gate.get('champion_version')})"
+    delta = gate.get("delta")
+    return [
+        ("decision", str(gate.get("outcome"))),
+        ("reason", str(gate.get("reason"))),
+        ("candidate", f"{score(gate.get('candidate'))} {gate.get('metric', '')}".rstrip()),
+        ("champion", champion),
+        ("delta", "-" if delta is None else f"{delta:+.4f}"),
+        ("floor", score(gate.get("floor"))),
+        ("tolerance", score(gate.get("tolerance"))),
+    ]
+
+
+def per_class_table(per_class: dict[str, Any]) -> str:
+    rows = [{"class": label, **scores} for label, scores in per_class.items()]
+    columns = [
+        Column("class", flex=True),
+        *(Column(k, show=score, right=True) for k in ("precision", "recall", "f1")),
+        Column("support", right=True),
+    ]
+    return table(rows, columns, width=96)
+
+
+def _section(title: str, items: list[tuple[str, str]]) -> str:
+    return "\n".join([title, *(pairs(items) or ["  none"])])
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _counts(counts: dict[str, int]) -> str:
+    ordered = sorted(counts.items(), key=lambda kv: -kv[1])
+    return " · ".join(f"{k} {v:,}" for k, v in ordered) or "-"

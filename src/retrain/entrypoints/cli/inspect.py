@@ -1,0 +1,133 @@
+"""Read commands over models and runs: models, runs, history."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from retrain.entrypoints.cli import EXIT_OK, Command, Context
+from retrain.entrypoints.cli.tables import Column, duration, score, table, when
+
+MODEL_KEYS = (
+    "name",
+    "description",
+    "primary_metric",
+    "metric_floor",
+    "champion_version",
+    "champion_score",
+    "versions",
+    "active_run",
+)
+RUN_KEYS = (
+    "run_id",
+    "model",
+    "status",
+    "stage",
+    "outcome",
+    "version",
+    "trigger",
+    "reason",
+    "dry_run",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "attempts",
+    "timings",
+    "summary",
+    "error",
+)
+HISTORY_KEYS = ("moved_at", "version", "previous_version", "actor", "reason", "run_id", "score")
+
+
+def models(ctx: Context) -> int:
+    from retrain.service.queries import list_models
+
+    found = [{k: m.get(k) for k in MODEL_KEYS} for m in list_models(ctx.services())]
+    if ctx.args.json:
+        ctx.json({"models": found})
+        return EXIT_OK
+    columns = [
+        Column("name"),
+        Column("champion_version", "champion", show=_version, right=True),
+        Column("primary_metric", "metric"),
+        Column("champion_score", "score", show=score, right=True),
+        Column("versions", right=True),
+        Column("active_run", "active run", flex=True),
+        Column("description", flex=True),
+    ]
+    ctx.print(table(found, columns))
+    return EXIT_OK
+
+
+def _version(value: Any) -> str:
+    return "-" if value is None else f"v{value}"
+
+
+def _runs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", metavar="NAME", help="only this model's runs")
+    parser.add_argument("--status", choices=["queued", "running", "succeeded", "failed"])
+    parser.add_argument("--limit", type=int, default=20, help="newest first (default 20)")
+
+
+def runs(ctx: Context) -> int:
+    svc = ctx.services()
+    args = ctx.args
+    model = svc.registry.get(args.model).name if args.model else None  # unknown: say so
+    records = svc.runs.list(model=model, status=args.status, limit=args.limit)
+    found = [{**r.to_dict(), "duration_s": r.duration_s} for r in records]
+    found = [{k: r.get(k) for k in RUN_KEYS} for r in found]
+    if args.json:
+        ctx.json({"runs": found})
+        return EXIT_OK
+    for r in found:
+        r["state"] = _state(r)
+    columns = [
+        Column("run_id", "run id"),
+        Column("state", "state / outcome", flex=True),
+        Column("version", right=True),
+        Column("trigger", flex=True),
+        Column("created_at", "created (UTC)", show=when),
+        Column("duration_s", "time", show=duration, right=True),
+    ]
+    ctx.print(table(found, columns))
+    return EXIT_OK
+
+
+def _state(run: dict[str, Any]) -> str:
+    """``queued``; ``running: fit``; ``failed in load``; a finished run's outcome
+    (``promoted``, ``kept_champion``, ``rejected``, ``validated`` for a dry run)."""
+    if run["status"] == "running":
+        return f"running: {run['stage']}"
+    if run["status"] == "failed":
+        return f"failed in {(run.get('error') or {}).get('stage', run['stage'])}"
+    return str(run["outcome"] or run["status"])
+
+
+def _name_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="model name")
+
+
+def history(ctx: Context) -> int:
+    svc = ctx.services()
+    name = svc.registry.get(ctx.args.name).name
+    entries = [{k: h.get(k) for k in HISTORY_KEYS} for h in svc.models.history(name)]
+    if ctx.args.json:
+        ctx.json({"model": name, "history": entries})
+        return EXIT_OK
+    columns = [
+        Column("moved_at", "moved (UTC)", show=when),
+        Column("previous_version", "from", show=_version, right=True),
+        Column("version", "to", show=_version, right=True),
+        Column("actor", flex=True),
+        Column("reason", flex=True),
+    ]
+    ctx.print(table(entries, columns))
+    return EXIT_OK
+
+
+COMMANDS = [
+    Command("models", "registered classifiers and their champions", models),
+    Command("runs", "recent runs, newest first", runs, _runs_arguments),
+    Command("history", "who moved a model's champion, when and why", history, _name_argument),
+]

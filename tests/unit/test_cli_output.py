@@ -1,0 +1,75 @@
+"""Tables, durations and the live progress line of the CLI, on plain strings."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from retrain.entrypoints.cli.progress import TerminalProgress
+from retrain.entrypoints.cli.tables import Column, duration, pairs, table, yes_no
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(None, "-"), (0.04, "0.0s"), (7.46, "7.5s"), (43.127, "43.1s"), (103, "1m 43s"),
+     (3600 + 300, "1h 5m")],
+)  # fmt: skip
+def test_durations_read_like_a_person_says_them(seconds, text):
+    assert duration(seconds) == text
+
+
+def test_a_wide_table_shrinks_its_flexible_columns_to_100_and_keeps_the_rest():
+    rows = [
+        {"name": "KLASSE_ROH", "ok": True, "rows": 40000, "note": "x" * 200},
+        {"name": "ARTFAM_ROH", "ok": False, "rows": None, "note": "short"},
+    ]
+    columns = [Column("name"), Column("ok", show=yes_no), Column("rows", right=True),
+               Column("note", flex=True)]  # fmt: skip
+    lines = table(rows, columns).splitlines()
+    assert max(len(line) for line in lines) == 100
+    assert all(line == line.rstrip() for line in lines)
+    assert lines[2].startswith("KLASSE_ROH  yes  40,000  xxx") and lines[2].endswith("x…")
+    assert lines[3] == "ARTFAM_ROH  no        -  short"
+
+
+def test_long_values_wrap_under_themselves():
+    lines = pairs([("reason", "word " * 40), ("size", "1.2 MB")])
+    assert all(len(line) <= 100 for line in lines)
+    assert lines[1].startswith(" " * len("  reason  ")) and lines[-1] == "  size    1.2 MB"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_shows_stage_rows_rounds_with_an_eta_and_keeps_logs_apart():
+    stream, clock = io.StringIO(), Clock()
+    progress = TerminalProgress(stream, clock)
+    progress.stage("KLASSE_ROH", "load")
+    clock.now += 2.5
+    progress.rows("KLASSE_ROH", 40000)
+    assert progress.line() == "KLASSE_ROH  40,000 rows loaded  · 2.5s"
+    progress.stage("KLASSE_ROH", "fit")
+    progress.rounds("KLASSE_ROH", 1, 300)
+    clock.now += 10
+    progress.rounds("KLASSE_ROH", 101, 300)  # 0.1 s a round, 199 rounds to go
+    assert progress.line() == "KLASSE_ROH  fitting: round 101/300  ETA 19.9s  · 10.0s"
+    progress.write("12:00:00 INFO    a log line\n")
+    out = stream.getvalue()
+    # the live line is cleared before the log line and drawn again after it
+    assert out.endswith("\r\x1b[2K12:00:00 INFO    a log line\n\r\x1b[2K" + progress.line())
+    progress.done()
+    assert stream.getvalue().endswith("\r\x1b[2K") and progress.line() == ""
+
+
+def test_an_estimator_without_rounds_still_shows_time_passing():
+    stream, clock = io.StringIO(), Clock()
+    progress = TerminalProgress(stream, clock)
+    progress.stage("KLASSE_CORE", "fit")
+    clock.now += 75
+    assert progress.line() == "KLASSE_CORE  fitting  · 1m 15s"

@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)/src
 export PG_BIN
 
 .DEFAULT_GOAL := install
-.PHONY: install demo demo-local test lint bench clean check-postgres
+.PHONY: install demo demo-local test stress lint bench clean check-postgres
 
 install: $(STAMP) node_modules/.installed
 	@echo "ready: $(BIN)/retrain (or: source $(BIN)/activate; retrain --help)"
@@ -67,6 +67,12 @@ demo-local: $(STAMP) node_modules/.installed check-postgres
 ## All tests, starting PostgreSQL and Azurite by themselves.
 test: $(STAMP) node_modules/.installed check-postgres
 	$(BIN)/python -m pytest
+
+## The fault-injection suite at full strength (docs/reliability.md): 60 concurrency rounds,
+## 20 storage-fault seeds. `make test` runs the same suite with fewer rounds and seeds.
+stress: $(STAMP) node_modules/.installed check-postgres
+	STRESS_ROUNDS=$${STRESS_ROUNDS:-60} FAULT_SEEDS=$${FAULT_SEEDS:-20} \
+	  $(BIN)/python -m pytest tests/faults
 
 ## Benchmark: load paths, encodings, seed-classifier runs, cold start, footprint (docs/benchmarks.md).
 bench: $(STAMP) node_modules/.installed check-postgres

@@ -13,4 +13,4 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         return
     terminalreporter.section("fault injection: what ran (every promise held where it passed)")
     for key, value in sorted(TALLY.counts.items()):
-        terminalreporter.write_line(f"  {key:<28} {value}")
+        terminalreporter.write_line(f"  {key:<34} {value}")

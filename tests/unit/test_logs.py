@@ -41,7 +41,7 @@ def test_text_lines_name_the_model_and_the_run(capsys):
 
 
 def test_json_lines_are_compact_and_carry_context_and_extra_fields(capsys):
-    logs.configure("INFO", "json", ["s3cr3t-value"])
+    logs.configure("INFO", "json", ["s3cr3t-value"], environment="PROD")
     logger.info("outside")
     with logger.contextualize(run_id="r1", model="TOY", stage="fit"):
         logger.bind(rows=1000).warning("token s3cr3t-value dropped")
@@ -51,7 +51,7 @@ def test_json_lines_are_compact_and_carry_context_and_extra_fields(capsys):
             logger.exception("failed")
     lines = capsys.readouterr().err.splitlines()
     outside, warning, failed = (json.loads(line) for line in lines)
-    assert list(outside) == ["time", "level", "message", "run_id", "model", "stage"]
+    assert list(outside) == ["time", "level", "message", "run_id", "model", "stage", "environment"]
     assert outside["run_id"] is None and outside["time"].endswith("Z")
     assert warning == {
         "time": warning["time"],
@@ -60,6 +60,7 @@ def test_json_lines_are_compact_and_carry_context_and_extra_fields(capsys):
         "run_id": "r1",
         "model": "TOY",
         "stage": "fit",
+        "environment": "PROD",
         "rows": 1000,
     }
     assert failed["exception"].endswith("ValueError: bad ***")

@@ -25,7 +25,8 @@ TEXT_FORMAT = (
     "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> "
     "<cyan>{extra[_where]}</cyan>{message}{extra[_exception]}\n"
 )
-CONTEXT = ("run_id", "model", "stage")  # always present in JSON lines (null outside a run)
+# always present in JSON lines (null outside a run); environment: LOCAL, DEV, STAGING, PROD
+CONTEXT = ("run_id", "model", "stage", "environment")
 _INTERNAL = ("_where", "_exception", "_json")
 
 

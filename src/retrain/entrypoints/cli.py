@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--reason", required=True)
     history = sub.add_parser("history", help="champion alias changes of a model")
     history.add_argument("name")
+    console = sub.add_parser("console", help="serve the operator console and the API here")
+    console.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    console.add_argument("--port", type=int, default=7071)
     demo = sub.add_parser("demo-data", help="write generated demo rows into the training DB")
     demo.add_argument("--rows", type=int, default=40_000)
     demo.add_argument("--seed", type=int, default=7)
@@ -84,6 +87,11 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
     try:
         if args.command == "demo-data":
             return _demo_data(settings, args)
+        if args.command == "console":
+            from retrain.entrypoints.local_server import serve
+
+            serve(args.host, args.port, settings=settings)
+            return EXIT_OK
         svc = bootstrap.build(settings)
         return COMMANDS[args.command](svc, args)
     except RetrainError as exc:

@@ -18,6 +18,7 @@ from typing import Any
 from retrain.domain.errors import ConflictError, NotFoundError
 from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
 from retrain.domain.runs import iso, utcnow
+from retrain.service import version_summary
 from retrain.training import serialize
 
 ARTIFACT = "model.skops"
@@ -81,6 +82,7 @@ class ModelRepository:
             existing = self.store.get(key)
             if existing is None or existing.data != artifact:
                 raise ConflictError(f"{key} exists with other bytes than its card claims") from None
+        version_summary.record_version(self, model, version, full)
         return version, full
 
     def _complete_card(
@@ -99,6 +101,10 @@ class ModelRepository:
                 "format": "skops",
             },
         }
+
+    def summary(self, model: str, champion: int | None = None) -> version_summary.Summary:
+        """Every complete version's list facts without reading every card."""
+        return version_summary.read(self, model, champion)
 
     def card(self, model: str, version: int) -> dict[str, Any]:
         obj = self.store.get(f"{model}/versions/{version}/{CARD}")
@@ -168,6 +174,7 @@ class ModelRepository:
         self.store.create(
             f"{model}/history/{stamp}-{version:06d}-{secrets.token_hex(3)}.json", _json(entry)
         )
+        version_summary.record_served(self, model, version)
         return record
 
     def history(self, model: str) -> list[dict[str, Any]]:

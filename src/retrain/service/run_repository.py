@@ -65,6 +65,15 @@ class RunRepository:
                     break
         return out
 
+    def newest_ids(self) -> dict[str, str]:
+        """Each model's newest run id, from one listing (run ids sort by time)."""
+        newest: dict[str, str] = {}
+        for key in self.store.list(""):
+            match = RUN_ID.match(key[: -len(".json")]) if key.endswith(".json") else None
+            if match and "/" not in key and key[:-5] > newest.get(match["model"], ""):
+                newest[match["model"]] = key[:-5]
+        return newest
+
     # one active run per model -------------------------------------------------------
     def claim(self, model: str, run_id: str) -> None:
         """Mark ``run_id`` as the model's active run, atomically. If another run holds the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from selenium.webdriver.common.by import By
@@ -10,7 +11,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.console.conftest import OUTPUT
 
-WAIT_S = 15
+WAIT_S = 30  # generous: the machine may be shared
 
 
 def wait(driver: Any, condition: Any, seconds: float = WAIT_S) -> Any:
@@ -22,6 +23,7 @@ def visible(driver: Any, css: str, seconds: float = WAIT_S) -> Any:
 
 
 def text_in(driver: Any, css: str, text: str, seconds: float = WAIT_S) -> Any:
+    """The element once it shows ``text`` (found again if the page re-rendered it)."""
     wait(driver, EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text), seconds)
     return driver.find_element(By.CSS_SELECTOR, css)
 
@@ -43,16 +45,46 @@ def open_console(driver: Any, server: Any, key: str | None) -> None:
         driver.find_element(By.CSS_SELECTOR, ".key-form button[type=submit]").click()
 
 
-def shot(driver: Any, name: str) -> str:
+def shot(driver: Any, name: str, full_page: bool = True) -> str:
+    """A PNG of the page under test-output/console/: the whole page, or the viewport (for
+    a modal dialog, which sits in the viewport)."""
     path = OUTPUT / f"{name}.png"
-    driver.save_screenshot(str(path))
+    if not full_page:
+        driver.save_screenshot(str(path))
+        return str(path)
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
     return str(path)
 
 
+def no_horizontal_scroll(driver: Any) -> bool:
+    return driver.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1"
+    )
+
+
+def urls_loaded(driver: Any) -> list[str]:
+    """The page's address and every resource and API call it made."""
+    return driver.execute_script(
+        "return [location.href, ...performance.getEntriesByType('resource').map(e => e.name)]"
+    )
+
+
 def table_rows(driver: Any, section_title: str) -> list[str]:
-    """Text of each body row of the table under the section headed ``section_title``."""
-    xpath = f"//section[h2[normalize-space()='{section_title}']]//tbody/tr"
-    return [row.text for row in driver.find_elements(By.XPATH, xpath)]
+    """Text of each body row of the table under the section headed ``section_title``, read
+    in one script call (the page re-renders polled tables while the test reads them)."""
+    return driver.execute_script(
+        """
+        const section = [...document.querySelectorAll('main section')]
+          .find((s) => s.querySelector('h2')?.textContent.trim() === arguments[0]);
+        return section ? [...section.querySelectorAll('tbody tr')].map((r) => r.innerText) : [];
+        """,
+        section_title,
+    )
 
 
 def severe_console_errors(driver: Any, allowed: tuple[str, ...] = ()) -> list[str]:

@@ -233,6 +233,8 @@ def _handler_class(server: LocalServer) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
+                while length > 0:  # read and drop it, so the client hears the answer
+                    length -= len(self.rfile.read(min(length, 65536)) or b"x" * length)
                 status, headers, body = _json(413, "body_too_large", f"limit {MAX_BODY} bytes")
                 self.close_connection = True
             else:

@@ -292,7 +292,7 @@
     const reason = h('textarea', { id: 'promote-reason', name: 'reason', required: true, rows: 2,
       maxlength: 500, 'aria-describedby': 'promote-help' });
     const button = h('button', { type: 'submit', class: 'primary', text: 'Review the change…' });
-    const form = h('form', { class: 'card', id: 'promote-form', onsubmit: async (event) => {
+    const form = h('form', { class: 'card', id: 'promote-form', novalidate: true, onsubmit: async (event) => {
       event.preventDefault();
       const version = Number(select.value);
       const why = reason.value.trim();
@@ -331,7 +331,9 @@
   function metricChart(model, metric, floor, versions) {
     const points = versions.filter((v) => typeof v.score === 'number');
     if (!points.length) return h('p', { class: 'empty', text: 'No scored versions yet.' });
-    const W = 720, H = 260, L = 52, R = 16, T = 16, B = 40;
+    // drawn at the width it is shown at, so its text keeps its size on a phone
+    const W = Math.round(Math.max(300, Math.min(1000, main.clientWidth - 40)));
+    const H = W < 520 ? 220 : 280, L = 52, R = 16, T = 22, B = 40;
     const values = points.map((p) => p.score).concat(points.map((p) => (p.gate && p.gate.champion) || p.score));
     if (typeof floor === 'number') values.push(floor);
     let lo = Math.min(...values), hi = Math.max(...values);
@@ -348,7 +350,7 @@
       svg.append(s('line', { x1: L, x2: W - R, y1: y(m), y2: y(m), class: 'grid' }),
         s('text', { x: L - 6, y: y(m) + 4, class: 'tick', 'text-anchor': 'end', text: m.toFixed(3) }));
     }
-    const step = Math.max(1, Math.ceil(points.length / 12));
+    const step = Math.max(1, Math.ceil(points.length / Math.floor((W - L - R) / 48)));
     points.forEach((p, i) => {
       if (i % step === 0 || i === points.length - 1) {
         svg.append(s('text', { x: x(p.version), y: H - B + 16, class: 'tick', 'text-anchor': 'middle', text: `v${p.version}` }));
@@ -479,10 +481,10 @@
     async function loadRuns() {
       const data = await api(`training/runs?model=${enc}&limit=20`);
       const runs = data.runs;
-      parts.runs.replaceChildren(runsTable(runs, false));
       const finished = runs.filter((r) => !ACTIVE.has(r.status)).map((r) => r.run_id).join();
-      if (lastFinished !== null && finished !== lastFinished) await loadModel();
+      if (lastFinished !== null && finished !== lastFinished) await loadModel(); // new version?
       lastFinished = finished;
+      parts.runs.replaceChildren(runsTable(runs, false));
       return runs.some((r) => ACTIVE.has(r.status)) ? 1500 : 10000;
     }
 

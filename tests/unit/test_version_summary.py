@@ -4,6 +4,7 @@ corrupt summary never loses a version."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -23,10 +24,12 @@ class CountingStore(MemoryObjectStore):
     def __init__(self) -> None:
         super().__init__()
         self.card_reads = 0
+        self.history_reads = 0
         self.fail_summary_writes = False
 
     def get(self, key):
         self.card_reads += key.endswith("/card.json")
+        self.history_reads += "/history/" in key
         return super().get(key)
 
     def create(self, key, data):
@@ -185,3 +188,22 @@ def test_list_models_shows_the_last_run_and_a_corrupt_alias_only_for_its_model(s
     )
     (model,) = queries.list_models(svc)
     assert model["error"]["message"] and model["versions"] == 1
+
+
+def test_the_alias_history_comes_from_the_summary_and_a_lost_move_is_healed(svc, store):
+    publish(svc, 0.7, 0.8)
+    move(svc, 2)
+    time.sleep(0.002)  # history keys start with the time of the move, in milliseconds
+    store.fail_summary_writes = True
+    move(svc, 1)  # its summary write is lost; the move itself stands
+    store.fail_summary_writes = False
+    store.history_reads = 0
+    history = svc.models.history("TOY")
+    assert [(h["previous_version"], h["version"]) for h in history] == [(None, 2), (2, 1)]
+    assert store.history_reads == 1  # only the move the summary lacked
+    assert svc.models.history("TOY") == history and store.history_reads == 1
+    (key,) = [k for k in store.objects if "/history/" in k][:1]
+    store.objects[key] = store.objects[key].__class__(b"garbage", '"g"')
+    store.delete(KEY)
+    damaged = svc.models.history("TOY")
+    assert damaged[0] == {"key": key, "error": "unreadable"} and damaged[1]["version"] == 1

@@ -102,9 +102,10 @@ class ModelRepository:
             },
         }
 
-    def summary(self, model: str, champion: int | None = None) -> version_summary.Summary:
-        """Every complete version's list facts without reading every card."""
-        return version_summary.read(self, model, champion)
+    def summary(self, model: str) -> version_summary.Summary:
+        """Every complete version's list facts and every alias move, without reading every
+        card and history entry (service/version_summary.py)."""
+        return version_summary.read(self, model)
 
     def card(self, model: str, version: int) -> dict[str, Any]:
         obj = self.store.get(f"{model}/versions/{version}/{CARD}")
@@ -171,16 +172,11 @@ class ModelRepository:
             ) from None
         entry = {**record, "previous_version": expected.version if expected else None}
         stamp = now.replace(":", "").replace("-", "")
-        self.store.create(
-            f"{model}/history/{stamp}-{version:06d}-{secrets.token_hex(3)}.json", _json(entry)
-        )
-        version_summary.record_served(self, model, version)
+        key = f"{model}/history/{stamp}-{version:06d}-{secrets.token_hex(3)}.json"
+        self.store.create(key, _json(entry))
+        version_summary.record_move(self, model, key, entry)
         return record
 
     def history(self, model: str) -> list[dict[str, Any]]:
-        out = []
-        for key in self.store.list(f"{model}/history/"):
-            obj = self.store.get(key)
-            if obj is not None:
-                out.append(json.loads(obj.data))
-        return out
+        """Alias changes, oldest first; an unreadable entry is ``{"key", "error"}``."""
+        return version_summary.read(self, model).history()

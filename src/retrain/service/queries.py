@@ -8,24 +8,29 @@ others."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from retrain.domain.specs import ModelSpec
+from retrain.service import version_summary
 from retrain.service.context import Services
+from retrain.service.parallel import read_all
 from retrain.service.version_summary import UNREADABLE, problem
-
-PARALLEL = 8  # concurrent reads per list request (the Blob SDK pools 10 connections)
 
 
 def list_models(svc: Services) -> list[dict[str, Any]]:
     specs = list(svc.registry)
     newest = svc.runs.newest_ids()
-    with ThreadPoolExecutor(max(1, min(PARALLEL, len(specs)))) as pool:
-        return list(pool.map(lambda spec: _model(svc, spec, newest.get(spec.name)), specs))
+    active = svc.runs.active_ids()
+    return read_all(
+        lambda spec: _model(svc, spec, newest.get(spec.name), active.get(spec.name)), specs
+    )
 
 
-def _model(svc: Services, spec: ModelSpec, newest_run: str | None) -> dict[str, Any]:
+def _model(
+    svc: Services, spec: ModelSpec, newest_run: str | None, active_run: str | None
+) -> dict[str, Any]:
+    """One row: the alias and the summary as stored (two reads), the newest run from the
+    summary when it published a version, else from its record (a third read)."""
     entry: dict[str, Any] = {
         "name": spec.name,
         "description": spec.description,
@@ -35,18 +40,18 @@ def _model(svc: Services, spec: ModelSpec, newest_run: str | None) -> dict[str, 
         "champion_score": None,
         "versions": 0,
         "latest_version": None,
-        "active_run": svc.runs.active(spec.name),
+        "active_run": active_run,
         "last_run": None,
     }
-    champion = None
     try:
         champion = svc.models.champion(spec.name)
     except UNREADABLE as exc:
+        champion = None
         entry["error"] = problem(exc)
     if champion is not None:
         entry["champion_version"] = champion.version
         entry["champion_score"] = champion.record.get("score")
-    summary = svc.models.summary(spec.name, champion.version if champion else None)
+    summary = version_summary.stored(svc.models, spec.name)
     entry["versions"] = len(summary.versions) + len(summary.unreadable)
     if summary.versions:
         latest = summary.versions[max(summary.versions)]
@@ -57,7 +62,20 @@ def _model(svc: Services, spec: ModelSpec, newest_run: str | None) -> dict[str, 
             "created_at": latest["created_at"],
         }
     if newest_run is not None:
-        entry["last_run"] = _last_run(svc, newest_run)
+        published = {e["run_id"]: e for e in summary.versions.values()}
+        if newest_run in published and newest_run != active_run:
+            version = published[newest_run]
+            entry["last_run"] = {
+                "run_id": newest_run,
+                "status": "succeeded",
+                "stage": "done",
+                "outcome": version["status"],
+                "dry_run": False,
+                "version": version["version"],
+                "finished_at": version["created_at"],
+            }
+        else:
+            entry["last_run"] = _last_run(svc, newest_run)
     return entry
 
 
@@ -89,8 +107,9 @@ def list_versions(svc: Services, name: str) -> list[dict[str, Any]]:
     except UNREADABLE:
         champion = None
     current = champion.version if champion else None
-    summary = svc.models.summary(spec.name, current)
+    summary = svc.models.summary(spec.name)
     out: list[dict[str, Any]] = []
+    served = summary.served
     for version in sorted(set(summary.versions) | set(summary.unreadable)):
         if version in summary.unreadable:
             out.append({"version": version, "error": summary.unreadable[version]})
@@ -101,7 +120,7 @@ def list_versions(svc: Services, name: str) -> list[dict[str, Any]]:
                 "version": version,
                 "status": entry["status"],
                 "champion": version == current,
-                "served": version in summary.served,
+                "served": version in served or version == current,
                 "created_at": entry["created_at"],
                 "run_id": entry["run_id"],
                 "metric": spec.primary_metric,

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from retrain.domain.errors import NotFoundError, RunAlreadyActiveError
 from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
 from retrain.domain.runs import RUN_ID, Outcome, RunRecord, RunStatus, iso, utcnow
+from retrain.service.parallel import WORKERS, read_all
 
 # A queued or running run that has not saved progress for this long is abandoned (its
 # message was never sent, or every attempt died with its instance): it no longer blocks.
@@ -57,12 +58,14 @@ class RunRepository:
             if match and (model is None or match["model"] == model):
                 ids.append(key[: -len(".json")])
         out: list[RunRecord] = []
-        for run_id in sorted(ids, reverse=True):
-            record = self.find(run_id)
-            if record and (status is None or record.status == status):
-                out.append(record)
-                if len(out) >= limit:
-                    break
+        ordered = sorted(ids, reverse=True)
+        chunk = max(limit, WORKERS)  # read side by side, in order
+        for start in range(0, len(ordered), chunk):
+            for record in read_all(self.find, ordered[start : start + chunk]):
+                if record and (status is None or record.status == status):
+                    out.append(record)
+                    if len(out) >= limit:
+                        return out
         return out
 
     def newest_ids(self) -> dict[str, str]:
@@ -73,6 +76,12 @@ class RunRepository:
             if match and "/" not in key and key[:-5] > newest.get(match["model"], ""):
                 newest[match["model"]] = key[:-5]
         return newest
+
+    def active_ids(self) -> dict[str, str]:
+        """Every model's active run id: one listing, then the few marks there are."""
+        keys = [k for k in self.store.list("active/") if k.endswith(".json")]
+        models = [k[len("active/") : -len(".json")] for k in keys]
+        return {m: r for m, r in zip(models, read_all(self.active, models), strict=True) if r}
 
     # one active run per model -------------------------------------------------------
     def claim(self, model: str, run_id: str) -> None:

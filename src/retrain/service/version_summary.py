@@ -1,17 +1,20 @@
-"""A small per-model summary of its versions: what lists read instead of every card.
+"""A small per-model summary: what lists and the console read instead of every card and
+every alias-history entry.
 
 ``<MODEL>/summary.json`` holds, per complete version, the few facts lists and charts show
-(status, scores, gate decision, rows, when, which run) and which versions ever served as
-champion. It is derived state: publish and promote add to it (ETag compare-and-swap, merged
-on retry), and every read checks it against one listing of the versions, so a version whose
-summary write was lost or raced is read from its card and added back. A missing or
-unreadable summary is rebuilt from the cards and the alias history. A summary problem never
-fails a publish or a promote and never hides a version.
+(status, scores, gate decision, rows, when, which run), and a copy of each alias-history
+entry (which versions served, who moved the alias and why). It is derived state: publish and
+promote add to it (ETag compare-and-swap, merged again on a lost race), and every read checks
+it against one listing of the model's folder, so a version or a move whose summary write was
+lost is read from its own object and added back. A missing or unreadable summary is rebuilt
+from the cards and the history. A summary problem never fails a publish or a promote, and
+never hides a version or a move.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +22,7 @@ from loguru import logger
 
 from retrain.domain.errors import NotFoundError, RetrainError
 from retrain.domain.ports import AlreadyExists, PreconditionFailed
+from retrain.service.parallel import read_all
 
 if TYPE_CHECKING:
     from retrain.service.model_repository import ModelRepository
@@ -34,24 +38,44 @@ ENTRY_FIELDS = (
     *("version", "status", "created_at", "run_id", "primary_metric", "metrics"),
     *("rows", "gate"),
 )
-# a card that cannot be read is shown, never stored: its entry is re-read next time
+# an object that cannot be read is shown, never stored: it is read again next time
 UNREADABLE = (RetrainError, ValueError, KeyError, TypeError)
+_VERSION_FILE = re.compile(r"^[^/]+/versions/(\d+)/([^/]+)$")
 
 
 @dataclass
 class Summary:
     model: str
     versions: dict[int, dict[str, Any]] = field(default_factory=dict)
-    served: set[int] = field(default_factory=set)
+    moves: dict[str, dict[str, Any]] = field(default_factory=dict)  # history key -> entry
     unreadable: dict[int, dict[str, str]] = field(default_factory=dict)  # version -> error
+    unreadable_moves: set[str] = field(default_factory=set)
+
+    @property
+    def served(self) -> set[int]:
+        """Versions the alias ever pointed at."""
+        return {m["version"] for m in self.moves.values() if isinstance(m.get("version"), int)}
+
+    def history(self) -> list[dict[str, Any]]:
+        """The alias history, oldest first (keys start with the time of the move)."""
+        keys = sorted(set(self.moves) | self.unreadable_moves)
+        return [self.moves.get(k) or {"key": k, "error": "unreadable"} for k in keys]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "model": self.model,
             "versions": [self.versions[v] for v in sorted(self.versions)],
-            "served": sorted(self.served),
+            "moves": dict(sorted(self.moves.items())),
         }
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One listing of ``<MODEL>/``: the complete versions and the history keys."""
+
+    versions: list[int]
+    moves: list[str]
 
 
 def problem(exc: Exception) -> dict[str, str]:
@@ -81,6 +105,18 @@ def entry_of(version: int, card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def listing(repo: ModelRepository, model: str) -> Listing:
+    files: dict[int, set[str]] = {}
+    moves = []
+    for key in repo.store.list(f"{model}/"):
+        if m := _VERSION_FILE.match(key):
+            files.setdefault(int(m[1]), set()).add(m[2])
+        elif key.startswith(f"{model}/history/") and key.endswith(".json"):
+            moves.append(key)
+    complete = sorted(n for n, names in files.items() if {"card.json", "model.skops"} <= names)
+    return Listing(complete, sorted(moves))
+
+
 def _parse(model: str, data: Any) -> Summary:
     """A stored summary, or ValueError/TypeError/KeyError if it is not one."""
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("model") != model:
@@ -93,7 +129,10 @@ def _parse(model: str, data: Any) -> Summary:
         if set(ENTRY_FIELDS) - set(entry) or not isinstance(entry["metrics"], dict):
             raise ValueError(f"entry of version {version} is incomplete")
         summary.versions[version] = entry
-    summary.served = {int(v) for v in data["served"]}
+    for key, move in data["moves"].items():
+        if not isinstance(move, dict):
+            raise ValueError("bad alias move")
+        summary.moves[str(key)] = move
     return summary
 
 
@@ -104,37 +143,51 @@ def _load(repo: ModelRepository, model: str) -> tuple[Summary | None, str | None
         return None, None
     try:
         return _parse(model, json.loads(obj.data)), obj.etag
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError, RecursionError):
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError, RecursionError):
         logger.warning("{}/{} is unreadable; rebuilding it from the cards", model, SUMMARY)
         return None, obj.etag
 
 
-def _rebuild(repo: ModelRepository, model: str) -> Summary:
-    """From the alias history (who served); cards are read by ``_complete``."""
-    summary = Summary(model)
+def _card_entry(repo: ModelRepository, model: str, version: int) -> Any:
     try:
-        for entry in repo.history(model):
-            if isinstance(entry, dict) and isinstance(entry.get("version"), int):
-                summary.served.add(entry["version"])
+        return entry_of(version, repo.card(model, version))
+    except NotFoundError:
+        return None
     except UNREADABLE as exc:
-        logger.warning("{}: alias history unreadable while rebuilding the summary: {}", model, exc)
-    return summary
+        return exc
 
 
-def _complete(repo: ModelRepository, summary: Summary, versions: list[int]) -> bool:
-    """Add the listed versions the summary lacks, from their cards. True if any was added."""
-    added = False
-    for version in versions:
-        if version in summary.versions:
-            continue
-        try:
-            summary.versions[version] = entry_of(version, repo.card(summary.model, version))
-            added = True
-        except NotFoundError:
-            continue
-        except UNREADABLE as exc:
-            summary.unreadable[version] = problem(exc)
-    return added
+def _move(repo: ModelRepository, key: str) -> dict[str, Any] | None:
+    obj = repo.store.get(key)
+    if obj is None:
+        return None
+    try:
+        entry = json.loads(obj.data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        logger.warning("alias history entry {} is unreadable", key)
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def _complete(repo: ModelRepository, summary: Summary, found: Listing) -> bool:
+    """Add the listed versions and moves the summary lacks, from their own objects (read
+    side by side). True if anything was added."""
+    model = summary.model
+    missing = [v for v in found.versions if v not in summary.versions]
+    for version, entry in zip(
+        missing, read_all(lambda v: _card_entry(repo, model, v), missing), strict=True
+    ):
+        if isinstance(entry, Exception):
+            summary.unreadable[version] = problem(entry)
+        elif entry is not None:
+            summary.versions[version] = entry
+    keys = [k for k in found.moves if k not in summary.moves]
+    for key, move in zip(keys, read_all(lambda k: _move(repo, k), keys), strict=True):
+        if move is None:
+            summary.unreadable_moves.add(key)
+        else:
+            summary.moves[key] = move
+    return any(v in summary.versions for v in missing) or any(k in summary.moves for k in keys)
 
 
 def _save(repo: ModelRepository, summary: Summary, etag: str | None) -> None:
@@ -146,28 +199,33 @@ def _save(repo: ModelRepository, summary: Summary, etag: str | None) -> None:
         repo.store.replace(key, data, etag)
 
 
-def read(repo: ModelRepository, model: str, champion: int | None = None) -> Summary:
-    """The summary of every complete version (one listing, one read; cards only for versions
-    the summary lacks), healed in place when something was missing."""
-    versions = repo.versions(model)
+def read(repo: ModelRepository, model: str) -> Summary:
+    """The summary of every complete version and every alias move: one listing and one read
+    (plus the objects the summary lacks), healed in place when something was missing."""
+    found = listing(repo, model)
     summary, etag = _load(repo, model)
     rebuilt = summary is None
     if summary is None:
-        summary = _rebuild(repo, model)
-    changed = _complete(repo, summary, versions) or rebuilt
-    if champion is not None and champion in versions and champion not in summary.served:
-        summary.served.add(champion)
-        changed = True
-    listed = set(versions)
-    if changed:
+        summary = Summary(model)
+    if _complete(repo, summary, found) or rebuilt:
         try:
             _save(repo, summary, etag)
         except (AlreadyExists, PreconditionFailed):
-            pass  # someone else wrote it meanwhile: theirs is as good, ours is returned
+            pass  # someone else wrote it meanwhile: theirs is as good; ours is returned
         except RetrainError as exc:
             logger.warning("{}: could not store the healed summary: {}", model, exc)
+    listed, moves = set(found.versions), set(found.moves)
     summary.versions = {v: e for v, e in summary.versions.items() if v in listed}
+    summary.moves = {k: m for k, m in summary.moves.items() if k in moves}
     return summary
+
+
+def stored(repo: ModelRepository, model: str) -> Summary:
+    """The summary as stored: one read, no listing (the models list reads 50 of these).
+    Only a missing or unreadable one is rebuilt here; a version or move whose summary write
+    was lost shows up once ``read`` (the versions list, the history) has healed it."""
+    summary, _ = _load(repo, model)
+    return summary if summary is not None else read(repo, model)
 
 
 def _update(repo: ModelRepository, model: str, change: Any) -> None:
@@ -177,8 +235,8 @@ def _update(repo: ModelRepository, model: str, change: Any) -> None:
         for _ in range(ATTEMPTS):
             summary, etag = _load(repo, model)
             if summary is None:
-                summary = _rebuild(repo, model)
-                _complete(repo, summary, repo.versions(model))
+                summary = Summary(model)
+                _complete(repo, summary, listing(repo, model))
             change(summary)
             try:
                 _save(repo, summary, etag)
@@ -197,5 +255,5 @@ def record_version(repo: ModelRepository, model: str, version: int, card: dict[s
     _update(repo, model, lambda s: s.versions.__setitem__(version, entry))
 
 
-def record_served(repo: ModelRepository, model: str, version: int) -> None:
-    _update(repo, model, lambda s: s.served.add(version))
+def record_move(repo: ModelRepository, model: str, key: str, entry: dict[str, Any]) -> None:
+    _update(repo, model, lambda s: s.moves.__setitem__(key, entry))

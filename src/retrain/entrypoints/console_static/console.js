@@ -380,7 +380,8 @@
       if (shape === 'diamond') g.append(s('path', { d: `M${cx} ${cy - 6}L${cx + 6} ${cy}L${cx} ${cy + 6}L${cx - 6} ${cy}Z`, class: 'shape' }));
       if (shape === 'cross') g.append(s('path', { d: `M${cx - 5} ${cy - 5}L${cx + 5} ${cy + 5}M${cx + 5} ${cy - 5}L${cx - 5} ${cy + 5}`, class: 'shape' }));
       if (p.served) g.append(s('circle', { cx, cy, r: 9, class: p.champion ? 'ring champion' : 'ring' }));
-      if (p.champion) g.append(s('text', { x: cx, y: cy - 14, 'text-anchor': 'middle', class: 'label', text: 'champion' }));
+      const anchor = cx > W - R - 40 ? 'end' : (cx < L + 40 ? 'start' : 'middle');
+      if (p.champion) g.append(s('text', { x: cx + (anchor === 'end' ? 9 : 0), y: cy - 14, 'text-anchor': anchor, class: 'label', text: 'champion' }));
       svg.append(g);
     }
     const legend = h('ul', { class: 'legend', 'aria-label': 'Legend' },

@@ -24,6 +24,8 @@ HTTP = {
     "get_version": ("GET", "models/x/versions/1", ("name", "version")),
     "set_champion": ("POST", "models/x/champion", ("name",)),
     "champion_history": ("GET", "models/x/history", ("name",)),
+    "console_page": ("GET", "console", ()),
+    "console_asset": ("GET", "console/assets/x", ("name",)),
 }
 NASTY_TEXT = [
     "²",  # '²'.isdigit() is True, int('²') raises

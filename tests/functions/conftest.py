@@ -51,7 +51,8 @@ class Response:
         self.status = response.status_code
         self.headers = dict(response.headers)
         self.text = response.get_body().decode()
-        self.json = json.loads(self.text) if self.text else None
+        is_json = (response.mimetype or "").startswith("application/json")
+        self.json = json.loads(self.text) if self.text and is_json else None
 
 
 def http(

@@ -19,6 +19,7 @@ LOCAL_ONLY = {
     ".pytest_cache",
     "__pycache__",
     "bench-results",
+    "test-output",
 }
 UPLOADED = {"function_app.py", "host.json", "requirements.txt", "src", "README.md", ".funcignore"}
 

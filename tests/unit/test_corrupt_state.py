@@ -105,8 +105,12 @@ def test_a_corrupt_card_is_named_and_the_versions_list_keeps_the_others(two):
     corrupt(store, "TOY/versions/1/card.json", store.get("TOY/champion.json").data)
     with pytest.raises(CorruptStateError, match=r"model card TOY/versions/1/card\.json"):
         two.models.card("TOY", 1)
+    listed = queries.list_versions(two, "TOY")  # from the summary: cards are not read
+    assert [v["version"] for v in listed] == [1, 2]
+    store.delete("TOY/summary.json")  # rebuilt from the cards: the bad one is named
     versions = queries.list_versions(two, "TOY")
     assert versions[0]["error"]["code"] == "corrupt_state" and versions[1]["version"] == 2
+    assert "TOY/versions/1/card.json" in versions[0]["error"]["message"]
 
 
 def test_a_corrupt_active_mark_does_not_block_its_model(two):

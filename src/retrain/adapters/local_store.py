@@ -128,7 +128,13 @@ class LocalObjectStore:
         if not self.root.exists():
             return []
         keys = []
-        for dirpath, dirnames, filenames in os.walk(self.root):
+        # walk only the prefix's folder: one model's listing must not cost every model's
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        parts = folder.split("/") if folder else []
+        start = self.root.joinpath(*parts)
+        if any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+            start = self.root
+        for dirpath, dirnames, filenames in os.walk(start):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             rel = Path(dirpath).relative_to(self.root)
             for name in filenames:

@@ -117,7 +117,7 @@ def list_runs(req: func.HttpRequest) -> func.HttpResponse:
     if status is not None and status not in {s.value for s in RunStatus}:
         raise BadRequest(f"status must be one of {', '.join(s.value for s in RunStatus)}")
     limit = _int_param(req, "limit", 50, 1, 500)
-    records, unreadable = svc.runs.scan(model=model, status=status, limit=limit)
+    records, unreadable = svc.runs.scan(model, status, limit, models=svc.registry.names())
     body: dict[str, Any] = {"runs": [{**r.to_dict(), "duration_s": r.duration_s} for r in records]}
     if unreadable:
         body["unreadable"] = unreadable

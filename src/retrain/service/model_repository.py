@@ -14,12 +14,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from loguru import logger
-
 from retrain.domain.errors import ConflictError, CorruptStateError, NotFoundError
 from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
 from retrain.domain.runs import iso, utcnow
-from retrain.service import stored
+from retrain.service import stored, version_summary
 from retrain.training import serialize
 
 ARTIFACT = "model.skops"
@@ -107,6 +105,7 @@ class ModelRepository:
             existing = self.store.get(key)
             if existing is None or existing.data != artifact:
                 raise ConflictError(f"{key} exists with other bytes than its card claims") from None
+        version_summary.record_version(self, model, version, full)
         return version, full
 
     def _complete_card(
@@ -125,6 +124,11 @@ class ModelRepository:
                 "format": "skops",
             },
         }
+
+    def summary(self, model: str) -> version_summary.Summary:
+        """Every complete version's list facts and every alias move, without reading every
+        card and history entry (service/version_summary.py)."""
+        return version_summary.read(self, model)
 
     def card(self, model: str, version: int) -> dict[str, Any]:
         key = f"{model}/versions/{version}/{CARD}"
@@ -232,17 +236,8 @@ class ModelRepository:
         stamp = str(entry["moved_at"]).replace(":", "").replace("-", "")
         key = f"{model}/history/{stamp}-{entry['version']:06d}-{secrets.token_hex(3)}.json"
         self.store.create(key, _json(entry))
+        version_summary.record_move(self, model, key, entry)
 
     def history(self, model: str) -> list[dict[str, Any]]:
-        """Alias changes, oldest first; an unreadable entry is listed by its key, not hidden."""
-        out = []
-        for key in self.store.list(f"{model}/history/"):
-            try:
-                entry = stored.read(self.store, key, "history entry")
-            except CorruptStateError as exc:
-                logger.warning("{}", exc)
-                out.append({"key": key, "error": "unreadable"})
-                continue
-            if isinstance(entry, dict):
-                out.append(entry)
-        return out
+        """Alias changes, oldest first; an unreadable entry is ``{"key", "error"}``."""
+        return version_summary.read(self, model).history()

@@ -2,6 +2,7 @@
 
 <run_id>.json            run record: created create-only, then every save is a
                          compare-and-swap against the ETag it was read with
+by-model/<MODEL>/<run_id> empty index entry, written before the record
 active/<MODEL>.json      mark of the model's queued or running run, create-only
 batches/<batch_id>.json  runs started together and their notifier state (e.g. Slack thread)
 """
@@ -19,10 +20,13 @@ from retrain.domain.errors import CorruptStateError, NotFoundError, RunAlreadyAc
 from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
 from retrain.domain.runs import RUN_ID, Outcome, RunRecord, RunStatus, iso, utcnow
 from retrain.service import stored
+from retrain.service.parallel import WORKERS, read_all
 
 # A queued or running run that has not saved progress for this long is abandoned (its
 # message was never sent, or every attempt died with its instance): it no longer blocks.
 STALE_AFTER = timedelta(hours=6)
+INDEX = "by-model"  # by-model/<MODEL>/<run_id>: empty markers, one short listing per model
+INDEXED = f"{INDEX}/_indexed"  # records older than the index have been indexed
 _REPAIR_RECORD = "delete it or replace it with a valid record"
 
 
@@ -30,10 +34,14 @@ class RunRepository:
     def __init__(self, store: ObjectStore, stale_after: timedelta = STALE_AFTER) -> None:
         self.store = store
         self.stale_after = stale_after
+        self._indexed = False
 
     # records ------------------------------------------------------------------------
     def create(self, record: RunRecord) -> bool:
-        """Write a new record only if its run id is free; False if it is taken."""
+        """Write a new record only if its run id is free; False if it is taken. Its index
+        entry is written first: an entry without a record is skipped by every reader."""
+        self._ensure_index(writing=True)
+        self._index(record.run_id)
         record.updated_at = iso(utcnow())
         try:
             record.etag = self.store.create(f"{record.run_id}.json", _encode(record))
@@ -66,37 +74,93 @@ class RunRepository:
             return None
 
     def list(
-        self, model: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        model: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        models: builtins.list[str] | None = None,
     ) -> builtins.list[RunRecord]:
-        return self.scan(model, status, limit)[0]
+        return self.scan(model, status, limit, models)[0]
 
     def scan(
-        self, model: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        model: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        models: builtins.list[str] | None = None,
     ) -> tuple[builtins.list[RunRecord], builtins.list[str]]:
-        """Newest first, and the keys of unreadable records met on the way (skipped, so one
-        corrupt record never hides the others). Run ids start with their UTC time and name
-        their model, so the filter by model and the order need no reads."""
-        ids = []
-        for key in self.store.list(""):
-            if not key.endswith(".json") or "/" in key:
-                continue
-            match = RUN_ID.match(key[: -len(".json")])
-            if match and (model is None or match["model"] == model):
-                ids.append(key[: -len(".json")])
+        """Newest first: ``model``'s runs, else those of ``models`` (else every run), and
+        the keys of unreadable records met on the way (skipped, so one corrupt record never
+        hides the others). Reads the per-model index, not the whole container, and the
+        records side by side."""
+        if model is not None:
+            ids = self.ids_of(model)
+        elif models is not None:
+            ids = [i for found in read_all(self.ids_of, models) for i in found]
+        else:
+            ids = self._all_ids()
         out: builtins.list[RunRecord] = []
         unreadable: builtins.list[str] = []
-        for run_id in sorted(ids, reverse=True):
-            try:
-                record = self.find(run_id)
-            except CorruptStateError as exc:
-                logger.warning("{}", exc)
-                unreadable.append(exc.key)
-                continue
-            if record and (status is None or record.status == status):
-                out.append(record)
-                if len(out) >= limit:
-                    break
+        ordered = sorted(ids, reverse=True)
+        chunk = max(limit, WORKERS)
+        for start in range(0, len(ordered), chunk):
+            for item in read_all(self._read, ordered[start : start + chunk]):
+                if isinstance(item, CorruptStateError):
+                    unreadable.append(item.key)
+                elif item and (status is None or item.status == status):
+                    out.append(item)
+                    if len(out) >= limit:
+                        return out, unreadable
         return out, unreadable
+
+    def _read(self, run_id: str) -> RunRecord | CorruptStateError | None:
+        try:
+            return self.find(run_id)
+        except CorruptStateError as exc:
+            logger.warning("{}", exc)
+            return exc
+
+    def ids_of(self, model: str) -> builtins.list[str]:
+        """``model``'s run ids, oldest first, from its index (one short listing)."""
+        self._ensure_index()
+        prefix = f"{INDEX}/{model}/"
+        return [k[len(prefix) :] for k in self.store.list(prefix) if RUN_ID.match(k[len(prefix) :])]
+
+    def newest_ids(self, models: builtins.list[str]) -> dict[str, str]:
+        """Each model's newest run id (run ids sort by time)."""
+        found = read_all(self.ids_of, models)
+        return {m: ids[-1] for m, ids in zip(models, found, strict=True) if ids}
+
+    def active_ids(self) -> dict[str, str]:
+        """Every model's active run id: one listing, then the few marks there are."""
+        keys = [k for k in self.store.list("active/") if k.endswith(".json")]
+        models = [k[len("active/") : -len(".json")] for k in keys]
+        return {m: r for m, r in zip(models, read_all(self.active, models), strict=True) if r}
+
+    def _all_ids(self) -> builtins.list[str]:
+        return [
+            key[: -len(".json")]
+            for key in self.store.list("")
+            if key.endswith(".json") and "/" not in key and RUN_ID.match(key[: -len(".json")])
+        ]
+
+    def _ensure_index(self, writing: bool = False) -> None:
+        """Index the records written before the index existed, once per store. A read of
+        an empty store writes nothing (it creates no folder); the first record does."""
+        if self._indexed or self.store.get(INDEXED) is not None:
+            self._indexed = True
+            return
+        existing = self._all_ids()
+        for run_id in existing:
+            self._index(run_id)
+        if existing or writing:
+            self.store.create(INDEXED, b"1")
+            self._indexed = True
+
+    def _index(self, run_id: str) -> None:
+        match = RUN_ID.match(run_id)
+        if match:  # empty and create-only: equal bytes, so a repeat is a no-op
+            self.store.create(f"{INDEX}/{match['model']}/{run_id}", b"")
 
     def discard(self, record: RunRecord) -> None:
         """Remove a record that never started (its model was busy), if still unchanged."""

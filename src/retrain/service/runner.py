@@ -234,6 +234,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
             champion.version if champion else None,
             problem,
         )
+        importance = _importance(spec, pipeline, data)
     logger.info("{} {:.4f}; gate: {}", spec.primary_metric, decision.candidate, decision.reason)
 
     with _stage(attempt, Stage.PUBLISH):
@@ -241,7 +242,12 @@ def _train(svc: Services, attempt: Attempt) -> None:
         version, card = svc.models.publish(
             spec.name,
             artifact,
-            _card(svc, record, spec, frame, checked, data, pipeline, metrics, decision, since),
+            {
+                **_card(
+                    svc, record, spec, frame, checked, data, pipeline, metrics, decision, since
+                ),
+                "feature_importance": importance,
+            },
         )
     _conclude(svc, attempt, spec, version, card, champion)
 
@@ -322,6 +328,17 @@ def _score_champion(
             "champion v{} could not score the holdout: {}", champion.version, describe(exc, 200)
         )
         return None, f"{type(exc).__name__}: {describe(exc, 200)}"
+
+
+def _importance(spec: ModelSpec, pipeline: Any, data: fit.Split) -> dict[str, Any] | None:
+    """Permutation importance for the card; a model it cannot score still publishes."""
+    try:
+        return evaluate.feature_importance(
+            pipeline, data.X_test, data.y_test, spec.primary_metric, random_state=spec.random_state
+        )
+    except Exception as exc:
+        logger.warning("feature importance not computed: {}: {}", type(exc).__name__, exc)
+        return None
 
 
 def _window(frame: Any, since: date) -> dict[str, str | None]:

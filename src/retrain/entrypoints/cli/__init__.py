@@ -95,9 +95,9 @@ ORDER = ("train", "models", "versions", "card", "diff", "runs", "history", "prom
 def _commands() -> list[Command]:
     """Every subcommand: each module lists its own in ``COMMANDS``; shown in ORDER, then
     the rest (a new module's commands only need adding here)."""
-    from retrain.entrypoints.cli import inspect, train, versions
+    from retrain.entrypoints.cli import console, inspect, train, versions
 
-    found = [*train.COMMANDS, *inspect.COMMANDS, *versions.COMMANDS]
+    found = [*train.COMMANDS, *inspect.COMMANDS, *versions.COMMANDS, *console.COMMANDS]
     return sorted(found, key=lambda c: ORDER.index(c.name) if c.name in ORDER else len(ORDER))
 
 

@@ -1,0 +1,262 @@
+"""The console and list requests with 50 models x 100 versions, on a local folder and Azurite.
+
+    PYTHONPATH=src .venv/bin/python -m benchmarks.console_bench
+    PYTHONPATH=src .venv/bin/python -m benchmarks.console_bench --models 10 --versions 20
+
+Seeds each backend through the product's own write path (ModelRepository.publish, which
+writes the per-model summary, and move_champion for ~70 % of the versions, as the gate
+would), with a real model card as the template and one run record per version. Then it
+serves the app with the local server (``retrain console``) and times every request the
+console makes, over HTTP with a function key: median and slowest of ``--reps``. For
+comparison it times the old way of listing versions (read every card) and the one-off
+rebuild of a lost summary. Results: a Markdown table on stdout, raw numbers in
+bench-results/console.json."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import dataclasses
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+
+LIMIT_S = 1.0
+
+
+def card_template() -> dict[str, Any]:
+    """A real model card: one quick run of KLASSE_ROH on 3,000 demo rows."""
+    from tests.functions.conftest import build_services, quick_registry
+
+    from retrain.service.runner import execute_run
+    from retrain.service.start import start_runs
+
+    svc, _ = build_services(Path(tempfile.mkdtemp(prefix="bench-card-")), registry=quick_registry())
+    (run,) = start_runs(svc, ["KLASSE_ROH"], trigger="bench").runs
+    record = execute_run(svc, run.run_id)
+    return svc.models.card("KLASSE_ROH", record.version)
+
+
+def registry(models: int) -> Any:
+    from retrain.classifiers import default_registry
+    from retrain.domain.specs import Registry
+
+    seed = default_registry().get("KLASSE_ROH")
+    return Registry([dataclasses.replace(seed, name=f"BENCH_{i:03d}") for i in range(models)])
+
+
+def seed(svc: Any, template: dict[str, Any], versions: int) -> None:
+    """Every model: ``versions`` versions (~70 % promoted, each move in the alias history),
+    one run record per version, written straight into the layout side by side; then each
+    summary is built once by the read path (the rebuild a lost summary gets). The publish
+    and promote paths that keep it up to date are the unit tests' business."""
+    from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage, iso
+    from retrain.service.parallel import read_all
+    from retrain.service.run_repository import INDEX, INDEXED
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    writes: list[tuple[Any, str, bytes]] = []
+    for spec in svc.registry:
+        champion = None
+        for n in range(1, versions + 1):
+            at = start + timedelta(hours=n)
+            status = ("promoted", "kept_champion", "rejected")[(n % 10 >= 7) + (n % 10 >= 9)]
+            score = round(0.55 + 0.2 * ((n * 37) % 100) / 100, 6)
+            run_id = f"{at:%Y%m%dT%H%M%SZ}-{spec.name}-bench{n:04d}"
+            artifact = b"artifact" * 100
+            card = copy.deepcopy(template)
+            card.update(run_id=run_id, created_at=iso(at), status=status)
+            card["metrics"][spec.primary_metric] = score
+            card["gate"] = {**card["gate"], "outcome": status, "candidate": score}
+            card = svc.models._complete_card(spec.name, n, artifact, card)
+            base = f"{spec.name}/versions/{n}"
+            writes += [
+                (svc.models.store, f"{base}/card.json", json.dumps(card).encode()),
+                (svc.models.store, f"{base}/model.skops", artifact),
+            ]
+            if status == "promoted":
+                move = {"model": spec.name, "version": n, "previous_version": champion,
+                        "reason": "bench", "actor": "bench", "run_id": run_id,
+                        "score": score, "moved_at": iso(at)}  # fmt: skip
+                key = f"{spec.name}/history/{at:%Y%m%dT%H%M%S}.000Z-{n:06d}-bench.json"
+                writes.append((svc.models.store, key, json.dumps(move).encode()))
+                champion = n
+            record = RunRecord(
+                run_id=run_id, model=spec.name, status=RunStatus.SUCCEEDED, stage=Stage.DONE,
+                trigger="bench", created_at=iso(at), started_at=iso(at),
+                finished_at=iso(at + timedelta(seconds=30)), outcome=Outcome(status), version=n,
+                timings={"load": 1.0, "fit": 20.0}, summary={"score": score},
+            )  # fmt: skip
+            writes.append((svc.runs.store, f"{run_id}.json", json.dumps(record.to_dict()).encode()))
+            writes.append((svc.runs.store, f"{INDEX}/{spec.name}/{run_id}", b""))  # as create()
+        alias = {"model": spec.name, "version": champion, "reason": "bench", "actor": "bench"}
+        writes.append((svc.models.store, f"{spec.name}/champion.json", json.dumps(alias).encode()))
+    writes.append((svc.runs.store, INDEXED, b"1"))
+    read_all(lambda w: w[0].create(w[1], w[2]), writes, workers=16)
+    read_all(lambda spec: svc.models.summary(spec.name), list(svc.registry))
+
+
+def timed(call: Callable[[], Any], reps: int) -> dict[str, float]:
+    call()  # warm: first connection, first import
+    times = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return {"median_s": statistics.median(times), "max_s": max(times)}
+
+
+def get(url: str, key: str) -> bytes:
+    request = urllib.request.Request(url, headers={"x-functions-key": key})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return answer.read()
+
+
+def measure(svc: Any, settings: Any, reps: int) -> dict[str, dict[str, float]]:
+    from retrain.entrypoints import app_services
+    from retrain.entrypoints.local_server import LocalServer
+    from retrain.service.version_summary import SUMMARY
+
+    app_services.override(svc, settings)
+    model = list(svc.registry)[len(svc.registry.names()) // 2].name
+    last = svc.models.versions(model)[-1]
+    run_id = svc.runs.list(model=model, limit=1)[0].run_id
+    paths = {
+        "GET /api/console (page)": "/api/console",
+        "GET console.js": "/api/console/assets/console.js",
+        "GET /api/models": "/api/models",
+        "GET /api/models/{m}/versions": f"/api/models/{model}/versions",
+        "GET /api/models/{m}/versions/{n} (card)": f"/api/models/{model}/versions/{last}",
+        "GET /api/models/{m}/history": f"/api/models/{model}/history",
+        "GET /api/training/runs?model={m}&limit=20": f"/api/training/runs?model={model}&limit=20",
+        "GET /api/training/runs?limit=50": "/api/training/runs?limit=50",
+        "GET /api/training/runs/{id}": f"/api/training/runs/{run_id}",
+    }
+    out: dict[str, dict[str, float]] = {}
+    with LocalServer("127.0.0.1", 0) as server:
+        server.start(worker=False)
+        for name, path in paths.items():
+            out[name] = timed(lambda p=path: get(server.url + p, server.key), reps)
+        page = [paths[k] for k in list(paths)[2:4]] + [paths[k] for k in list(paths)[5:7]]
+
+        def model_page() -> None:  # what the model page asks for, side by side as a browser
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda p: get(server.url + p, server.key), page))
+
+        out["model page: its 4 API calls together"] = timed(model_page, reps)
+
+    def every_card() -> None:  # the list before the summary: one read per card
+        for version in svc.models.versions(model):
+            svc.models.card(model, version)
+
+    out["(before) list versions reading every card"] = timed(every_card, max(3, reps // 3))
+
+    def rebuild() -> None:  # a lost or corrupt summary, read once
+        svc.models.store.delete(f"{model}/{SUMMARY}")
+        svc.models.summary(model)
+
+    out["(once) rebuild a lost summary"] = timed(rebuild, max(3, reps // 3))
+    app_services.override(None)
+    return out
+
+
+@contextlib.contextmanager
+def backend(kind: str, home: Path) -> Iterator[dict[str, str]]:
+    if kind == "local":
+        yield {"RETRAIN_HOME": str(home)}
+        return
+    from tests import services
+
+    with services.azurite() as server:
+        yield {"RETRAIN_HOME": str(home), "ARTIFACT_CONNECTION_STRING": server.connection_string}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--versions", type=int, default=100)
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--backends", default="local,azurite")
+    args = parser.parse_args()
+
+    from tests.fakes import RecordingNotifier
+
+    from retrain import bootstrap
+    from retrain.config import Settings
+    from retrain.entrypoints import logs
+
+    template = card_template()
+    logs.configure("WARNING")
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "models": args.models,
+        "versions": args.versions,
+        "card_bytes": len(json.dumps(template)),
+        "backends": {},
+    }
+    for kind in args.backends.split(","):
+        with (
+            tempfile.TemporaryDirectory(prefix=f"bench-console-{kind}-") as tmp,
+            backend(kind, Path(tmp)) as env,
+        ):
+            settings = Settings.from_environ({**env, "LOG_LEVEL": "WARNING"})
+            svc = bootstrap.build(
+                settings, registry=registry(args.models), notifier=RecordingNotifier()
+            )
+            started = time.perf_counter()
+            seed(svc, template, args.versions)
+            seeded = time.perf_counter() - started
+            print(f"{kind}: seeded in {seeded:.0f} s", file=sys.stderr, flush=True)
+            results["backends"][kind] = {
+                "seed_s": round(seeded, 1),
+                **measure(svc, settings, args.reps),
+            }
+    out = ROOT / "bench-results" / "console.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(report(results))
+
+
+def report(results: dict[str, Any]) -> str:
+    kinds = list(results["backends"])
+    lines = [
+        f"{results['models']} models x {results['versions']} versions "
+        f"(card {results['card_bytes']:,} bytes); median / slowest of the repetitions, seconds",
+        "",
+        "| request | " + " | ".join(f"{k} median | {k} slowest" for k in kinds) + " |",
+        "| --- | " + " | ".join("--- | ---" for _ in kinds) + " |",
+    ]
+    names = [n for n in results["backends"][kinds[0]] if n != "seed_s"]
+    for name in names:
+        cells = []
+        for kind in kinds:
+            r = results["backends"][kind][name]
+            cells.append(f"{r['median_s']:.3f} | {r['max_s']:.3f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    served = [
+        r["max_s"]
+        for kind in kinds
+        for name, r in results["backends"][kind].items()
+        if name != "seed_s" and not name.startswith("(")
+    ]
+    verdict = "met" if max(served) < LIMIT_S else "NOT met"
+    lines += ["", f"Every console and list request under {LIMIT_S} s: {verdict} "
+              f"(slowest {max(served):.3f} s)."]  # fmt: skip
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The operator's path in a real browser: list -> model -> card; start a run, the queue
+worker finishes it, the page shows it; promote with a reason (confirmed); the history."""
+
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from retrain.service.runner import execute_run
+from retrain.service.start import start_runs
+from tests.console.page import (
+    click_link,
+    heading,
+    no_horizontal_scroll,
+    open_console,
+    severe_console_errors,
+    shot,
+    table_rows,
+    text_in,
+    urls_loaded,
+    visible,
+    wait,
+)
+
+
+def train(svc, model):
+    (run,) = start_runs(svc, [model], trigger="cli").runs
+    return execute_run(svc, run.run_id)
+
+
+def test_list_model_card_run_promote_history(browser, console):
+    server, svc = console
+    assert train(svc, "KLASSE_ROH").version == 1
+    open_console(browser, server, server.key)
+
+    # 1. the list, then the model, then its card
+    text_in(browser, "main table tbody", "KLASSE_ROH")
+    (row,) = [r for r in table_rows(browser, "Registered models") if r.startswith("KLASSE_ROH")]
+    assert "v1" in row and "promoted" in row
+    assert no_horizontal_scroll(browser)  # readable at 1280 px
+    shot(browser, "01-models")
+    click_link(browser, "KLASSE_ROH")
+    heading(browser, "KLASSE_ROH")
+    visible(browser, "svg.chart a.mark-promoted")
+    assert table_rows(browser, "Versions")[0].startswith("v1")
+    click_link(browser, "v1")
+    heading(browser, "KLASSE_ROH v1")
+    heatmap = visible(browser, "table.heatmap")
+    card = svc.models.card("KLASSE_ROH", 1)
+    labels = card["metrics"]["confusion_matrix"]["labels"]
+    assert len(heatmap.find_elements(By.CSS_SELECTOR, "tbody tr")) == len(labels)
+    assert len(table_rows(browser, "Per-class scores")) == len(labels)
+    assert any(r.startswith("scikit-learn") for r in table_rows(browser, "Library versions"))
+    assert card["data_window"]["since"] in browser.find_element(By.TAG_NAME, "main").text
+    shot(browser, "02-model-card")
+
+    # 2. start a run from the model page; it waits in the queue
+    click_link(browser, "KLASSE_ROH")
+    heading(browser, "KLASSE_ROH")
+    browser.find_element(By.ID, "reason-one").send_keys("new plant data")
+    browser.find_element(By.CSS_SELECTOR, "form[aria-label='Retrain KLASSE_ROH'] button").click()
+    text_in(browser, "#notice", "Queued: KLASSE_ROH")
+    wait(browser, lambda d: any("queued" in r for r in table_rows(d, "Runs")))
+    shot(browser, "03-run-queued")
+
+    # 3. the queue worker trains it; the page (polling) shows it succeed and the new version
+    assert server.queue.run_pending() == 1
+    wait(browser, lambda d: any("succeeded" in r for r in table_rows(d, "Runs")))
+    wait(browser, lambda d: [r.split()[0] for r in table_rows(d, "Versions")] == ["v2", "v1"])
+    new_run = svc.runs.list(model="KLASSE_ROH", limit=1)[0]
+    assert (new_run.status, new_run.reason, new_run.version) == ("succeeded", "new plant data", 2)
+    shot(browser, "04-run-succeeded")
+
+    # 4. roll back to v1 with a reason; cancel first, then confirm
+    champion_before = svc.models.champion("KLASSE_ROH").version
+    Select(browser.find_element(By.ID, "promote-version")).select_by_value("1")
+    browser.find_element(By.ID, "promote-reason").send_keys("roll back: v2 misroutes plant P04")
+    browser.find_element(By.CSS_SELECTOR, "#promote-form button[type=submit]").click()
+    dialog = visible(browser, "dialog#confirm")
+    assert "Make v1 the champion of KLASSE_ROH" in dialog.text
+    assert "roll back: v2 misroutes plant P04" in dialog.text
+    shot(browser, "05-confirm-promotion", full_page=False)
+    browser.find_element(By.ID, "confirm-cancel").click()
+    text_in(browser, "#notice", "Nothing changed")
+    assert svc.models.champion("KLASSE_ROH").version == champion_before
+    browser.find_element(By.CSS_SELECTOR, "#promote-form button[type=submit]").click()
+    visible(browser, "dialog#confirm")
+    browser.find_element(By.ID, "confirm-ok").click()
+    text_in(browser, "#notice", "KLASSE_ROH champion is now v1")
+    assert svc.models.champion("KLASSE_ROH").version == 1
+
+    # 5. the alias history shows the move, who and why
+    wait(
+        browser,
+        lambda d: "roll back: v2 misroutes plant P04" in " ".join(table_rows(d, "Alias history")),
+    )
+    newest = table_rows(browser, "Alias history")[0]
+    assert f"v{champion_before} → v1" in newest and "http" in newest
+    assert "champion" in table_rows(browser, "Versions")[1]  # v1 row
+    assert no_horizontal_scroll(browser)
+    shot(browser, "06-alias-history")
+    assert severe_console_errors(browser) == []
+    assert all(url.startswith(server.url) for url in urls_loaded(browser))  # no CDN

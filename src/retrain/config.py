@@ -43,6 +43,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _NCRONTAB = re.compile(r"^\S+(\s+\S+){5}$")
+ENGINES = ("local", "dask")
+_DASK_ADDRESS = re.compile(r"^(tcp|tls|ws|wss)://[^\s/:]+:\d{1,5}/?$")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class Settings:
     log_level: str
     log_format: str
     code_version: str | None
+    training_engine: str = "local"
+    dask_scheduler_address: str | None = None
+    dask_partition_rows: int = 500_000
+    dask_timeout_s: int = 3600
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
@@ -106,6 +112,7 @@ class Settings:
         log_level = reader.text("LOG_LEVEL", "INFO").upper()
         if log_level not in LOG_LEVELS:
             reader.problem("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
+        engine = _engine_settings(reader, db)
         settings = cls(
             home=home,
             training_db_url=Secret(db or f"sqlite:///{home / 'training.db'}"),
@@ -130,6 +137,7 @@ class Settings:
             log_level=log_level,
             log_format=log_format,
             code_version=reader.text("RETRAIN_CODE_VERSION", "") or None,
+            **engine,
         )
         if reader.problems:
             raise ConfigError(reader.problems)
@@ -147,6 +155,36 @@ class Settings:
     @property
     def uses_blob(self) -> bool:
         return bool(self.artifact_connection_string or self.artifact_account_url)
+
+
+def _engine_settings(reader: _Reader, db_url: str) -> dict[str, Any]:
+    """TRAINING_ENGINE and, for ``dask``, the scheduler and the partition size."""
+    engine = reader.text("TRAINING_ENGINE", "local").lower() or "local"
+    address = reader.text("DASK_SCHEDULER_ADDRESS", "") or None
+    if engine not in ENGINES:
+        reader.problem("TRAINING_ENGINE", f"must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "dask" and not address:
+        reader.problem(
+            "TRAINING_ENGINE",
+            "is dask but DASK_SCHEDULER_ADDRESS is not set (e.g. tcp://dask-scheduler:8786)",
+        )
+    if address and not _DASK_ADDRESS.match(address):
+        reader.problem(
+            "DASK_SCHEDULER_ADDRESS",
+            f"must look like tcp://host:8786 (or tls://, ws://, wss://), not {address!r}",
+        )
+    if engine == "dask" and not db_url.startswith("postgresql"):
+        reader.problem(
+            "TRAINING_ENGINE",
+            "is dask but the training database is not PostgreSQL: Dask workers read their "
+            "partitions from TRAINING_DB_URL/POSTGRES_CONN_STR (postgresql+psycopg2://...)",
+        )
+    return {
+        "training_engine": engine,
+        "dask_scheduler_address": address,
+        "dask_partition_rows": reader.number("DASK_PARTITION_ROWS", 500_000, int, minimum=100),
+        "dask_timeout_s": reader.number("DASK_TIMEOUT_S", 3600, int, minimum=10),
+    }
 
 
 class _Reader:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from retrain.domain.ports import Notifier, TrainingSource
+from retrain.domain.ports import Notifier, TrainingEngine, TrainingSource
 from retrain.domain.runs import utcnow
 from retrain.domain.specs import Registry
 from retrain.service.model_repository import ModelRepository
@@ -24,3 +24,10 @@ class Services:
     max_rows: int | None = None
     code_version: str | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
+    engine: TrainingEngine | None = None  # None: fit in this process (LocalEngine)
+
+    def __post_init__(self) -> None:
+        if self.engine is None:
+            from retrain.service.local_engine import LocalEngine
+
+            self.engine = LocalEngine(self.source)

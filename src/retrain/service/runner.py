@@ -21,12 +21,13 @@ from retrain.domain.errors import (
     NotFoundError,
     RetrainError,
 )
+from retrain.domain.ports import Holdout, LoadedRows
 from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage, iso
 from retrain.domain.specs import ModelSpec
 from retrain.service import card as cards
 from retrain.service.context import Services
 from retrain.service.notify import announce
-from retrain.training import evaluate, fit, gate, serialize, validate
+from retrain.training import gate, serialize
 
 # Retrying these cannot help: the data, the code or the stored state must change first.
 PERMANENT = (DataValidationError, NotFoundError, ConfigError, ConflictError, ArtifactIntegrityError)
@@ -132,14 +133,16 @@ def _train(svc: Services, record: RunRecord) -> None:
     champion = svc.models.champion(spec.name)
     champion_card = svc.models.card(spec.name, champion.version) if champion else None
 
+    engine = svc.engine  # local or on a cluster: the steps and what they return are the same
+    assert engine is not None
     with _stage(svc, record, Stage.LOAD):
-        frame = svc.source.load(spec, since, svc.max_rows)
-    record.summary.update(rows_loaded=len(frame), data_window=_window(frame, since))
-    logger.info("loaded {} rows since {}", len(frame), since)
+        rows = engine.load(spec, since, svc.max_rows)
+    record.summary.update(rows_loaded=rows.count, data_window=rows.window(since))
+    logger.info("loaded {} rows since {}", rows.count, since)
 
     with _stage(svc, record, Stage.VALIDATE):
-        checked = validate.validate(frame, spec, (champion_card or {}).get("data_profile"))
-    if svc.max_rows is not None and len(frame) >= svc.max_rows:
+        checked = engine.validate(rows, spec, (champion_card or {}).get("data_profile"))
+    if svc.max_rows is not None and rows.count >= svc.max_rows:
         checked.findings.insert(
             0,
             {
@@ -158,11 +161,11 @@ def _train(svc: Services, record: RunRecord) -> None:
         return
 
     with _stage(svc, record, Stage.SPLIT):
-        data = fit.split(checked.frame, spec)
+        data = engine.split(checked, spec)
     with _stage(svc, record, Stage.FIT):
-        pipeline = fit.fit(spec, data)
+        pipeline = engine.fit(spec, data)
     with _stage(svc, record, Stage.EVALUATE):
-        metrics = evaluate.evaluate(pipeline, data.X_test, data.y_test)
+        metrics = data.evaluate(pipeline)
         champion_score, problem = _score_champion(svc, spec, champion, data)
         decision = gate.decide(
             spec,
@@ -178,7 +181,7 @@ def _train(svc: Services, record: RunRecord) -> None:
         version, card = svc.models.publish(
             spec.name,
             artifact,
-            _card(svc, record, spec, frame, checked, data, pipeline, metrics, decision, since),
+            _card(svc, record, spec, rows, checked, data, pipeline, metrics, decision, since),
         )
     record.version = version
     record.outcome = decision.outcome
@@ -189,8 +192,8 @@ def _train(svc: Services, record: RunRecord) -> None:
         champion_version=decision.champion_version,
         delta=decision.delta,
         gate_reason=decision.reason,
-        rows_train=len(data.y_train),
-        rows_test=len(data.y_test),
+        rows_train=data.rows_train,
+        rows_test=data.rows_test,
         artifact_uri=card["artifact"]["uri"],
     )
     if decision.promote:
@@ -207,33 +210,26 @@ def _train(svc: Services, record: RunRecord) -> None:
 
 
 def _score_champion(
-    svc: Services, spec: ModelSpec, champion: Any, data: fit.Split
+    svc: Services, spec: ModelSpec, champion: Any, data: Holdout
 ) -> tuple[float | None, str | None]:
     if champion is None:
         return None, None
     try:
         model, _ = svc.models.load(spec.name, champion.version)
-        scores = evaluate.evaluate(model, data.X_test, data.y_test)
+        scores = data.evaluate(model)
         return scores[spec.primary_metric], None
     except Exception as exc:  # reported in the decision; the rule is in training/gate.py
         logger.warning("champion v{} could not score the holdout: {}", champion.version, exc)
         return None, f"{type(exc).__name__}: {_short(exc, 200)}"
 
 
-def _window(frame: Any, since: date) -> dict[str, str | None]:
-    if "created_at" not in frame.columns or frame.empty:
-        return {"since": since.isoformat(), "first": None, "last": None}
-    created = frame["created_at"]
-    return {"since": since.isoformat(), "first": str(created.min()), "last": str(created.max())}
-
-
 def _card(
     svc: Services,
     record: RunRecord,
     spec: ModelSpec,
-    frame: Any,
+    rows: LoadedRows,
     checked: Any,
-    data: fit.Split,
+    data: Holdout,
     pipeline: Any,
     metrics: dict,
     decision: gate.GateDecision,
@@ -244,7 +240,7 @@ def _card(
         "created_at": iso(svc.clock()),
         "status": str(decision.outcome),
         "gate": decision.to_dict(),
-        "rows": {"loaded": len(frame), "train": len(data.y_train), "test": len(data.y_test)},
+        "rows": {"loaded": rows.count, "train": data.rows_train, "test": data.rows_test},
         "class_distribution": checked.profile["class_counts"],
         "classes": [str(c) for c in pipeline.classes_],
         "feature_schema": cards.feature_schema(spec),
@@ -253,8 +249,8 @@ def _card(
         "primary_metric": spec.primary_metric,
         "validation_findings": checked.findings,
         "data_profile": checked.profile,
-        "data_window": _window(frame, since),
-        "data_fingerprint": cards.fingerprint(spec, frame),
+        "data_window": rows.window(since),
+        "data_fingerprint": rows.fingerprint(spec),
         "random_state": spec.random_state,
         "test_size": spec.test_size,
         "max_rows": svc.max_rows,

@@ -150,15 +150,16 @@ class DaskEngine:
             if left <= 0:
                 raise TimeoutError()
             try:
-                done, pending = wait(
-                    pending, timeout=min(left, WATCH_S), return_when="FIRST_COMPLETED"
-                )
+                with client.as_current():  # wait() asks for the current client
+                    done, pending = wait(
+                        pending, timeout=min(left, WATCH_S), return_when="FIRST_COMPLETED"
+                    )
             except TimeoutError:
                 done = set()
             for future in done:
                 if future.status == "error":
                     raise future.exception()
-            gone = sorted(watch - set(client.scheduler_info()["workers"])) if watch else []
+            gone = sorted(watch - self.workers()) if watch else []
             if gone:
                 client.cancel(list(pending))
                 raise BackendError(
@@ -166,6 +167,11 @@ class DaskEngine:
                     "out of memory or restarted); the fit was abandoned and nothing published"
                 )
         return client.gather(futures) if futures else []
+
+    def workers(self) -> set[str]:
+        """The workers the scheduler knows now (asked afresh, not the client's cache)."""
+        client = self.client()
+        return set(client.sync(client.scheduler.identity, n_workers=-1)["workers"])
 
     def load(self, spec: ModelSpec, since: date, max_rows: int | None) -> DaskRows:
         self._check(spec)
@@ -276,7 +282,7 @@ class DaskEngine:
                 picks.extend(futures)
                 keys[name] = [f.key for f in futures]
             lengths = {part: [n[part] for n in holdout.lengths] for part in ("train", "valid")}
-            workers = set(client.scheduler_info()["workers"])
+            workers = self.workers()
             fitted = client.submit(
                 tasks.fit_xgboost,
                 keys,

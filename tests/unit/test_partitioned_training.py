@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -191,3 +192,30 @@ def test_the_dask_engine_refuses_a_spec_it_cannot_train_before_touching_the_clus
         engine.load(toy_spec(), date(2026, 1, 1), None)
     assert "no key_column" in str(info.value)
     assert "DecisionTreeClassifier" in str(info.value) and "XGBoost only" in str(info.value)
+
+
+def test_the_dask_engine_is_chosen_from_settings_without_importing_or_connecting(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, function_app; from retrain import bootstrap\n"
+        "env = {'TRAINING_ENGINE': 'dask', 'DASK_SCHEDULER_ADDRESS': 'tcp://127.0.0.1:1',\n"
+        "       'TRAINING_DB_URL': 'postgresql+psycopg2://reader:pw@127.0.0.1:1/x',\n"
+        f"       'RETRAIN_HOME': {str(tmp_path)!r}}}\n"
+        "svc = bootstrap.build(bootstrap.load_settings(env))\n"
+        "assert type(svc.engine).__name__ == 'DaskEngine', svc.engine\n"
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'dask', 'distributed', 'pandas'}\n"
+        "assert not heavy, heavy\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": f"{root / 'src'}:{root}"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

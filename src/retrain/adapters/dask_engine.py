@@ -21,13 +21,19 @@ from typing import Any
 
 from loguru import logger
 
-from retrain.adapters import dask_tasks as tasks
 from retrain.adapters import postgres_partitions as partitions
 from retrain.adapters.sql_source import SqlSource
 from retrain.domain.errors import BackendError, ConfigError, RetrainError
 from retrain.domain.specs import ModelSpec
 
 WATCH_S = 2.0  # how often a fit checks that its workers are still there
+
+
+def _tasks() -> Any:
+    """The functions workers run (they import pandas: not when the app is indexed)."""
+    from retrain.adapters import dask_tasks
+
+    return dask_tasks
 
 
 class DaskRows:
@@ -83,6 +89,7 @@ class DaskHoldout:
         return sum(n["test"] for n in self.lengths)
 
     def evaluate(self, model: Any) -> dict[str, Any]:
+        tasks = _tasks()
         from retrain.training import evaluate
 
         client = self.engine.client()
@@ -174,6 +181,7 @@ class DaskEngine:
         return set(client.sync(client.scheduler.identity, n_workers=-1)["workers"])
 
     def load(self, spec: ModelSpec, since: date, max_rows: int | None) -> DaskRows:
+        tasks = _tasks()
         self._check(spec)
         plan = partitions.plan(self.source, spec, since, max_rows, self.partition_rows)
         client, run = self.client(), uuid.uuid4().hex[:8]
@@ -202,6 +210,7 @@ class DaskEngine:
     def validate(
         self, rows: DaskRows, spec: ModelSpec, champion_profile: dict[str, Any] | None
     ) -> DaskChecked:
+        tasks = _tasks()
         from retrain.training import summary
 
         findings, dropped = summary.check_first(rows.first, spec)
@@ -225,6 +234,7 @@ class DaskEngine:
     def _duplicates(self, frames: list, spec: ModelSpec, dropped: list[str]) -> int:
         """Rows repeating another row anywhere: hashes dealt into buckets by value, so each
         bucket is counted by one task and no process sees all of them."""
+        tasks = _tasks()
         client, buckets = self.client(), len(frames)
         dealt = client.map(
             tasks.hash_buckets, frames, spec=spec, dropped=dropped, buckets=buckets, pure=False
@@ -236,6 +246,7 @@ class DaskEngine:
         return sum(self.gather(counts))
 
     def split(self, checked: DaskChecked, spec: ModelSpec) -> DaskHoldout:
+        tasks = _tasks()
         from retrain.training import assemble
 
         vocabularies = {
@@ -271,6 +282,7 @@ class DaskEngine:
         return DaskHoldout(self, parts, lengths, classes, features)
 
     def fit(self, spec: ModelSpec, holdout: DaskHoldout) -> Any:
+        tasks = _tasks()
         from retrain.training import assemble
 
         params = spec.estimator().get_params()

@@ -24,10 +24,13 @@ class Services:
     max_rows: int | None = None
     code_version: str | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
-    engine: TrainingEngine | None = None  # None: fit in this process (LocalEngine)
+    engine: TrainingEngine | None = None  # None: fit in this process, on ``source``
 
-    def __post_init__(self) -> None:
-        if self.engine is None:
-            from retrain.service.local_engine import LocalEngine
+    def training_engine(self) -> TrainingEngine:
+        """The engine runs use: the configured one, else the in-process engine over the
+        current ``source`` (looked up per run, so a replaced source is the one used)."""
+        if self.engine is not None:
+            return self.engine
+        from retrain.service.local_engine import LocalEngine
 
-            self.engine = LocalEngine(self.source)
+        return LocalEngine(self.source)

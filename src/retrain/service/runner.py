@@ -133,8 +133,7 @@ def _train(svc: Services, record: RunRecord) -> None:
     champion = svc.models.champion(spec.name)
     champion_card = svc.models.card(spec.name, champion.version) if champion else None
 
-    engine = svc.engine  # local or on a cluster: the steps and what they return are the same
-    assert engine is not None
+    engine = svc.training_engine()  # local or a cluster: the same steps, the same results
     with _stage(svc, record, Stage.LOAD):
         rows = engine.load(spec, since, svc.max_rows)
     record.summary.update(rows_loaded=rows.count, data_window=rows.window(since))

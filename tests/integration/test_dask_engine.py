@@ -64,7 +64,7 @@ def local_cluster() -> object:
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.CRITICAL,
     )
 
@@ -154,7 +154,7 @@ def test_runs_on_dask_publish_a_loadable_pipeline_scored_like_local_training(
     assert card1["estimator"]["class"] == "xgboost.sklearn.XGBClassifier"
     assert {f["rule"] for f in card1["validation_findings"]} >= {"target_null"}
 
-    pipeline = retrain.load_model(SPEC.name, env={"RETRAIN_HOME": str(tmp_path)})
+    pipeline = retrain.load_model(SPEC.name, version=1, env={"RETRAIN_HOME": str(tmp_path)})
     assert type(pipeline.named_steps["classifier"]).__name__ == "EncodedLabelClassifier"
 
     # local training on the same rows and the same hash holdout

@@ -12,7 +12,7 @@ from typing import Any
 
 from retrain.config import Settings
 from retrain.domain.errors import ConfigError
-from retrain.domain.ports import Notifier, ObjectStore, TrainingSource
+from retrain.domain.ports import Notifier, ObjectStore, TrainingEngine, TrainingSource
 from retrain.domain.specs import Registry
 from retrain.service.context import Services
 from retrain.service.model_repository import ModelRepository
@@ -31,6 +31,7 @@ def build(
     model_store: ObjectStore | None = None,
     run_store: ObjectStore | None = None,
     notifier: Notifier | None = None,
+    engine: TrainingEngine | None = None,
 ) -> Services:
     if registry is None:
         from retrain.classifiers import default_registry
@@ -40,15 +41,17 @@ def build(
         models, runs = object_stores(settings)
         model_store = model_store or models
         run_store = run_store or runs
+    source = source or training_source(settings)
     return Services(
         registry=registry,
-        source=source or training_source(settings),
+        source=source,
         models=ModelRepository(model_store),
         runs=RunRepository(run_store),
         notifier=notifier or make_notifier(settings),
         max_rows=settings.max_rows,
         code_version=settings.code_version or git_commit(),
         environment=settings.environment,
+        engine=engine or training_engine(settings, source),
     )
 
 
@@ -80,6 +83,32 @@ def training_source(settings: Settings) -> TrainingSource:
     from retrain.adapters.sql_source import SqlSource
 
     return SqlSource(sql_engine(settings), settings.query_timeout_s)
+
+
+def training_engine(settings: Settings, source: TrainingSource) -> TrainingEngine | None:
+    """TRAINING_ENGINE=dask: a Dask cluster fits (nothing connects until a run starts);
+    local (None): the run fits in this process."""
+    if settings.training_engine != "dask":
+        return None
+    from retrain.adapters.dask_engine import DaskEngine
+    from retrain.adapters.postgres_partitions import Database
+    from retrain.adapters.sql_source import SqlSource
+
+    if not isinstance(source, SqlSource) or not settings.dask_scheduler_address:
+        raise ConfigError(["TRAINING_ENGINE=dask needs DASK_SCHEDULER_ADDRESS and TRAINING_DB_URL"])
+    return DaskEngine(
+        source,
+        Database(
+            url=settings.training_db_url,
+            query_timeout_s=settings.query_timeout_s,
+            connect_timeout_s=settings.connect_timeout_s,
+            managed_identity=settings.postgres_use_managed_identity,
+            uami_client_id=settings.uami_client_id,
+        ),
+        address=settings.dask_scheduler_address,
+        partition_rows=settings.dask_partition_rows,
+        timeout_s=settings.dask_timeout_s,
+    )
 
 
 def object_stores(settings: Settings) -> tuple[ObjectStore, ObjectStore]:

@@ -65,6 +65,8 @@ _CONNECTION_KEYS = {
     "usedevelopmentstorage",
     "developmentstorageproxyuri",
 }
+ENGINES = ("local", "dask")
+_DASK_ADDRESS = re.compile(r"^(tcp|tls|ws|wss)://[^\s/:]+:\d{1,5}/?$")
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,10 @@ class Settings:
     log_format: str
     code_version: str | None
     environment: str = "LOCAL"
+    training_engine: str = "local"
+    dask_scheduler_address: str | None = None
+    dask_partition_rows: int = 500_000
+    dask_timeout_s: int = 3600
 
     @classmethod
     def from_environ(
@@ -150,6 +156,7 @@ class Settings:
             _check_host(reader, host, env, max_attempts)
         if environment != "LOCAL":
             _refuse_embedded_defaults(reader, environment, env)
+        engine = _engine_settings(reader, db)
         settings = cls(
             home=home,
             training_db_url=Secret(db or f"sqlite:///{home / 'training.db'}"),
@@ -176,6 +183,7 @@ class Settings:
             log_format=log_format,
             code_version=reader.text("RETRAIN_CODE_VERSION", "") or None,
             environment=environment,
+            **engine,
         )
         if reader.problems:
             raise ConfigError(reader.problems)
@@ -212,6 +220,37 @@ def secret_parts(secret: str, path: bool = False) -> set[str]:
         if key.strip().lower() in {"accountkey", "sharedaccesssignature", "password", "pwd"}:
             parts.add(value)
     return {p for p in parts if p}
+
+
+def _engine_settings(reader: _Reader, db_url: str) -> dict[str, Any]:
+    """TRAINING_ENGINE and, for ``dask``, the scheduler and the partition size."""
+    engine = reader.text("TRAINING_ENGINE", "local").lower() or "local"
+    address = reader.text("DASK_SCHEDULER_ADDRESS", "") or None
+    if engine not in ENGINES:
+        reader.problem("TRAINING_ENGINE", f"must be one of {', '.join(ENGINES)}")
+    if engine == "dask" and not address:
+        reader.problem(
+            "TRAINING_ENGINE",
+            "is dask but DASK_SCHEDULER_ADDRESS is not set (e.g. tcp://dask-scheduler:8786)",
+        )
+    if address and not _DASK_ADDRESS.match(address):
+        reader.problem(
+            "DASK_SCHEDULER_ADDRESS",
+            "must look like tcp://host:8786 (or tls://, ws://, wss://)",
+        )
+    if engine == "dask" and not db_url.startswith("postgresql"):
+        reader.problem(
+            "TRAINING_ENGINE",
+            "is dask but the training database is not PostgreSQL: Dask workers read their "
+            "partitions from TRAINING_DB_URL/POSTGRES_CONN_STR (postgresql+psycopg2://...)",
+        )
+    return {
+        "training_engine": engine,
+        "dask_scheduler_address": address,
+        "dask_partition_rows": reader.number("DASK_PARTITION_ROWS", 500_000, int, 100, 10**8),
+        # the queue worker follows the fit: it cannot wait longer than its function (2 h)
+        "dask_timeout_s": reader.number("DASK_TIMEOUT_S", 3600, int, 10, 7200),
+    }
 
 
 class _Reader:

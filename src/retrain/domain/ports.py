@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,6 +24,75 @@ class TrainingSource(Protocol):
 
     def ping(self) -> None:
         """Raise BackendError if the database does not answer."""
+        ...
+
+
+class LoadedRows(Protocol):
+    """A run's training rows, wherever they are (one frame, or partitions on a cluster)."""
+
+    @property
+    def count(self) -> int: ...
+
+    def window(self, since: date) -> dict[str, str | None]:
+        """``since`` and the first and last ``created_at`` of the rows."""
+        ...
+
+    def fingerprint(self, spec: ModelSpec) -> dict[str, str]:
+        """Hashes of the query text and of the rows."""
+        ...
+
+
+class CheckedRows(Protocol):
+    """Validated rows: findings for the card and the data profile."""
+
+    findings: list[dict[str, Any]]
+    profile: dict[str, Any]
+
+
+class Holdout(Protocol):
+    """Training rows and the holdout they were split into."""
+
+    @property
+    def rows_train(self) -> int: ...
+
+    @property
+    def rows_test(self) -> int: ...
+
+    def evaluate(self, model: Any) -> dict[str, Any]:
+        """``training.evaluate`` metrics of ``model`` (candidate or champion) on the holdout."""
+        ...
+
+    def feature_importance(
+        self, model: Any, metric: str, random_state: int
+    ) -> dict[str, Any] | None:
+        """Permutation importance on (a sample of) the holdout, for the card; None where
+        the engine does not compute it."""
+        ...
+
+
+class TrainingEngine(Protocol):
+    """Where the data-bound steps of a run happen: in the process (local) or on a cluster.
+    The runner calls them in order; what comes back is engine-neutral (the fitted model is
+    the same pipeline type either way, stored and loaded the same way)."""
+
+    def load(self, spec: ModelSpec, since: date, max_rows: int | None) -> LoadedRows: ...
+
+    def validate(
+        self, rows: Any, spec: ModelSpec, champion_profile: dict[str, Any] | None
+    ) -> CheckedRows:
+        """Stop with DataValidationError on unusable rows (see training/validate.py)."""
+        ...
+
+    def split(self, checked: Any, spec: ModelSpec) -> Holdout: ...
+
+    def fit(
+        self,
+        spec: ModelSpec,
+        holdout: Any,
+        on_round: Callable[[int, int], None] | None = None,
+    ) -> Any:
+        """The fitted pipeline (features + EncodedLabelClassifier). ``on_round(done, total)``
+        reports boosting rounds where the engine can (progress on a terminal)."""
         ...
 
 

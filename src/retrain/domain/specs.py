@@ -10,6 +10,7 @@ from typing import Any
 from retrain.domain.errors import UnknownModelError
 
 MODEL_NAME = re.compile(r"^[A-Z][A-Z0-9_]{1,62}$")
+COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
 
 
@@ -52,6 +53,8 @@ class ModelSpec:
     max_null_rate: float = 0.6
     random_state: int = 42
     tags: dict[str, str] = field(default_factory=dict)
+    # A unique row key the query returns: partitions and the hash holdout of the Dask engine
+    key_column: str | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -71,6 +74,13 @@ class ModelSpec:
             problems.append("test_size must be between 0 and 1")
         if self.min_class_rows < 2:
             problems.append("min_class_rows must be at least 2 (stratified split)")
+        if self.key_column is not None and (
+            not COLUMN_NAME.match(self.key_column) or self.key_column in self.columns
+        ):
+            problems.append(
+                f"key_column {self.key_column!r} must be a lowercase column name "
+                "that is neither a feature nor the target"
+            )
         if problems:
             raise ValueError(f"invalid ModelSpec {self.name!r}: " + "; ".join(problems))
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from retrain.domain.ports import NoProgress, Notifier, Progress, TrainingSource
+from retrain.domain.ports import NoProgress, Notifier, Progress, TrainingEngine, TrainingSource
 from retrain.domain.runs import utcnow
 from retrain.domain.specs import Registry
 from retrain.service.model_repository import ModelRepository
@@ -29,3 +29,13 @@ class Services:
     heartbeat_s: float = 20.0
     lease_s: float = 120.0
     progress: Progress = field(default_factory=NoProgress)
+    engine: TrainingEngine | None = None  # None: fit in this process, on ``source``
+
+    def training_engine(self) -> TrainingEngine:
+        """The engine runs use: the configured one, else the in-process engine over the
+        current ``source`` (looked up per run, so a replaced source is the one used)."""
+        if self.engine is not None:
+            return self.engine
+        from retrain.service.local_engine import LocalEngine
+
+        return LocalEngine(self.source)

@@ -24,13 +24,14 @@ from retrain.domain.errors import (
     NotFoundError,
     RetrainError,
 )
+from retrain.domain.ports import Holdout, LoadedRows
 from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage, iso
 from retrain.domain.specs import ModelSpec
 from retrain.service import card as cards
 from retrain.service.attempt import Attempt, claim, held_elsewhere
 from retrain.service.context import Services
 from retrain.service.notify import announce
-from retrain.training import evaluate, fit, gate, serialize, validate
+from retrain.training import gate, serialize
 
 # Retrying these cannot help: the data, the code or the stored state must change first.
 PERMANENT = (
@@ -194,15 +195,16 @@ def _train(svc: Services, attempt: Attempt) -> None:
             return
     champion_card = _champion_card(svc, spec, champion)
 
+    engine = svc.training_engine()  # local or a cluster: the same steps, the same results
     with _stage(attempt, Stage.LOAD):
-        frame = svc.source.load(spec, since, svc.max_rows)
-    record.summary.update(rows_loaded=len(frame), data_window=_window(frame, since))
-    svc.progress.rows(record.model, len(frame))
-    logger.info("loaded {} rows since {}", len(frame), since)
+        rows = engine.load(spec, since, svc.max_rows)
+    record.summary.update(rows_loaded=rows.count, data_window=rows.window(since))
+    svc.progress.rows(record.model, rows.count)
+    logger.info("loaded {} rows since {}", rows.count, since)
 
     with _stage(attempt, Stage.VALIDATE):
-        checked = validate.validate(frame, spec, (champion_card or {}).get("data_profile"))
-    if svc.max_rows is not None and len(frame) >= svc.max_rows:
+        checked = engine.validate(rows, spec, (champion_card or {}).get("data_profile"))
+    if svc.max_rows is not None and rows.count >= svc.max_rows:
         checked.findings.insert(
             0,
             {
@@ -221,11 +223,12 @@ def _train(svc: Services, attempt: Attempt) -> None:
         return
 
     with _stage(attempt, Stage.SPLIT):
-        data = fit.split(checked.frame, spec)
+        data = engine.split(checked, spec)
     with _stage(attempt, Stage.FIT):
-        pipeline = fit.fit(spec, data, on_round=functools.partial(svc.progress.rounds, spec.name))
+        on_round = functools.partial(svc.progress.rounds, spec.name)
+        pipeline = engine.fit(spec, data, on_round=on_round)
     with _stage(attempt, Stage.EVALUATE):
-        metrics = evaluate.evaluate(pipeline, data.X_test, data.y_test)
+        metrics = data.evaluate(pipeline)
         champion_score, problem = _score_champion(svc, spec, champion, data)
         decision = gate.decide(
             spec,
@@ -243,9 +246,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
             spec.name,
             artifact,
             {
-                **_card(
-                    svc, record, spec, frame, checked, data, pipeline, metrics, decision, since
-                ),
+                **_card(svc, record, spec, rows, checked, data, pipeline, metrics, decision, since),
                 "feature_importance": importance,
             },
         )
@@ -315,13 +316,13 @@ def _champion_card(svc: Services, spec: ModelSpec, champion: Any) -> dict[str, A
 
 
 def _score_champion(
-    svc: Services, spec: ModelSpec, champion: Any, data: fit.Split
+    svc: Services, spec: ModelSpec, champion: Any, data: Holdout
 ) -> tuple[float | None, str | None]:
     if champion is None:
         return None, None
     try:
         model, _ = svc.models.load(spec.name, champion.version)
-        scores = evaluate.evaluate(model, data.X_test, data.y_test)
+        scores = data.evaluate(model)
         return scores[spec.primary_metric], None
     except Exception as exc:  # reported in the decision; the rule is in training/gate.py
         logger.warning(
@@ -330,31 +331,22 @@ def _score_champion(
         return None, f"{type(exc).__name__}: {describe(exc, 200)}"
 
 
-def _importance(spec: ModelSpec, pipeline: Any, data: fit.Split) -> dict[str, Any] | None:
+def _importance(spec: ModelSpec, pipeline: Any, data: Holdout) -> dict[str, Any] | None:
     """Permutation importance for the card; a model it cannot score still publishes."""
     try:
-        return evaluate.feature_importance(
-            pipeline, data.X_test, data.y_test, spec.primary_metric, random_state=spec.random_state
-        )
+        return data.feature_importance(pipeline, spec.primary_metric, spec.random_state)
     except Exception as exc:
-        logger.warning("feature importance not computed: {}: {}", type(exc).__name__, exc)
+        logger.warning("feature importance not computed: {}: {}", type(exc).__name__, describe(exc))
         return None
-
-
-def _window(frame: Any, since: date) -> dict[str, str | None]:
-    if "created_at" not in frame.columns or frame.empty:
-        return {"since": since.isoformat(), "first": None, "last": None}
-    created = frame["created_at"]
-    return {"since": since.isoformat(), "first": str(created.min()), "last": str(created.max())}
 
 
 def _card(
     svc: Services,
     record: RunRecord,
     spec: ModelSpec,
-    frame: Any,
+    rows: LoadedRows,
     checked: Any,
-    data: fit.Split,
+    data: Holdout,
     pipeline: Any,
     metrics: dict,
     decision: gate.GateDecision,
@@ -365,7 +357,7 @@ def _card(
         "created_at": iso(svc.clock()),
         "status": str(decision.outcome),
         "gate": decision.to_dict(),
-        "rows": {"loaded": len(frame), "train": len(data.y_train), "test": len(data.y_test)},
+        "rows": {"loaded": rows.count, "train": data.rows_train, "test": data.rows_test},
         "class_distribution": checked.profile["class_counts"],
         "classes": [str(c) for c in pipeline.classes_],
         "feature_schema": cards.feature_schema(spec),
@@ -374,8 +366,8 @@ def _card(
         "primary_metric": spec.primary_metric,
         "validation_findings": checked.findings,
         "data_profile": checked.profile,
-        "data_window": _window(frame, since),
-        "data_fingerprint": cards.fingerprint(spec, frame),
+        "data_window": rows.window(since),
+        "data_fingerprint": rows.fingerprint(spec),
         "random_state": spec.random_state,
         "test_size": spec.test_size,
         "max_rows": svc.max_rows,

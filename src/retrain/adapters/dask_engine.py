@@ -1,0 +1,338 @@
+"""The Dask engine: the data-bound steps of a run on a Dask cluster, the app as the client.
+
+No process holds all rows: workers read their own partitions from PostgreSQL (see
+``postgres_partitions``) and keep them; the app sends functions (``dask_tasks``) to them
+and receives only summaries, counts and the trained model. Vocabularies and classes are
+fixed from the counts before anything is encoded, the holdout is a hash of the key, XGBoost
+trains with ``xgboost.dask`` across the workers, and every model (candidate and champion)
+is scored where the holdout rows are. The app imports distributed, never xgboost.dask or
+dask.dataframe (those, and pyarrow, are the workers' and the scheduler's)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from loguru import logger
+
+from retrain.adapters import postgres_partitions as partitions
+from retrain.adapters.sql_source import SqlSource
+from retrain.domain.errors import BackendError, ConfigError, RetrainError
+from retrain.domain.specs import ModelSpec
+
+WATCH_S = 2.0  # how often a fit checks that its workers are still there
+
+
+def _tasks() -> Any:
+    """The functions workers run (they import pandas: not when the app is indexed)."""
+    from retrain.adapters import dask_tasks
+
+    return dask_tasks
+
+
+class DaskRows:
+    def __init__(self, engine: DaskEngine, frames: list, first: dict[str, Any]) -> None:
+        self.engine, self.frames, self.first = engine, frames, first
+
+    @property
+    def count(self) -> int:
+        return int(self.first.get("rows", 0))
+
+    def window(self, since: date) -> dict[str, str | None]:
+        return {
+            "since": since.isoformat(),
+            "first": self.first.get("first"),
+            "last": self.first.get("last"),
+        }
+
+    def fingerprint(self, spec: ModelSpec) -> dict[str, str]:
+        """Query text; rows: each partition's rows ordered by key, partitions in plan order."""
+        digests = ":".join(self.first.get("digests", []))
+        return {
+            "query_sha256": hashlib.sha256(spec.query.encode()).hexdigest(),
+            "rows_sha256": hashlib.sha256(digests.encode()).hexdigest(),
+        }
+
+
+class DaskChecked:
+    def __init__(
+        self, rows: DaskRows, findings: list, profile: dict, dropped: list[str], second: dict
+    ) -> None:
+        self.rows, self.findings, self.profile = rows, findings, profile
+        self.dropped, self.second = dropped, second
+
+
+class DaskHoldout:
+    def __init__(
+        self,
+        engine: DaskEngine,
+        parts: list,
+        lengths: list[dict],
+        classes: list[str],
+        features: Any,
+    ) -> None:
+        self.engine, self.parts, self.lengths = engine, parts, lengths
+        self.classes, self.features = classes, features
+
+    @property
+    def rows_train(self) -> int:
+        return sum(n["train"] + n["valid"] for n in self.lengths)
+
+    @property
+    def rows_test(self) -> int:
+        return sum(n["test"] for n in self.lengths)
+
+    def evaluate(self, model: Any) -> dict[str, Any]:
+        tasks = _tasks()
+        from retrain.training import evaluate
+
+        client = self.engine.client()
+        with self.engine.cluster("scoring the holdout"):
+            shipped = client.scatter(model, broadcast=True, hash=False)
+            counts = self.engine.gather(client.map(tasks.confusion, self.parts, model=shipped))
+        return evaluate.evaluate_counts(sum(counts, Counter()))
+
+    def feature_importance(
+        self, model: Any, metric: str, random_state: int
+    ) -> dict[str, Any] | None:
+        """Not computed on a cluster: it would bring holdout rows to the app."""
+        return None
+
+
+class DaskEngine:
+    def __init__(
+        self,
+        source: SqlSource,
+        database: partitions.Database,
+        address: str,
+        partition_rows: int = 500_000,
+        timeout_s: int = 3600,
+        client: Any = None,
+    ) -> None:
+        self.source, self.database, self.address = source, database, address
+        self.partition_rows, self.timeout_s = partition_rows, timeout_s
+        self._client = client
+
+    def client(self) -> Any:
+        """One client per app process, connected on first use and again if it was lost."""
+        if self._client is None or self._client.status not in ("running", "connecting"):
+            from distributed import Client
+
+            with self.cluster(f"connecting to the Dask scheduler {self.address}"):
+                self._client = Client(
+                    self.address, timeout=self.database.connect_timeout_s, set_as_default=False
+                )
+        return self._client
+
+    @contextmanager
+    def cluster(self, doing: str) -> Iterator[None]:
+        """Anything the cluster raises becomes a BackendError saying what was under way
+        (a retry may succeed); the product's own errors pass through unchanged."""
+        try:
+            yield
+        except RetrainError:
+            raise
+        except TimeoutError:
+            raise BackendError(
+                f"Dask cluster: {doing} did not finish within {self.timeout_s} s (DASK_TIMEOUT_S)"
+            ) from None
+        except Exception as exc:
+            text = (str(exc) or "").strip().splitlines()
+            raise BackendError(
+                f"Dask cluster failed while {doing}: {type(exc).__name__}"
+                + (f": {text[0][:300]}" if text else "")
+            ) from None
+
+    def gather(self, futures: list, watch: set[str] | None = None) -> list:
+        """Results of ``futures``; the first task error is raised as it is, and waiting longer
+        than DASK_TIMEOUT_S is a TimeoutError (see ``cluster``). With ``watch`` (worker
+        addresses), a worker leaving the cluster fails at once: an XGBoost training ring
+        cannot lose a member, and would otherwise wait for its collective timeout."""
+        from distributed import wait
+
+        client = self.client()
+        deadline, pending = time.monotonic() + self.timeout_s, set(futures)
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError()
+            try:
+                with client.as_current():  # wait() asks for the current client
+                    done, pending = wait(
+                        pending, timeout=min(left, WATCH_S), return_when="FIRST_COMPLETED"
+                    )
+            except TimeoutError:
+                done = set()
+            for future in done:
+                if future.status == "error":
+                    raise future.exception()
+            gone = sorted(watch - self.workers()) if watch else []
+            if gone:
+                client.cancel(list(pending))
+                raise BackendError(
+                    f"Dask worker {', '.join(gone)} left the cluster during the fit (killed, "
+                    "out of memory or restarted); the fit was abandoned and nothing published"
+                )
+        return client.gather(futures) if futures else []
+
+    def workers(self) -> set[str]:
+        """The workers the scheduler knows now (asked afresh, not the client's cache)."""
+        client = self.client()
+        return set(client.sync(client.scheduler.identity, n_workers=-1)["workers"])
+
+    def load(self, spec: ModelSpec, since: date, max_rows: int | None) -> DaskRows:
+        tasks = _tasks()
+        self._check(spec)
+        plan = partitions.plan(self.source, spec, since, max_rows, self.partition_rows)
+        client, run = self.client(), uuid.uuid4().hex[:8]
+        logger.info(
+            "Dask: {} rows in {} partitions on {}", plan.rows, len(plan.conditions), self.address
+        )
+        with self.cluster("reading partitions"):
+            frames = [
+                client.submit(
+                    tasks.read_partition,
+                    self.database,
+                    spec,
+                    since,
+                    plan,
+                    i,
+                    key=f"read-{spec.name}-{run}-{i}",
+                    pure=False,
+                )
+                for i in range(len(plan.conditions))
+            ]
+            firsts = self.gather(client.map(tasks.first_pass, frames, spec=spec, pure=False))
+        from retrain.training import summary
+
+        return DaskRows(self, frames, summary.merge(firsts))
+
+    def validate(
+        self, rows: DaskRows, spec: ModelSpec, champion_profile: dict[str, Any] | None
+    ) -> DaskChecked:
+        tasks = _tasks()
+        from retrain.training import summary
+
+        findings, dropped = summary.check_first(rows.first, spec)
+        client = self.client()
+        with self.cluster("profiling partitions"):
+            seconds = client.map(
+                tasks.second_pass,
+                rows.frames,
+                spec=spec,
+                dropped=dropped,
+                champion=champion_profile,
+                pure=False,
+            )
+            second = summary.merge(self.gather(seconds))
+            duplicates = self._duplicates(rows.frames, spec, dropped)
+        more, profile = summary.check_second(
+            rows.first, second, spec, dropped, duplicates, champion_profile
+        )
+        return DaskChecked(rows, findings + more, profile, dropped, second)
+
+    def _duplicates(self, frames: list, spec: ModelSpec, dropped: list[str]) -> int:
+        """Rows repeating another row anywhere: hashes dealt into buckets by value, so each
+        bucket is counted by one task and no process sees all of them."""
+        tasks = _tasks()
+        client, buckets = self.client(), len(frames)
+        dealt = client.map(
+            tasks.hash_buckets, frames, spec=spec, dropped=dropped, buckets=buckets, pure=False
+        )
+        counts = [
+            client.submit(tasks.repeats, *[client.submit(tasks.pick, d, b) for d in dealt])
+            for b in range(buckets)
+        ]
+        return sum(self.gather(counts))
+
+    def split(self, checked: DaskChecked, spec: ModelSpec) -> DaskHoldout:
+        tasks = _tasks()
+        from retrain.training import assemble
+
+        vocabularies = {
+            col: list(checked.second["categories"].get(col, {}))
+            for col in spec.features.categorical
+        }
+        features = assemble.fitted_features(spec, vocabularies)
+        classes = sorted(checked.profile["class_counts"])
+        estimator = spec.estimator()
+        fraction = 0.0
+        if getattr(estimator, "early_stopping_rounds", None):
+            fraction = float(
+                getattr(
+                    assemble.build_pipeline(spec).named_steps["classifier"],
+                    "validation_fraction",
+                    0.1,
+                )
+            )
+        client = self.client()
+        with self.cluster("splitting partitions"):
+            parts = client.map(
+                tasks.split_partition,
+                checked.rows.frames,
+                spec=spec,
+                dropped=checked.dropped,
+                features=features,
+                classes=classes,
+                validation_fraction=fraction,
+                pure=False,
+            )
+            lengths = self.gather(client.map(tasks.pick, parts, name="lengths", pure=False))
+        checked.rows.frames = []  # the split parts hold what is still needed
+        return DaskHoldout(self, parts, lengths, classes, features)
+
+    def fit(
+        self,
+        spec: ModelSpec,
+        holdout: DaskHoldout,
+        on_round: Callable[[int, int], None] | None = None,  # rounds run on the workers
+    ) -> Any:
+        tasks = _tasks()
+        from retrain.training import assemble
+
+        params = spec.estimator().get_params()
+        client = self.client()
+        with self.cluster("fitting XGBoost (xgboost.dask)"):
+            keys, picks = {}, []
+            for name in ("train_X", "train_y", "valid_X", "valid_y"):
+                futures = client.map(tasks.pick, holdout.parts, name=name, pure=False)
+                picks.extend(futures)
+                keys[name] = [f.key for f in futures]
+            lengths = {part: [n[part] for n in holdout.lengths] for part in ("train", "valid")}
+            workers = self.workers()
+            fitted = client.submit(
+                tasks.fit_xgboost,
+                keys,
+                lengths,
+                len(spec.features.all),
+                params,
+                self.timeout_s,
+                pure=False,
+            )
+            model = self.gather([fitted], watch=workers)[0]
+            del picks  # kept alive until the fit is done
+        return assemble.pipeline_from_booster(spec, holdout.features, holdout.classes, model)
+
+    def _check(self, spec: ModelSpec) -> None:
+        from retrain.training import assemble
+
+        problems = []
+        if spec.key_column is None:
+            problems.append(
+                f"{spec.name} has no key_column: the Dask engine (TRAINING_ENGINE=dask) "
+                "partitions rows and splits the holdout by it; name a unique column"
+            )
+        estimator = spec.estimator()
+        if not assemble.is_xgboost(estimator):
+            problems.append(
+                f"{spec.name}'s estimator is {type(estimator).__name__}: the Dask engine "
+                "trains XGBoost only (xgboost.dask); use TRAINING_ENGINE=local for it"
+            )
+        if problems:
+            raise ConfigError(problems)

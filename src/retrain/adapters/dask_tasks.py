@@ -1,0 +1,142 @@
+"""What Dask workers run for the Dask engine: read a partition, summarise it, split and
+encode it, train XGBoost across all of them (xgboost.dask), score a model on the holdout.
+
+Each function takes and returns plain values; partitions stay on the worker that read
+them. Workers need this package at the app's version (see docs/scaling.md)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from retrain.adapters import postgres_partitions
+from retrain.domain.specs import ModelSpec
+from retrain.training import evaluate, holdout, summary
+from retrain.training.features import feature_frame
+
+
+def read_partition(
+    database: postgres_partitions.Database,
+    spec: ModelSpec,
+    since: date,
+    plan: postgres_partitions.Plan,
+    index: int,
+) -> pd.DataFrame:
+    return postgres_partitions.read(database, spec, since, plan, index)
+
+
+def first_pass(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
+    return summary.first_pass(frame, spec)
+
+
+def second_pass(
+    frame: pd.DataFrame, spec: ModelSpec, dropped: list[str], champion: dict | None
+) -> dict[str, Any]:
+    return summary.second_pass(frame, spec, dropped, champion)
+
+
+def hash_buckets(
+    frame: pd.DataFrame, spec: ModelSpec, dropped: list[str], buckets: int
+) -> list[np.ndarray]:
+    """The usable rows' hashes, dealt into ``buckets`` by value: equal rows meet in one."""
+    hashes = summary.row_hashes(frame, spec, dropped)
+    return [hashes[hashes % buckets == b] for b in range(buckets)]
+
+
+def repeats(*parts: np.ndarray) -> int:
+    """Rows beyond the first of each hash value (duplicates of another row)."""
+    values = np.concatenate(parts) if parts else np.array([], dtype=np.uint64)
+    return int(len(values) - len(np.unique(values)))
+
+
+def split_partition(
+    frame: pd.DataFrame,
+    spec: ModelSpec,
+    dropped: list[str],
+    features: Any,
+    classes: list[str],
+    validation_fraction: float,
+) -> dict[str, Any]:
+    """Encoded train and validation rows (float32 matrix, label codes) and the raw test rows
+    (the pipeline, and the champion's, take raw feature columns)."""
+    rows = summary.usable(frame, spec, dropped)
+    part = holdout.parts(rows[spec.key_column], spec.test_size, validation_fraction)
+    labels = rows[spec.target].astype(str)
+    X = feature_frame(rows, spec)
+    codes = pd.Categorical(labels, categories=classes).codes.astype(np.int32)
+    out: dict[str, Any] = {}
+    for name, which in (("train", holdout.TRAIN), ("valid", holdout.VALID)):
+        mask = part == which
+        matrix = features.transform(X[mask]) if mask.any() else np.empty((0, X.shape[1]))
+        out[f"{name}_X"] = np.asarray(matrix, dtype=np.float32)
+        out[f"{name}_y"] = codes[mask]
+    test = part == holdout.TEST
+    out["test"] = (X[test], labels[test])
+    out["lengths"] = {
+        name: int((part == which).sum())
+        for name, which in (
+            ("train", holdout.TRAIN),
+            ("valid", holdout.VALID),
+            ("test", holdout.TEST),
+        )
+    }
+    return out
+
+
+def pick(parts: dict[str, Any], name: str) -> Any:
+    return parts[name]
+
+
+def fit_xgboost(
+    keys: dict[str, list[str]],
+    lengths: dict[str, list[int]],
+    width: int,
+    params: dict[str, Any],
+    timeout_s: int,
+) -> bytes:
+    """Train ``params``' XGBClassifier with xgboost.dask on the partitions named by
+    ``keys`` (futures the app holds); return the model as ``save_model`` writes it.
+    Runs as a task: it drives the other workers through ``worker_client``."""
+    import dask.array as da
+    import xgboost.dask as dxgb
+    from distributed import Future, worker_client
+    from xgboost.collective import Config
+
+    with worker_client() as client:
+
+        def array(name: str, label: bool) -> Any:
+            blocks = [
+                da.from_delayed(
+                    Future(key, client=client),
+                    shape=(n,) if label else (n, width),
+                    dtype=np.int32 if label else np.float32,
+                )
+                for key, n in zip(keys[name], lengths[name.split("_")[0]], strict=True)
+            ]
+            return da.concatenate(blocks)
+
+        model = dxgb.DaskXGBClassifier(
+            **{**params, "n_jobs": None},
+            coll_cfg=Config(timeout=timeout_s, tracker_timeout=timeout_s),
+        )
+        model.client = client
+        eval_set = None
+        if params.get("early_stopping_rounds"):
+            eval_set = [(array("valid_X", False), array("valid_y", True))]
+        model.fit(array("train_X", False), array("train_y", True), eval_set=eval_set, verbose=False)
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "model.ubj")
+            model.save_model(path)
+            with open(path, "rb") as saved:
+                return saved.read()
+
+
+def confusion(parts: dict[str, Any], model: Any) -> Counter[tuple[str, str]]:
+    X, y = parts["test"]
+    return evaluate.confusion_counts(model, X, y)

@@ -1,0 +1,99 @@
+"""The in-process engine: one frame in memory, fitted by scikit-learn / XGBoost here.
+
+This is the runner's original path, step for step: ``TrainingSource.load``,
+``validate.validate``, ``fit.split`` (stratified), ``fit.fit``, ``evaluate.evaluate``.
+pandas and scikit-learn are imported when a run uses them, not when the app starts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from retrain.domain.ports import TrainingSource
+from retrain.domain.specs import ModelSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from retrain.training.fit import Split
+    from retrain.training.validate import Validated
+
+
+@dataclass
+class LocalRows:
+    frame: pd.DataFrame
+
+    @property
+    def count(self) -> int:
+        return len(self.frame)
+
+    def window(self, since: date) -> dict[str, str | None]:
+        frame = self.frame
+        if "created_at" not in frame.columns or frame.empty:
+            return {"since": since.isoformat(), "first": None, "last": None}
+        created = frame["created_at"]
+        return {"since": since.isoformat(), "first": str(created.min()), "last": str(created.max())}
+
+    def fingerprint(self, spec: ModelSpec) -> dict[str, str]:
+        from retrain.service import card as cards
+
+        return cards.fingerprint(spec, self.frame)
+
+
+@dataclass
+class LocalHoldout:
+    data: Split
+
+    @property
+    def rows_train(self) -> int:
+        return len(self.data.y_train)
+
+    @property
+    def rows_test(self) -> int:
+        return len(self.data.y_test)
+
+    def evaluate(self, model: Any) -> dict[str, Any]:
+        from retrain.training import evaluate
+
+        return evaluate.evaluate(model, self.data.X_test, self.data.y_test)
+
+    def feature_importance(
+        self, model: Any, metric: str, random_state: int
+    ) -> dict[str, Any] | None:
+        from retrain.training import evaluate
+
+        return evaluate.feature_importance(
+            model, self.data.X_test, self.data.y_test, metric, random_state=random_state
+        )
+
+
+class LocalEngine:
+    def __init__(self, source: TrainingSource) -> None:
+        self.source = source
+
+    def load(self, spec: ModelSpec, since: date, max_rows: int | None) -> LocalRows:
+        return LocalRows(self.source.load(spec, since, max_rows))
+
+    def validate(
+        self, rows: LocalRows, spec: ModelSpec, champion_profile: dict[str, Any] | None
+    ) -> Validated:
+        from retrain.training import validate
+
+        return validate.validate(rows.frame, spec, champion_profile)
+
+    def split(self, checked: Validated, spec: ModelSpec) -> LocalHoldout:
+        from retrain.training import fit
+
+        return LocalHoldout(fit.split(checked.frame, spec))
+
+    def fit(
+        self,
+        spec: ModelSpec,
+        holdout: LocalHoldout,
+        on_round: Callable[[int, int], None] | None = None,
+    ) -> Any:
+        from retrain.training import fit
+
+        return fit.fit(spec, holdout.data, on_round=on_round)

@@ -1,0 +1,56 @@
+"""The same pipeline as ``features.build_pipeline`` + fit, from parts fitted elsewhere.
+
+A distributed fit never sees all rows in one place, so the pieces that ``fit`` would learn
+from the rows are fixed up front instead: the category vocabularies (from counts) for the
+OrdinalEncoder, the class list for the label encoder. The booster trained elsewhere goes
+into an XGBClassifier. The result is the very type ``fit`` returns, stored and loaded the
+same way (skops, the trusted list in ``serialize.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import LabelEncoder
+
+from retrain.domain.specs import ModelSpec
+from retrain.training.features import build_pipeline
+
+
+def fitted_features(spec: ModelSpec, vocabularies: dict[str, list[str]]) -> Any:
+    """The pipeline's feature step, with each categorical column's vocabulary fixed
+    (sorted, as a fit on all rows would find it) and fitted on a one-row frame."""
+    pipeline = build_pipeline(spec)
+    features = pipeline.named_steps["features"]
+    for name, encoder, _columns in features.transformers:
+        if name == "categories":
+            encoder.set_params(
+                categories=[sorted(vocabularies.get(col, [])) for col in spec.features.categorical]
+            )
+    row = {col: np.array([np.nan], dtype=np.float32) for col in spec.features.all}
+    for col in spec.features.categorical:
+        row[col] = np.array([np.nan], dtype=object)
+    return features.fit(pd.DataFrame(row)[list(spec.features.all)])
+
+
+def is_xgboost(estimator: Any) -> bool:
+    return type(estimator).__module__.startswith("xgboost")
+
+
+def pipeline_from_booster(
+    spec: ModelSpec, features: Any, classes: list[str], model_bytes: bytes
+) -> Pipeline:
+    """``features`` + EncodedLabelClassifier(XGBClassifier) whose booster is
+    ``model_bytes`` (``XGBModel.save_model`` output of a classifier trained on the label
+    codes of ``classes``)."""
+    pipeline = build_pipeline(spec)
+    classifier = pipeline.named_steps["classifier"]
+    estimator = spec.estimator()
+    estimator.load_model(bytearray(model_bytes))
+    classifier.label_encoder_ = LabelEncoder().fit(np.asarray(classes, dtype=object))
+    classifier.classes_ = classifier.label_encoder_.classes_
+    classifier.estimator_ = estimator
+    pipeline.steps[0] = ("features", features)
+    return pipeline

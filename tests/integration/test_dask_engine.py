@@ -1,0 +1,219 @@
+"""TRAINING_ENGINE=dask on a distributed.LocalCluster (2 worker processes) against real
+PostgreSQL: partitions, whole runs through the runner, the score against local training on
+the same split, and a worker killed in the middle of a fit."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine
+
+import retrain
+from retrain import bootstrap
+from retrain.adapters import demo_data
+from retrain.adapters import postgres_partitions as partitions
+from retrain.adapters.dask_engine import DaskEngine
+from retrain.adapters.sql_source import SqlSource
+from retrain.classifiers import default_registry
+from retrain.classifiers.estimators import xgboost_hist
+from retrain.config import Settings
+from retrain.domain.errors import BackendError, DataValidationError
+from retrain.domain.runs import Outcome, RunStatus, Stage
+from retrain.domain.specs import Registry
+from retrain.service.runner import execute_run, window_start
+from retrain.service.start import start_runs
+from retrain.training import evaluate, fit, holdout, validate
+from retrain.training.features import feature_frame
+from tests import services
+from tests.fakes import RecordingNotifier
+from tests.integration.conftest import AS_OF
+
+ROWS = 20_000  # enough holdout rows (4,000) that two fits of one model agree within 0.01
+BASE = default_registry().get("KLASSE_ROH")
+SPEC = dataclasses.replace(
+    BASE,
+    name="KLASSE_ROH_DASK",
+    query=BASE.query.replace("SELECT created_at", "SELECT article_id, created_at"),
+    key_column="article_id",
+    estimator=lambda: xgboost_hist(n_estimators=60, max_depth=4),
+)
+
+
+@pytest.fixture(scope="module")
+def dask_db(pg: services.Postgres) -> services.Postgres:
+    """Its own database beside the session's, with 20,000 demo rows."""
+    db = services.Postgres(pg.port, "dask_training")
+    pg.psql(f"CREATE DATABASE {db.database}")
+    demo_data.write(create_engine(db.superuser_url), demo_data.generate(ROWS, 11, AS_OF))
+    db.grant_reader()
+    return db
+
+
+def local_cluster() -> object:
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=logging.CRITICAL,
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[object]:
+    with local_cluster() as running:
+        yield running
+
+
+def dask_services(db: services.Postgres, cluster: object, home, spec=SPEC, **env: str):
+    settings = Settings.from_environ(
+        {
+            "TRAINING_DB_URL": db.reader_url,
+            "RETRAIN_HOME": str(home),
+            "TRAINING_ENGINE": "dask",
+            "DASK_SCHEDULER_ADDRESS": cluster.scheduler_address,  # type: ignore[attr-defined]
+            "DASK_PARTITION_ROWS": "4000",
+            **env,
+        }
+    )
+    return settings, bootstrap.build(
+        settings, registry=Registry([spec]), notifier=RecordingNotifier()
+    )
+
+
+def train(svc, name=SPEC.name, final_attempt=True):
+    record = start_runs(svc, [name], trigger="test").runs[0]
+    return execute_run(svc, record.run_id, final_attempt=final_attempt)
+
+
+def test_partitions_cover_every_row_once_by_key_range_or_hash(dask_db):
+    source = SqlSource(create_engine(dask_db.reader_url))
+    since = date(2000, 1, 1)
+    text_key = dataclasses.replace(
+        SPEC,
+        query=SPEC.query.replace("article_id,", "'A-' || article_id AS article_key,"),
+        key_column="article_key",
+    )
+    for spec, style in ((SPEC, ">="), (text_key, "hashtextextended")):
+        plan = partitions.plan(source, spec, since, None, partition_rows=6000)
+        assert plan.rows == ROWS and len(plan.conditions) == 4
+        assert all(style in condition for condition in plan.conditions)
+        keys = [
+            key
+            for i in range(len(plan.conditions))
+            for key in source.load(partitions.partition_spec(spec, plan, i), since)[spec.key_column]
+        ]
+        assert len(keys) == len(set(keys)) == ROWS
+    newest = partitions.plan(source, SPEC, since, 5000, partition_rows=2000)
+    assert newest.rows >= 5000 and newest.cutoff is not None
+
+
+def test_a_query_without_its_key_or_with_null_keys_is_refused_by_name(dask_db):
+    source = SqlSource(create_engine(dask_db.reader_url))
+    no_key = dataclasses.replace(SPEC, query=BASE.query)
+    with pytest.raises(DataValidationError, match="does not return its key_column 'article_id'"):
+        partitions.plan(source, no_key, date(2000, 1, 1), None, 1000)
+    null_key = dataclasses.replace(
+        SPEC, query=SPEC.query.replace("article_id,", "NULLIF(article_id % 100, 7) AS article_id,")
+    )
+    with pytest.raises(DataValidationError, match="null in 200 rows"):
+        partitions.plan(source, null_key, date(2000, 1, 1), None, 1000)
+
+
+def test_runs_on_dask_publish_a_loadable_pipeline_scored_like_local_training(
+    dask_db, cluster, tmp_path
+):
+    settings, svc = dask_services(dask_db, cluster, tmp_path)
+    assert isinstance(svc.engine, DaskEngine)
+    first, second = train(svc), train(svc)
+    assert (first.status, first.outcome, first.version) == (
+        RunStatus.SUCCEEDED,
+        Outcome.PROMOTED,
+        1,
+    ), first.error
+    assert second.status is RunStatus.SUCCEEDED and second.version == 2
+    card1, card2 = svc.models.card(SPEC.name, 1), svc.models.card(SPEC.name, 2)
+    score = card1["metrics"]["balanced_accuracy"]
+    # the champion (v1) was scored on v2's holdout, where it lives: the same rows, same score
+    # (v2 itself may differ a little: xgboost.dask's trees follow how the partitions were
+    # spread over the workers)
+    assert card2["gate"]["champion"] == score
+    assert abs(card2["gate"]["candidate"] - score) <= 0.01
+    assert card2["data_fingerprint"] == card1["data_fingerprint"]
+    assert card1["rows"]["train"] + card1["rows"]["test"] == card1["data_profile"]["rows"]
+    assert card1["estimator"]["class"] == "xgboost.sklearn.XGBClassifier"
+    assert {f["rule"] for f in card1["validation_findings"]} >= {"target_null"}
+
+    pipeline = retrain.load_model(SPEC.name, version=1, env={"RETRAIN_HOME": str(tmp_path)})
+    assert type(pipeline.named_steps["classifier"]).__name__ == "EncodedLabelClassifier"
+
+    # local training on the same rows and the same hash holdout
+    since = window_start(svc.clock().date(), SPEC.window_months)
+    frame = SqlSource(create_engine(dask_db.reader_url)).load(SPEC, since)
+    rows = validate.validate(frame, SPEC).frame
+    test = holdout.parts(rows["article_id"], SPEC.test_size) == holdout.TEST
+    X, y = feature_frame(rows, SPEC), rows[SPEC.target].astype(str)
+    assert int(test.sum()) == card1["rows"]["test"]
+    local = fit.fit(SPEC, fit.Split(X[~test], X[test], y[~test], y[test]))
+    local_score = evaluate.evaluate(local, X[test], y[test])["balanced_accuracy"]
+    assert abs(score - local_score) <= 0.01, (score, local_score)
+    assert evaluate.evaluate(pipeline, X[test], y[test])["balanced_accuracy"] == score
+    assert settings.secrets() and services.READER_PASSWORD not in str(card1)
+
+
+def test_a_worker_killed_mid_fit_fails_the_attempt_and_the_retry_publishes_a_whole_model(
+    dask_db, tmp_path
+):
+    from distributed import Client
+
+    rounds = 600
+    slow = dataclasses.replace(
+        SPEC,
+        estimator=lambda: xgboost_hist(
+            n_estimators=rounds, max_depth=6, early_stopping_rounds=None
+        ),
+    )
+    with local_cluster() as own, Client(own) as client:
+        _, svc = dask_services(dask_db, own, tmp_path, slow, TRAINING_MAX_ROWS="3000")
+        record = start_runs(svc, [slow.name], trigger="test").runs[0]
+        pids = client.run(os.getpid)
+        killed: list[int] = []
+
+        def kill_one_worker_during_the_fit() -> None:
+            deadline = time.monotonic() + 120
+            while svc.runs.get(record.run_id).stage != Stage.FIT:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.1)
+            time.sleep(1.5)
+            pid = sorted(pids.values())[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+        killer = threading.Thread(target=kill_one_worker_during_the_fit, daemon=True)
+        killer.start()
+        with pytest.raises(BackendError, match="left the cluster during the fit"):
+            execute_run(svc, record.run_id, final_attempt=False)
+        killer.join()
+        assert killed
+        attempt = svc.runs.get(record.run_id)
+        assert attempt.error and attempt.error["stage"] == "fit"
+        assert svc.models.versions(slow.name) == []  # nothing half-trained was published
+        assert svc.models.champion(slow.name) is None
+
+        client.wait_for_workers(2, timeout=60)  # the nanny restarted the killed worker
+        retried = execute_run(svc, record.run_id, final_attempt=True)
+        assert retried.status is RunStatus.SUCCEEDED, retried.error
+        model, _ = svc.models.load(slow.name, retried.version)
+        booster = model.named_steps["classifier"].estimator_.get_booster()
+        assert booster.num_boosted_rounds() == rounds

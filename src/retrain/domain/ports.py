@@ -16,9 +16,18 @@ if TYPE_CHECKING:
 class TrainingSource(Protocol):
     """Read-only access to training rows."""
 
-    def load(self, spec: ModelSpec, since: date, max_rows: int | None = None) -> pd.DataFrame:
-        """Rows of ``spec.query`` for the window starting at ``since``, newest first when
-        ``max_rows`` cuts them; columns typed after ``spec.features``."""
+    def load(
+        self, spec: ModelSpec, since: date | None, max_rows: int | None = None
+    ) -> pd.DataFrame:
+        """Rows of ``spec.query`` for the window starting at ``since`` (None: the spec has no
+        time column, all rows). With ``max_rows``, the rows with the largest
+        ``spec.newest_by``; without such a column, at most ``max_rows + 1`` rows, so the
+        caller sees that the limit would cut. Columns typed after ``spec.features`` where
+        no value is lost; values that do not fit their kind are left for validation."""
+        ...
+
+    def count_before(self, spec: ModelSpec, since: date) -> tuple[int, str | None]:
+        """How many rows the query holds before ``since``, and the newest of their times."""
         ...
 
     def ping(self) -> None:

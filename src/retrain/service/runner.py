@@ -5,6 +5,7 @@ Imports pandas / scikit-learn: entry points import this module only when a run e
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from retrain.domain.errors import (
     ConflictError,
     DataValidationError,
     NotFoundError,
+    QueryRejectedError,
     RetrainError,
 )
 from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage, iso
@@ -29,7 +31,14 @@ from retrain.service.notify import announce
 from retrain.training import evaluate, fit, gate, serialize, validate
 
 # Retrying these cannot help: the data, the code or the stored state must change first.
-PERMANENT = (DataValidationError, NotFoundError, ConfigError, ConflictError, ArtifactIntegrityError)
+PERMANENT = (
+    DataValidationError,
+    NotFoundError,
+    ConfigError,
+    ConflictError,
+    ArtifactIntegrityError,
+    QueryRejectedError,
+)
 
 
 def window_start(today: date, months: int) -> date:
@@ -128,27 +137,21 @@ def _short(exc: BaseException, limit: int = 500) -> str:
 
 def _train(svc: Services, record: RunRecord) -> None:
     spec = svc.registry.get(record.model)
-    since = window_start(svc.clock().date(), spec.window_months)
+    since = window_start(svc.clock().date(), spec.months) if spec.months else None
     champion = svc.models.champion(spec.name)
     champion_card = svc.models.card(spec.name, champion.version) if champion else None
 
     with _stage(svc, record, Stage.LOAD):
         frame = svc.source.load(spec, since, svc.max_rows)
-    record.summary.update(rows_loaded=len(frame), data_window=_window(frame, since))
-    logger.info("loaded {} rows since {}", len(frame), since)
+        window = _outside(svc, spec, since) if since and len(frame) < spec.min_rows else None
+    record.summary.update(rows_loaded=len(frame), data_window=_window(frame, spec, since))
+    logger.info("loaded {} rows{}", len(frame), f" since {since}" if since else " (all rows)")
 
     with _stage(svc, record, Stage.VALIDATE):
-        checked = validate.validate(frame, spec, (champion_card or {}).get("data_profile"))
-    if svc.max_rows is not None and len(frame) >= svc.max_rows:
-        checked.findings.insert(
-            0,
-            {
-                "rule": "max_rows",
-                "severity": "warning",
-                "column": None,
-                "message": f"kept the newest {svc.max_rows} rows of the window (TRAINING_MAX_ROWS)",
-            },
-        )
+        notes = validate.check_row_limit(len(frame), spec, svc.max_rows)
+        champion_profile = (champion_card or {}).get("data_profile")
+        checked = validate.validate(frame, spec, champion_profile, window)
+    checked.findings[:0] = notes
     record.summary["findings"] = checked.findings
     for finding in checked.findings:
         logger.warning("validation: {}", finding["message"])
@@ -220,11 +223,30 @@ def _score_champion(
         return None, f"{type(exc).__name__}: {_short(exc, 200)}"
 
 
-def _window(frame: Any, since: date) -> dict[str, str | None]:
-    if "created_at" not in frame.columns or frame.empty:
-        return {"since": since.isoformat(), "first": None, "last": None}
-    created = frame["created_at"]
-    return {"since": since.isoformat(), "first": str(created.min()), "last": str(created.max())}
+def _outside(svc: Services, spec: ModelSpec, since: date) -> validate.Window:
+    """What the query holds before the window: for the message when too few rows are in it."""
+    try:
+        rows, newest = svc.source.count_before(spec, since)
+    except RetrainError as exc:
+        logger.warning("could not count the rows before the data window: {}", exc)
+        return validate.Window(since)
+    return validate.Window(since, rows, newest)
+
+
+def _window(frame: Any, spec: ModelSpec, since: date | None) -> dict[str, str | None]:
+    """The data window: its time column, start, and the first and last time loaded (all
+    None when the spec trains on all rows)."""
+    window = {
+        "column": spec.time_column,
+        "since": since.isoformat() if since else None,
+        "first": None,
+        "last": None,
+    }
+    if spec.time_column in frame.columns and not frame.empty:
+        times = frame[spec.time_column]
+        with contextlib.suppress(TypeError):  # not comparable: the window stays unnamed
+            window.update(first=str(times.min()), last=str(times.max()))
+    return window
 
 
 def _card(
@@ -237,7 +259,7 @@ def _card(
     pipeline: Any,
     metrics: dict,
     decision: gate.GateDecision,
-    since: date,
+    since: date | None,
 ) -> dict[str, Any]:
     return {
         "run_id": record.run_id,
@@ -253,7 +275,7 @@ def _card(
         "primary_metric": spec.primary_metric,
         "validation_findings": checked.findings,
         "data_profile": checked.profile,
-        "data_window": _window(frame, since),
+        "data_window": _window(frame, spec, since),
         "data_fingerprint": cards.fingerprint(spec, frame),
         "random_state": spec.random_state,
         "test_size": spec.test_size,

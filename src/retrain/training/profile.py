@@ -92,27 +92,32 @@ def finite(values: pd.Series) -> np.ndarray:
 
 
 def _numeric(values: pd.Series) -> dict[str, Any]:
-    numbers = finite(values)
+    numbers = np.sort(finite(values))  # one sort: distinct values, quantiles and counts
     edges = numeric_edges(numbers)
+    below = np.searchsorted(numbers, edges, side="left")  # values below each edge
+    counts = np.diff(np.concatenate([[0], below, [len(numbers)]]))
     return {
         "edges": edges,
-        "counts": bucket_counts(numbers, edges),
+        "counts": [int(n) for n in counts],
         "missing": len(values) - len(numbers),
         "mean": float(numbers.mean()) if len(numbers) else None,
         "std": float(numbers.std()) if len(numbers) else None,
     }
 
 
-def numeric_edges(numbers: np.ndarray) -> list[float]:
-    """Bucket edges that isolate every value that is common (or every value with enough
-    rows, when there are few) and cut the rest at its quantiles. A value ``v`` falls in bucket
-    ``searchsorted(edges, v, side="right")``; a common value ``h`` is alone in [h, next(h))."""
-    if not len(numbers):
+def numeric_edges(ordered: np.ndarray) -> list[float]:
+    """Bucket edges, from a column's finite values in ascending order, that isolate every
+    value that is common (or every value with enough rows, when there are few) and cut the
+    rest at its quantiles. A value ``v`` falls in bucket ``searchsorted(edges, v, "right")``;
+    a common value ``h`` is alone in [h, next(h))."""
+    if not len(ordered):
         return []
-    distinct, counts = np.unique(numbers, return_counts=True)
-    common = BUCKET_ROWS if len(distinct) <= POINT_VALUES else HEAVY_SHARE * len(numbers)
-    points = distinct[counts >= max(common, BUCKET_ROWS)]
-    rest = numbers[~np.isin(numbers, points)]
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    distinct, counts = ordered[starts], np.diff(np.concatenate([starts, [len(ordered)]]))
+    common = BUCKET_ROWS if len(distinct) <= POINT_VALUES else HEAVY_SHARE * len(ordered)
+    isolated = counts >= max(common, BUCKET_ROWS)
+    points = distinct[isolated]
+    rest = ordered[np.repeat(~isolated, counts)]
     parts = min(DECILES, len(rest) // BUCKET_ROWS)
     cuts = np.quantile(rest, np.arange(1, parts) / parts) if parts > 1 else np.array([])
     edges = np.unique(np.concatenate([points, np.nextafter(points, np.inf), cuts]))
@@ -120,6 +125,7 @@ def numeric_edges(numbers: np.ndarray) -> list[float]:
 
 
 def bucket_counts(numbers: np.ndarray, edges: list[float]) -> list[int]:
+    """Rows per bucket of ``edges`` (as ``numeric_edges`` defines them), in any order."""
     codes = np.searchsorted(np.asarray(edges, dtype="float64"), numbers, side="right")
     return [int(n) for n in np.bincount(codes, minlength=len(edges) + 1)]
 

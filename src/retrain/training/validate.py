@@ -232,7 +232,7 @@ def _boolean(values: pd.Series) -> tuple[pd.Series, str | None]:
         words = values.astype(str).str.strip().str.lower().map(BOOLEANS)
         numbers = words.fillna(pd.to_numeric(values, errors="coerce")).where(values.notna())
         numbers = numbers.astype("float32")
-    bad = int((values.notna() & ~numbers.isin([0.0, 1.0])).sum())
+    bad = int((values.notna() & (numbers != 0) & (numbers != 1)).sum())
     return numbers, (f"{bad} values other than true/false/0/1" if bad else None)
 
 

@@ -6,21 +6,16 @@ reported, never silently turned into a missing value."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
 
 from retrain.domain.errors import DataValidationError
 from retrain.domain.specs import ModelSpec
-from retrain.training import drift
+from retrain.training import drift, kinds
 from retrain.training import profile as profiling
-
-BOOLEANS = {"true": 1.0, "t": 1.0, "1": 1.0, "false": 0.0, "f": 0.0, "0": 0.0}
 
 
 @dataclass
@@ -189,7 +184,7 @@ def _parse_kinds(frame: pd.DataFrame, spec: ModelSpec) -> tuple[pd.DataFrame, li
     fit (counted by what they are, never quoted)."""
     parsed, errors = {}, []
     for kind, cols in spec.features.by_kind().items():
-        parser = PARSERS.get(kind)
+        parser = kinds.PARSERS.get(kind)
         for col in cols if parser else ():
             values, problem = parser(frame[col])  # type: ignore[misc]
             parsed[col] = values
@@ -205,41 +200,6 @@ def _parse_kinds(frame: pd.DataFrame, spec: ModelSpec) -> tuple[pd.DataFrame, li
                     )
                 )
     return (frame.assign(**parsed) if parsed else frame), errors
-
-
-def _numeric(values: pd.Series) -> tuple[pd.Series, str | None]:
-    text = 0
-    if not (ptypes.is_numeric_dtype(values) or ptypes.is_bool_dtype(values)):
-        numbers = pd.to_numeric(values, errors="coerce")
-        text = int((numbers.isna() & values.notna()).sum())
-        values = numbers
-    with np.errstate(over="ignore"):  # beyond float32's range becomes inf: reported below
-        floats = values.to_numpy(dtype="float32", na_value=np.nan)
-    infinite = int(np.isinf(floats).sum())
-    parts = [f"{text} text" if text else "", f"{infinite} infinite" if infinite else ""]
-    problem = (
-        f"{text + infinite} values that are not finite numbers ({', '.join(p for p in parts if p)})"
-        if text + infinite
-        else None
-    )
-    return pd.Series(floats, index=values.index), problem
-
-
-def _boolean(values: pd.Series) -> tuple[pd.Series, str | None]:
-    if ptypes.is_bool_dtype(values) or ptypes.is_numeric_dtype(values):
-        numbers = pd.Series(values.to_numpy(dtype="float32", na_value=np.nan), index=values.index)
-    else:
-        words = values.astype(str).str.strip().str.lower().map(BOOLEANS)
-        numbers = words.fillna(pd.to_numeric(values, errors="coerce")).where(values.notna())
-        numbers = numbers.astype("float32")
-    bad = int((values.notna() & (numbers != 0) & (numbers != 1)).sum())
-    return numbers, (f"{bad} values other than true/false/0/1" if bad else None)
-
-
-PARSERS: dict[str, Callable[[pd.Series], tuple[pd.Series, str | None]]] = {
-    "numeric": _numeric,
-    "boolean": _boolean,
-}
 
 
 def _null_rates(frame: pd.DataFrame, spec: ModelSpec) -> list[dict[str, Any]]:

@@ -256,3 +256,22 @@ def test_shift_needs_more_than_sampling_noise(psi_rows, other_rows):
     )
     if few is not None:
         assert many is not None
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"columns": {"x": {"kind": "numeric", "edges": "oops"}}},
+        {"columns": {"x": {"kind": "categorical", "counts": [1, 2]}}},
+        {"class_counts": {"p": "many"}},
+    ],
+)
+def test_an_unreadable_champion_profile_is_reported_not_raised(broken):
+    spec = _spec("numeric" if "edges" in str(broken) else "categorical")
+    frame = _frame(CATEGORICAL["few"](np.random.default_rng(1), 500))
+    if "edges" in str(broken):
+        frame = _frame(NUMERIC["normal"](np.random.default_rng(1), 500))
+    findings = validate(frame, spec, broken).findings
+    assert [f["rule"] for f in findings if f["rule"] not in {"duplicate_rows"}] == [
+        "drift_unchecked"
+    ]

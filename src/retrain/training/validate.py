@@ -131,7 +131,11 @@ def validate(
 
     current = profiling.profile(frame, spec)
     if champion_profile:
-        findings.extend(drift.compare(frame, spec, current, champion_profile))
+        try:
+            findings.extend(drift.compare(frame, spec, current, champion_profile))
+        except (KeyError, TypeError, ValueError, AttributeError):  # a card edited by hand
+            message = "the champion's data profile is unreadable: drift was not checked"
+            findings.append(finding("warning", "drift_unchecked", None, message))
     return Validated(frame=frame, findings=findings, profile=current)
 
 

@@ -48,7 +48,9 @@ def compact(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
 
     for col in (*spec.features.numeric, *spec.features.boolean):
         values = frame.get(col)
-        if values is not None and (ptypes.is_numeric_dtype(values) or ptypes.is_bool_dtype(values)):
+        if values is None or values.dtype == "float32":  # the COPY path parsed it already
+            continue
+        if ptypes.is_numeric_dtype(values) or ptypes.is_bool_dtype(values):
             with np.errstate(over="ignore"):  # beyond float32 becomes inf: validation reports it
                 frame[col] = values.to_numpy(dtype="float32", na_value=np.nan)
     for col in (*spec.features.categorical, spec.target):

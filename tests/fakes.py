@@ -72,12 +72,25 @@ class FakeSource:
         self.fail_with: Exception | None = None
         self.loads: list[tuple[str, date]] = []
 
-    def load(self, spec: ModelSpec, since: date, max_rows: int | None = None) -> pd.DataFrame:
+    def load(
+        self, spec: ModelSpec, since: date | None, max_rows: int | None = None
+    ) -> pd.DataFrame:
         if self.fail_with is not None:
             raise self.fail_with
         self.loads.append((spec.name, since))
         frame = self.frames[spec.name].copy()
-        return frame if max_rows is None else frame.head(max_rows)
+        if spec.time_column in frame and since is not None:
+            frame = frame[frame[spec.time_column] >= pd.Timestamp(since)]
+        if max_rows is None:
+            return frame
+        if spec.newest_by is None:
+            return frame.head(max_rows + 1)
+        return frame.sort_values(spec.newest_by, ascending=False).head(max_rows)
+
+    def count_before(self, spec: ModelSpec, since: date) -> tuple[int, str | None]:
+        times = self.frames[spec.name][spec.time_column]
+        older = times[times < pd.Timestamp(since)]
+        return len(older), (str(older.max()) if len(older) else None)
 
     def ping(self) -> None:
         if self.fail_with is not None:
@@ -115,6 +128,7 @@ def toy_spec(name: str = "TOY", **overrides: object) -> ModelSpec:
         name=name,
         description="toy",
         query="SELECT * FROM toy WHERE created_at >= :since",
+        time_column="created_at",
         target="label",
         features=Features(numeric=("size",), categorical=("colour",), boolean=("coated",)),
         estimator=tree,

@@ -76,6 +76,10 @@ def test_adding_a_classifier_as_the_readme_says(tmp_path: Path, demo_home: Path)
         (demo_home / "artifacts/models/EMISSION_CLASS/versions/1/card.json").read_text()
     )
     assert card["feature_schema"]["target"] == ["emission_class"]
+    # no time column, no :since: every row of the table trained, nothing invented
+    assert "created_at" not in section.split("```python")[1].split("```")[0]
+    assert card["data_window"] == {"column": None, "since": None, "first": None, "last": None}
+    assert card["rows"]["loaded"] == 4000
 
 
 def test_demo_twice_gives_version_2_and_leaves_version_1(demo_home: Path) -> None:

@@ -122,3 +122,27 @@ def test_each_new_connection_gets_a_fresh_entra_token(pg):
         with engine.connect() as conn:
             assert conn.execute(text("SELECT 1")).scalar() == 1
     assert credential.scopes == [SCOPE, SCOPE]
+
+
+def _all_rows(spec, **changes):
+    query = spec.query.replace("created_at, ", "").replace("WHERE created_at >= :since", "")
+    return dataclasses.replace(spec, query=query, time_column=None, **changes)
+
+
+def test_a_spec_without_a_time_column_loads_every_row(source):
+    spec = _all_rows(default_registry().get("KLASSE_ROH"))
+    frame = source.load(spec, None)
+    assert len(frame) == ROWS and "created_at" not in frame.columns
+    assert len(source.load(spec, None, max_rows=100)) == 101  # no column to cut by: says so
+    newest = source.load(dataclasses.replace(spec, order_by="density_kg_m3"), None, max_rows=100)
+    assert len(newest) == 100
+    assert newest["density_kg_m3"].min() == frame["density_kg_m3"].nlargest(100).min()
+
+
+def test_rows_before_the_window_are_counted(source):
+    spec = default_registry().get("KLASSE_ROH")
+    since = date(2026, 6, 1)
+    inside = len(source.load(spec, since))
+    before, newest = source.count_before(spec, since)
+    assert before + inside == ROWS and before > 0
+    assert newest is not None and newest[:10] < since.isoformat()

@@ -166,3 +166,34 @@ def _all_texts(payload: dict) -> list[str]:
             texts.append(block["text"]["text"])
         texts += [f["text"] for f in block.get("fields", []) + block.get("elements", [])]
     return texts
+
+
+def test_drift_findings_are_one_short_line_each_apart_from_the_data_checks():
+    profile = {"column": "decor_code", "severity": "warning"}
+    drift = [
+        {**profile, "rule": "feature_shift", "message": "plant: 'P01' 30% → 52% (PSI 0.21)"},
+        {**profile, "rule": "feature_shift", "message": "density_kg_m3: mean 740 → 781 (PSI 0.4)"},
+        {**profile, "rule": "new_categories", "message": "decor_code: " + "D0901, " * 60},
+        *({**profile, "rule": "label_shift", "message": f"label: {i}"} for i in range(12)),
+    ]
+    checks = [{"rule": "duplicate_rows", "severity": "warning", "message": "5 rows repeat"}]
+    payload = run_message(_record(summary={"findings": checks + drift}))
+    texts = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section" and "text" in b]
+    assert "*Data checks*\n• :warning: 5 rows repeat" in texts
+    (section,) = [t for t in texts if t.startswith("*Drift against the champion*")]
+    lines = section.splitlines()[1:]
+    assert lines[:2] == [
+        "• plant: 'P01' 30% → 52% (PSI 0.21)",
+        "• density_kg_m3: mean 740 → 781 (PSI 0.4)",
+    ]
+    assert all(len(line) <= 122 for line in lines)  # "• " + at most 120 characters
+    assert lines[2].endswith("…")
+    assert len(lines) == 11 and lines[-1] == "…and 5 more in the run record"
+    assert block_problem(payload["blocks"]) is None
+
+
+def test_a_run_on_all_rows_says_so_in_its_data_window():
+    window = {"column": None, "since": None, "first": None, "last": None}
+    payload = run_message(_record(summary={"rows_loaded": 812, "data_window": window}))
+    fields = [f["text"] for f in payload["blocks"][1]["fields"]]
+    assert "*Data window*\nall rows (no time column)" in fields

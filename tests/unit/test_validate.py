@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +13,7 @@ from retrain.domain.errors import DataValidationError
 from retrain.domain.runs import RunStatus
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
-from retrain.training.validate import validate
+from retrain.training.validate import Window, check_row_limit, validate
 from tests.fakes import toy_frame, toy_spec
 
 SPEC = toy_spec()
@@ -50,12 +53,55 @@ def test_feature_null_rate_over_the_limit_names_the_column():
         validate(frame, SPEC)
 
 
-def test_non_numeric_values_in_a_numeric_column():
+def test_text_and_infinity_in_a_numeric_column_are_counted_never_quoted():
     frame = toy_frame()
     frame["size"] = frame["size"].astype(object)
-    frame.loc[frame.index[:3], "size"] = "n/a"
-    with pytest.raises(DataValidationError, match="numeric column 'size' has 3 non-numeric"):
+    frame.loc[frame.index[:3], "size"] = "n/a-secret"
+    frame.loc[frame.index[3:5], "size"] = ["inf", float("-inf")]
+    with pytest.raises(DataValidationError) as info:
         validate(frame, SPEC)
+    assert str(info.value) == (
+        "numeric column 'size' has 5 values that are not finite numbers (3 text, 2 infinite): "
+        "fix them in the query, or declare 'size' in features.categorical"
+    )
+    assert info.value.findings[-1]["spec_field"] == "features.numeric"
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, 1e300])
+def test_infinite_numbers_stop_before_fit(bad):
+    frame = toy_frame()
+    frame["size"] = frame["size"].astype("float64")
+    frame.loc[frame.index[7], "size"] = bad  # 1e300 is beyond float32: inf once parsed
+    with pytest.raises(DataValidationError, match=r"'size' has 1 values .* \(1 infinite\)"):
+        validate(frame, SPEC)
+
+
+def test_booleans_other_than_true_false_0_1_are_counted():
+    frame = toy_frame()
+    frame["coated"] = frame["coated"].map({True: "yes", False: "false"})
+    with pytest.raises(DataValidationError, match=r"boolean column 'coated' has \d+ values other"):
+        validate(frame, SPEC)
+
+
+@pytest.mark.parametrize(
+    "words", [("true", "false"), ("T", "f"), ("1", "0"), (1, 0), (1.0, 0.0), (True, False)]
+)
+def test_boolean_spellings_parse_to_0_1(words):
+    frame = toy_frame()
+    frame["coated"] = frame["coated"].map(dict(zip((True, False), words, strict=True)))
+    frame["coated"] = frame["coated"].astype(object)
+    frame.loc[frame.index[:3], "coated"] = None
+    checked = validate(frame, SPEC)
+    assert str(checked.frame["coated"].dtype) == "float32"
+    assert set(checked.frame["coated"].dropna()) == {0.0, 1.0}
+    assert checked.frame["coated"].isna().sum() == 3
+
+
+def test_numbers_held_as_text_parse_to_float32():
+    frame = toy_frame()
+    frame["size"] = frame["size"].astype(str)
+    checked = validate(frame, SPEC)
+    assert str(checked.frame["size"].dtype) == "float32"
 
 
 def test_too_few_rows():
@@ -68,6 +114,70 @@ def test_single_class():
     frame["label"] = "small"
     with pytest.raises(DataValidationError, match="1 usable class"):
         validate(frame, SPEC)
+
+
+def test_a_class_dropped_as_too_rare_is_named_in_the_single_class_stop():
+    frame = toy_frame()
+    frame["label"] = "small"
+    frame.loc[frame.index[:4], "label"] = "large"
+    with pytest.raises(DataValidationError) as info:
+        validate(frame, SPEC)
+    assert str(info.value) == (
+        "target 'label' has 1 usable class(es): small; at least 2 needed; dropped as rarer "
+        "than min_class_rows=10: large (4): lower min_class_rows or add rows of those classes"
+    )
+    assert info.value.findings[-1]["spec_field"] == "min_class_rows"
+
+
+def _stop(frame, spec=SPEC, **kwargs):
+    with pytest.raises(DataValidationError) as info:
+        validate(frame, spec, **kwargs)
+    return info.value.findings[-1]
+
+
+def _nulls(frame, col, rows):
+    frame.loc[frame.index[:rows], col] = None
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("frame", "spec_field", "words"),
+    [
+        (toy_frame().drop(columns=["colour"]), "features", "change features.categorical"),
+        (toy_frame().drop(columns=["created_at"]), "time_column", "change time_column"),
+        (toy_frame().assign(label=None), "target", "check the query's target"),
+        (_nulls(toy_frame(), "size", 700), "max_null_rate", "(max_null_rate=0.6): raise"),
+        (toy_frame(rows=50), "min_rows", "needs at least 200 (min_rows)"),
+        (toy_frame().assign(coated="maybe"), "features.boolean", "features.categorical"),
+    ],
+)
+def test_every_stop_names_the_spec_field_that_changes_it(frame, spec_field, words):
+    finding = _stop(frame)
+    assert finding["spec_field"] == spec_field
+    assert words in finding["message"]
+
+
+def test_too_few_rows_in_the_window_says_how_many_lie_outside_and_which_knob_widens_it():
+    window = Window(date(2023, 11, 1), rows_before=40_000, newest_before="2019-06-30 10:00:00")
+    finding = _stop(toy_frame().iloc[:0], window=window)
+    assert finding["message"] == (
+        "0 usable rows, TOY needs at least 200 (min_rows); the data window holds rows with "
+        "created_at since 2023-11-01 (window_months=36) and 40,000 older rows lie outside it, "
+        "the newest from 2019-06-30: widen window_months, or set time_column=None to train on "
+        "all rows"
+    )
+    assert finding["spec_field"] == "window_months"
+
+
+def test_row_limit_without_an_order_column_stops_and_says_why():
+    spec = toy_spec(query="SELECT * FROM toy", time_column=None)
+    assert check_row_limit(600, spec, 600) == []  # exactly the limit: nothing was cut
+    with pytest.raises(DataValidationError, match="names no column to keep the newest by"):
+        check_row_limit(601, spec, 600)
+    (note,) = check_row_limit(600, toy_spec(), 600)
+    assert note["message"] == "kept the newest 600 rows by created_at (TRAINING_MAX_ROWS)"
+    (note,) = check_row_limit(600, dataclasses.replace(spec, order_by="size"), 600)
+    assert note["message"] == "kept the 600 rows with the largest size (TRAINING_MAX_ROWS)"
 
 
 def test_classes_too_rare_to_stratify_are_dropped_and_reported():
@@ -106,4 +216,4 @@ def test_a_categorical_target_with_unused_classes_is_not_misreported():
     checked = validate(frame, SPEC)
     assert not any(f["rule"] == "rare_classes" for f in checked.findings)
     assert set(checked.profile["class_counts"]) == {"small", "medium", "large"}
-    assert set(checked.profile["categories"]["colour"]) == {"red", "green", "blue"}
+    assert set(checked.profile["columns"]["colour"]["counts"]) == {"red", "green", "blue"}

@@ -44,9 +44,10 @@ class DaskRows:
     def count(self) -> int:
         return int(self.first.get("rows", 0))
 
-    def window(self, since: date) -> dict[str, str | None]:
+    def window(self, spec: ModelSpec, since: date | None) -> dict[str, str | None]:
         return {
-            "since": since.isoformat(),
+            "column": spec.time_column,
+            "since": since.isoformat() if since else None,
             "first": self.first.get("first"),
             "last": self.first.get("last"),
         }
@@ -186,7 +187,7 @@ class DaskEngine:
         client = self.client()
         return set(client.sync(client.scheduler.identity, n_workers=-1)["workers"])
 
-    def load(self, spec: ModelSpec, since: date, max_rows: int | None) -> DaskRows:
+    def load(self, spec: ModelSpec, since: date | None, max_rows: int | None) -> DaskRows:
         tasks = _tasks()
         self._check(spec)
         plan = partitions.plan(self.source, spec, since, max_rows, self.partition_rows)
@@ -214,7 +215,11 @@ class DaskEngine:
         return DaskRows(self, frames, summary.merge(firsts))
 
     def validate(
-        self, rows: DaskRows, spec: ModelSpec, champion_profile: dict[str, Any] | None
+        self,
+        rows: DaskRows,
+        spec: ModelSpec,
+        champion_profile: dict[str, Any] | None,
+        window: Any = None,
     ) -> DaskChecked:
         tasks = _tasks()
         from retrain.training import summary

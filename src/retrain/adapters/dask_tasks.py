@@ -24,7 +24,7 @@ from retrain.training.features import feature_frame
 def read_partition(
     database: postgres_partitions.Database,
     spec: ModelSpec,
-    since: date,
+    since: date | None,
     plan: postgres_partitions.Plan,
     index: int,
 ) -> pd.DataFrame:

@@ -5,28 +5,45 @@ No Python row objects: psycopg2 writes the server's CSV into a pipe from a threa
 (float32 numbers, categorical codes for categories and the target, booleans, datetimes):
 no object column of the whole result ever exists. Bound parameters are quoted by psycopg2
 (``cursor.mogrify``), never formatted into the SQL by hand. The transaction's READ ONLY
-mode and statement timeout apply to the COPY like to any query."""
+mode and statement timeout apply to the COPY like to any query.
+
+The parse types follow the result's column types (asked with ``LIMIT 0`` first): a number
+column parses straight into float32 (PostgreSQL's ``NaN`` as missing, ``Infinity`` as inf
+for validation to report), a boolean column into booleans. A feature declared numeric or
+boolean that the database holds as text is read as text, so validation can count the values
+that do not fit instead of the parser stopping on the first with the value in its message."""
 
 from __future__ import annotations
 
-import csv
 import os
 import threading
 from typing import TYPE_CHECKING, Any
 
+from retrain.domain.errors import DataValidationError
 from retrain.domain.specs import ModelSpec
 
 if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Connection
 
+# PostgreSQL type OIDs: int8, int2, int4, oid, float4, float8, numeric; bool; date and time
+NUMBER_TYPES = {20, 21, 23, 26, 700, 701, 1700}
+BOOL_TYPE = 16
+TIME_TYPES = {1082, 1114, 1184}
 
-def _dtypes(spec: ModelSpec) -> dict[str, Any]:
-    dtypes: dict[str, Any] = {col: "float32" for col in spec.features.numeric}
-    dtypes.update({col: "category" for col in spec.features.categorical})
-    dtypes.update({col: "boolean" for col in spec.features.boolean})
-    dtypes[spec.target] = "category"
-    return dtypes
+
+def _dtypes(spec: ModelSpec, types: dict[str, Any]) -> dict[str, Any]:
+    """Parse type per column present, from its declared kind and its database type."""
+    dtypes: dict[str, Any] = {}
+    for col in (*spec.features.numeric, *spec.features.boolean):
+        if types.get(col) in NUMBER_TYPES:
+            dtypes[col] = "float32"
+        elif types.get(col) == BOOL_TYPE:
+            dtypes[col] = "boolean"
+        else:
+            dtypes[col] = "str"  # validation counts what does not parse
+    dtypes.update({col: "category" for col in (*spec.features.categorical, spec.target)})
+    return {col: kind for col, kind in dtypes.items() if col in types}
 
 
 def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSpec) -> pd.DataFrame:
@@ -36,7 +53,10 @@ def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSp
     compiled = str(text(sql).compile(dialect=conn.dialect))  # :name -> %(name)s
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     query = cursor.mogrify(compiled, params).decode()
-    copy = f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+    cursor.execute(f"SELECT * FROM ({query}) AS q LIMIT 0")
+    types = {column[0]: column[1] for column in cursor.description}  # name, type OID
+    dtypes = _dtypes(spec, types)
+    copy = f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
 
     read_fd, write_fd = os.pipe()
     failure: list[BaseException] = []
@@ -52,25 +72,27 @@ def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSp
     producer.start()
     try:
         with os.fdopen(read_fd, "rb", buffering=1 << 20) as source:
-            columns = next(csv.reader([source.readline().decode()]))
-            dates = ["created_at"] if "created_at" in columns else []
             frame = pd.read_csv(
                 source,
-                names=columns,
+                names=list(types),
                 header=None,
-                dtype={k: v for k, v in _dtypes(spec).items() if k in columns},
+                dtype=dtypes,
                 true_values=["t"],
                 false_values=["f"],
-                parse_dates=dates,
+                parse_dates=[c for c in types if c == spec.time_column and types[c] in TIME_TYPES],
                 date_format="ISO8601",
                 engine="c",
                 keep_default_na=False,
-                na_values=[""],
+                na_values={c: ["", "NaN"] if dtypes.get(c) == "float32" else [""] for c in types},
             )
-    except Exception:
+    except Exception as exc:
         producer.join(timeout=5)
         if failure:
             raise failure[0] from None
+        if isinstance(exc, ValueError):  # its message may quote a cell: name the type only
+            raise DataValidationError(
+                f"the rows of {spec.name} could not be parsed ({type(exc).__name__})"
+            ) from None
         raise
     producer.join()
     if failure:

@@ -46,7 +46,11 @@ class Plan:
 
 
 def plan(
-    source: SqlSource, spec: ModelSpec, since: date, max_rows: int | None, partition_rows: int
+    source: SqlSource,
+    spec: ModelSpec,
+    since: date | None,
+    max_rows: int | None,
+    partition_rows: int,
 ) -> Plan:
     from sqlalchemy import exc as sa_exc
     from sqlalchemy import text
@@ -114,7 +118,9 @@ def partition_spec(spec: ModelSpec, plan: Plan, index: int) -> ModelSpec:
     return dataclasses.replace(spec, query=wrapped)
 
 
-def read(database: Database, spec: ModelSpec, since: date, plan: Plan, index: int) -> pd.DataFrame:
+def read(
+    database: Database, spec: ModelSpec, since: date | None, plan: Plan, index: int
+) -> pd.DataFrame:
     """One partition's rows, typed like ``SqlSource.load`` types them (runs on a worker)."""
     from retrain.adapters.sql_source import SqlSource
 

@@ -17,6 +17,14 @@ __all__ = ["batch_message", "run_message", "scrub"]
 
 MAX_BLOCKS, SECTION_CHARS, FIELD_CHARS, HEADER_CHARS, TEXT_CHARS = 50, 3000, 2000, 150, 3000
 MAX_FINDINGS = 5
+MAX_DRIFT, DRIFT_CHARS = 10, 120
+DRIFT_RULES = {
+    "label_shift",
+    "new_classes",
+    "feature_shift",
+    "new_categories",
+    "vanished_categories",
+}
 ICONS = {
     Outcome.PROMOTED: ":white_check_mark:",
     Outcome.KEPT_CHAMPION: ":heavy_minus_sign:",
@@ -64,8 +72,7 @@ def run_message(record: RunRecord, environment: str = "LOCAL") -> dict[str, Any]
         )
     elif s.get("gate_reason"):
         blocks.append(_section(f"*Gate:* {_esc(s['gate_reason'])}"))
-    if lines := _findings(s.get("findings") or []):
-        blocks.append(_section(lines))
+    blocks += [_section(text) for text in _findings(s.get("findings") or [])]
     context = [f"*{_esc(environment)}*", f"Run `{_code(record.run_id)}`"]
     if record.attempts > 1:
         context.append(f"attempt {record.attempts}")
@@ -125,6 +132,8 @@ def _versus(s: dict[str, Any]) -> str:
 def _window(window: Any) -> str:
     if not isinstance(window, dict):
         return ""
+    if "column" in window and window["column"] is None:
+        return "all rows (no time column)"
     if window.get("first") and window.get("last"):
         return f"{_esc(str(window['first'])[:10])} → {_esc(str(window['last'])[:10])}"
     return f"since {_esc(window['since'])} (no rows)" if window.get("since") else ""
@@ -142,17 +151,26 @@ def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 90 else f"{int(value // 60)} min {int(value % 60):02d} s"
 
 
-def _findings(findings: list[dict[str, Any]]) -> str:
-    if not findings:
-        return ""
-    lines = [
-        f"• {':x:' if f.get('severity') == 'error' else ':warning:'} "
-        f"{_cut(_esc(f.get('message', '')), 300)}"
-        for f in findings[:MAX_FINDINGS]
-    ]
-    if len(findings) > MAX_FINDINGS:
-        lines.append(f"…and {len(findings) - MAX_FINDINGS} more in the run record")
-    return "*Data checks*\n" + "\n".join(lines)
+def _findings(findings: list[dict[str, Any]]) -> list[str]:
+    """A section of data checks and one of drift findings (each only when there are some)."""
+    checks = [f for f in findings if f.get("rule") not in DRIFT_RULES]
+    drift = [f for f in findings if f.get("rule") in DRIFT_RULES]
+    parts = []
+    if checks:
+        lines = [
+            f"• {':x:' if f.get('severity') == 'error' else ':warning:'} "
+            f"{_cut(_esc(f.get('message', '')), 300)}"
+            for f in checks[:MAX_FINDINGS]
+        ]
+        if len(checks) > MAX_FINDINGS:
+            lines.append(f"…and {len(checks) - MAX_FINDINGS} more in the run record")
+        parts.append("*Data checks*\n" + "\n".join(lines))
+    if drift:  # one short line each: "column: what moved (PSI)"
+        lines = [f"• {_cut(_esc(f.get('message', '')), DRIFT_CHARS)}" for f in drift[:MAX_DRIFT]]
+        if len(drift) > MAX_DRIFT:
+            lines.append(f"…and {len(drift) - MAX_DRIFT} more in the run record")
+        parts.append("*Drift against the champion*\n" + "\n".join(lines))
+    return parts
 
 
 def _icon(record: RunRecord) -> str:

@@ -2,47 +2,68 @@
 
 SQLite (the embedded default) reads through ``pandas.read_sql``. PostgreSQL runs every
 query in a READ ONLY transaction with a statement timeout; see ``postgres_copy`` for the
-fast path. The data window is a bound parameter, never formatted into the SQL."""
+fast path. The data window is a bound parameter, never formatted into the SQL. Database
+errors become QueryRejectedError when no retry can help (see ``database_errors``) and
+BackendError otherwise."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from retrain.domain.errors import BackendError, QueryTimeoutError
+from retrain.adapters.database_errors import describe, query_error
+from retrain.domain.errors import BackendError
 from retrain.domain.specs import ModelSpec
 
 if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Connection, Engine
 
+EARLIEST = date(1, 1, 1)  # ":since" for "every row the query returns"
+
 
 def windowed_query(spec: ModelSpec, max_rows: int | None) -> str:
-    """The spec's query, cut to the newest ``max_rows`` rows when a limit is set."""
+    """The spec's query, cut to ``max_rows`` rows when a limit is set: the largest values of
+    the spec's order column, or (without one) any rows, one more than the limit so the
+    caller sees that the limit would cut (``:max_rows`` is bound to the limit + 1 then)."""
     query = spec.query.strip().rstrip(";")
     if max_rows is None:
         return query
-    return f"SELECT * FROM ({query}) AS q ORDER BY created_at DESC LIMIT :max_rows"
+    if spec.newest_by is None:
+        return f"SELECT * FROM ({query}) AS q LIMIT :max_rows"
+    order = f'q."{spec.newest_by}" DESC NULLS LAST'
+    return f"SELECT * FROM ({query}) AS q ORDER BY {order} LIMIT :max_rows"
 
 
 def compact(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
-    """Small column types: float32 numbers and booleans, categorical codes (features and
-    target), datetimes. (The COPY path parses straight into these; this catches the rest.)"""
+    """Small column types where no value can be lost: numbers and booleans already held as
+    numbers become float32, categoricals and the target categories, the time column
+    datetimes. Anything else (text in a numeric column) is left as it came, for validation
+    to count; never coerced to NaN here. (The COPY path parses straight into these.)"""
+    import numpy as np
     import pandas as pd
+    from pandas.api import types as ptypes
 
-    for col in spec.features.numeric:
-        if col in frame:
-            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float32")
-    for col in spec.features.boolean:
-        if col in frame:
-            frame[col] = frame[col].astype("float32")
-    for col in spec.features.categorical:
+    for col in (*spec.features.numeric, *spec.features.boolean):
+        values = frame.get(col)
+        if values is None or values.dtype == "float32":  # the COPY path parsed it already
+            continue
+        if ptypes.is_numeric_dtype(values) or ptypes.is_bool_dtype(values):
+            with np.errstate(over="ignore"):  # beyond float32 becomes inf: validation reports it
+                frame[col] = values.to_numpy(dtype="float32", na_value=np.nan)
+    for col in (*spec.features.categorical, spec.target):
         if col in frame:
             frame[col] = frame[col].astype("category")
-    if "created_at" in frame and not pd.api.types.is_datetime64_any_dtype(frame["created_at"]):
-        frame["created_at"] = pd.to_datetime(frame["created_at"], format="ISO8601")
-    if spec.target in frame:
-        frame[spec.target] = frame[spec.target].astype("category")
+    time = spec.time_column
+    if time in frame and not ptypes.is_datetime64_any_dtype(frame[time]):
+        for utc in (False, True):  # True: mixed UTC offsets
+            try:
+                frame[time] = pd.to_datetime(frame[time], format="ISO8601", utc=utc)
+                break
+            except (ValueError, TypeError):
+                continue  # not a timestamp: the window is the query's business; keep it
     return frame
 
 
@@ -67,37 +88,66 @@ class SqlSource:
         elif self.engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA query_only = ON")
 
-    def load(self, spec: ModelSpec, since: date, max_rows: int | None = None) -> pd.DataFrame:
+    def load(
+        self, spec: ModelSpec, since: date | None, max_rows: int | None = None
+    ) -> pd.DataFrame:
         import pandas as pd
-        from sqlalchemy import exc as sa_exc
         from sqlalchemy import text
 
-        params: dict[str, Any] = {"since": since}
+        params: dict[str, Any] = {} if since is None else {"since": since}
         if max_rows is not None:
-            params["max_rows"] = max_rows
+            params["max_rows"] = max_rows if spec.newest_by else max_rows + 1
         sql = windowed_query(spec, max_rows)
-        caught: tuple[type[BaseException], ...] = (sa_exc.DBAPIError, *_driver_errors(self.engine))
+        with self._read_only(spec) as conn:
+            if self.is_postgres:
+                from retrain.adapters.postgres_copy import copy_query
+
+                frame = copy_query(conn, sql, params, spec)
+            else:
+                frame = pd.read_sql(text(sql), conn, params=params)
+        return compact(frame, spec)
+
+    def count_before(self, spec: ModelSpec, since: date) -> tuple[int, str | None]:
+        """Rows the query returns from before ``since`` (its ``:since`` pushed back to the
+        earliest date) and the newest of their time values."""
+        from sqlalchemy import text
+
+        column = spec.time_column
+        if column is None:
+            return 0, None
+        sql = (
+            f'SELECT count(*), max(q."{column}") FROM ({spec.query.strip().rstrip(";")}) AS q '
+            f'WHERE q."{column}" < :window_start'
+        )
+        with self._read_only(spec) as conn:
+            count, newest = conn.execute(
+                text(sql), {"since": EARLIEST, "window_start": since}
+            ).one()
+        return int(count), (None if newest is None else str(newest))
+
+    @contextmanager
+    def _read_only(self, spec: ModelSpec) -> Iterator[Connection]:
+        """A read-only transaction. Database errors inside become QueryRejectedError when
+        no retry can help, BackendError otherwise; both name the model, never a value."""
+        from sqlalchemy import exc as sa_exc
+
+        caught: tuple[type[BaseException], ...] = (
+            sa_exc.StatementError,
+            *_driver_errors(self.engine),
+        )
         try:
             with self.engine.connect() as conn, conn.begin():
                 self._begin_read_only(conn)
-                if self.is_postgres:
-                    from retrain.adapters.postgres_copy import copy_query
-
-                    frame = copy_query(conn, sql, params, spec)
-                else:
-                    frame = pd.read_sql(text(sql), conn, params=params)
-        except caught as exc:
-            # COPY runs on the raw driver cursor: its errors arrive unwrapped
-            cause = getattr(exc, "orig", None) or exc
-            if "statement timeout" in str(cause):
-                raise QueryTimeoutError(
-                    f"training query of {spec.name} ran longer than "
-                    f"{self.query_timeout_s} s (TRAINING_QUERY_TIMEOUT_S) and was cancelled"
-                ) from None
-            raise BackendError(
-                f"training query of {spec.name} failed: {_first_line(cause)}"
-            ) from None
-        return compact(frame, spec)
+                yield conn
+        except Exception as exc:
+            # COPY runs on the raw driver cursor: its errors come unwrapped; pandas.read_sql
+            # wraps SQLAlchemy's in its own DatabaseError (whose message holds the SQL)
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(cause, caught):
+                cause = cause.__cause__
+            if cause is None:
+                raise
+            raise query_error(spec.name, cause, self.query_timeout_s) from None
 
     def ping(self) -> None:
         from sqlalchemy import exc as sa_exc
@@ -107,15 +157,10 @@ class SqlSource:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except sa_exc.DBAPIError as exc:
-            raise BackendError(f"training database unreachable: {_first_line(exc.orig)}") from None
+            raise BackendError(f"training database unreachable: {describe(exc.orig)}") from None
 
 
 def _driver_errors(engine: Engine) -> tuple[type[BaseException], ...]:
     dbapi = getattr(engine.dialect, "dbapi", None)
     error = getattr(dbapi, "Error", None)
     return (error,) if isinstance(error, type) else ()
-
-
-def _first_line(exc: BaseException | None) -> str:
-    """The driver's message without the SQL and parameters SQLAlchemy appends."""
-    return (str(exc) or type(exc).__name__).strip().splitlines()[0] if exc else "unknown error"

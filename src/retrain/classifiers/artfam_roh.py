@@ -14,6 +14,7 @@ SPEC = ModelSpec(
         FROM panel_articles
         WHERE created_at >= :since
     """,
+    time_column="created_at",
     target="artfam_roh",
     features=Features(
         numeric=("thickness_mm", "length_mm", "width_mm", "density_kg_m3"),

@@ -12,6 +12,7 @@ SPEC = ModelSpec(
         FROM panel_articles
         WHERE created_at >= :since
     """,
+    time_column="created_at",
     target="raw_material_class",
     features=Features(
         numeric=("thickness_mm", "density_kg_m3"),

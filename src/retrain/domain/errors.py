@@ -11,8 +11,11 @@ RetrainError
 ├── DataValidationError         training rows unusable: the run stops before fitting
 ├── ArtifactIntegrityError      stored artifact does not match its card or is untrusted
 ├── PromotionRefusedError       a champion move was refused (target unusable)
-└── BackendError                a database / storage / notifier backend failed
-    └── QueryTimeoutError       the training query ran longer than allowed
+└── BackendError                a database / storage / notifier backend failed (retried)
+    ├── QueryTimeoutError       the training query ran longer than allowed
+    └── QueryRejectedError      the database refused the training query for good (unknown
+                                column or table, syntax, permission, a write in the read-only
+                                session, a value its SQL cannot convert): not retried
 """
 
 from __future__ import annotations
@@ -117,3 +120,11 @@ class BackendError(RetrainError):
 
 class QueryTimeoutError(BackendError):
     code = "query_timeout"
+
+
+class QueryRejectedError(BackendError):
+    """The database answered, and no retry can change its answer: the query, the schema or
+    the grants must change first. The message names the model and the database's message
+    with quoted values redacted."""
+
+    code = "query_rejected"

@@ -17,9 +17,18 @@ if TYPE_CHECKING:
 class TrainingSource(Protocol):
     """Read-only access to training rows."""
 
-    def load(self, spec: ModelSpec, since: date, max_rows: int | None = None) -> pd.DataFrame:
-        """Rows of ``spec.query`` for the window starting at ``since``, newest first when
-        ``max_rows`` cuts them; columns typed after ``spec.features``."""
+    def load(
+        self, spec: ModelSpec, since: date | None, max_rows: int | None = None
+    ) -> pd.DataFrame:
+        """Rows of ``spec.query`` for the window starting at ``since`` (None: the spec has no
+        time column, all rows). With ``max_rows``, the rows with the largest
+        ``spec.newest_by``; without such a column, at most ``max_rows + 1`` rows, so the
+        caller sees that the limit would cut. Columns typed after ``spec.features`` where
+        no value is lost; values that do not fit their kind are left for validation."""
+        ...
+
+    def count_before(self, spec: ModelSpec, since: date) -> tuple[int, str | None]:
+        """How many rows the query holds before ``since``, and the newest of their times."""
         ...
 
     def ping(self) -> None:
@@ -33,8 +42,9 @@ class LoadedRows(Protocol):
     @property
     def count(self) -> int: ...
 
-    def window(self, since: date) -> dict[str, str | None]:
-        """``since`` and the first and last ``created_at`` of the rows."""
+    def window(self, spec: ModelSpec, since: date | None) -> dict[str, str | None]:
+        """The data window: ``spec.time_column``, ``since`` and the first and last time in
+        the rows (all None when the spec trains on every row)."""
         ...
 
     def fingerprint(self, spec: ModelSpec) -> dict[str, str]:
@@ -75,12 +85,17 @@ class TrainingEngine(Protocol):
     The runner calls them in order; what comes back is engine-neutral (the fitted model is
     the same pipeline type either way, stored and loaded the same way)."""
 
-    def load(self, spec: ModelSpec, since: date, max_rows: int | None) -> LoadedRows: ...
+    def load(self, spec: ModelSpec, since: date | None, max_rows: int | None) -> LoadedRows: ...
 
     def validate(
-        self, rows: Any, spec: ModelSpec, champion_profile: dict[str, Any] | None
+        self,
+        rows: Any,
+        spec: ModelSpec,
+        champion_profile: dict[str, Any] | None,
+        window: Any = None,
     ) -> CheckedRows:
-        """Stop with DataValidationError on unusable rows (see training/validate.py)."""
+        """Stop with DataValidationError on unusable rows (see training/validate.py);
+        ``window`` (validate.Window) words a stop for too few rows in the data window."""
         ...
 
     def split(self, checked: Any, spec: ModelSpec) -> Holdout: ...

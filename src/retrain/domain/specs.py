@@ -10,8 +10,10 @@ from typing import Any
 from retrain.domain.errors import UnknownModelError
 
 MODEL_NAME = re.compile(r"^[A-Z][A-Z0-9_]{1,62}$")
-COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")  # formatted into SQL: checked
+BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")  # a bound parameter, as SQLAlchemy's text() sees it
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
+DEFAULT_WINDOW_MONTHS = 36
 
 
 @dataclass(frozen=True)
@@ -24,15 +26,22 @@ class Features:
 
     @property
     def all(self) -> tuple[str, ...]:
-        return self.numeric + self.categorical + self.boolean
+        return tuple(col for cols in self.by_kind().values() for col in cols)
+
+    def by_kind(self) -> dict[str, tuple[str, ...]]:
+        """Columns per kind, in a fixed order: what validation and profiles iterate over."""
+        return {"numeric": self.numeric, "categorical": self.categorical, "boolean": self.boolean}
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """Everything the runner needs to train one classifier.
 
-    ``query`` is SQL with one bound parameter ``:since`` (the start of the data window);
-    it must return the feature columns, the target column and ``created_at``.
+    ``query`` is SQL returning the feature columns and the target column. Without a
+    ``time_column`` it trains on every row it returns. With one, the query filters on the
+    bound parameter ``:since`` (the start of a window of ``window_months`` months, 36 unless
+    set) and returns that column too. ``order_by`` names the column whose largest values
+    ``TRAINING_MAX_ROWS`` keeps (default: the time column, i.e. the newest rows).
     ``estimator`` builds a fresh, unfitted scikit-learn compatible classifier that takes
     the encoded feature matrix (numbers, categories as integer codes, NaN for missing).
     """
@@ -47,7 +56,9 @@ class ModelSpec:
     primary_metric: str = "balanced_accuracy"
     metric_floor: float = 0.5
     tolerance: float = 0.01
-    window_months: int = 36
+    time_column: str | None = None  # None: train on every row the query returns
+    window_months: int | None = None  # with a time_column: months of data (default 36)
+    order_by: str | None = None  # TRAINING_MAX_ROWS keeps its largest values (default time_column)
     test_size: float = 0.2
     min_class_rows: int = 10
     max_null_rate: float = 0.6
@@ -62,8 +73,7 @@ class ModelSpec:
             problems.append(f"name {self.name!r} must match {MODEL_NAME.pattern}")
         if self.primary_metric not in METRICS:
             problems.append(f"primary_metric must be one of {', '.join(METRICS)}")
-        if ":since" not in self.query:
-            problems.append("query must use the bound parameter :since for its data window")
+        problems += self._window_problems()
         if not self.features.all:
             problems.append("at least one feature column is required")
         if self.target in self.features.all:
@@ -78,15 +88,69 @@ class ModelSpec:
             not COLUMN_NAME.match(self.key_column) or self.key_column in self.columns
         ):
             problems.append(
-                f"key_column {self.key_column!r} must be a lowercase column name "
+                f"key_column {self.key_column!r} must be a plain column name "
                 "that is neither a feature nor the target"
             )
+        if self.min_rows < 1:
+            problems.append("min_rows must be at least 1")
+        if not 0 <= self.max_null_rate <= 1:
+            problems.append("max_null_rate must be between 0 and 1 (a share of rows)")
         if problems:
             raise ValueError(f"invalid ModelSpec {self.name!r}: " + "; ".join(problems))
+
+    def _window_problems(self) -> list[str]:
+        problems = []
+        for knob in ("time_column", "order_by"):
+            value = getattr(self, knob)
+            if value is not None and not COLUMN_NAME.match(value):
+                problems.append(
+                    f"{knob} {value!r} must be a plain column name of the query's result "
+                    "(letters, digits, underscores)"
+                )
+        params = set(BIND.findall(self.query))
+        uses_since = "since" in params
+        if params - {"since"}:
+            unknown = ", ".join(f":{p}" for p in sorted(params - {"since"}))
+            problems.append(
+                f"query uses the bound parameter(s) {unknown}; only :since is bound "
+                "(write a literal colon as \\:)"
+            )
+        if self.time_column and not uses_since:
+            problems.append(
+                f"time_column {self.time_column!r} needs a window filter in the query "
+                f"(WHERE {self.time_column} >= :since); or set time_column=None to train "
+                "on all rows"
+            )
+        if not self.time_column and uses_since:
+            problems.append(
+                "query filters on :since but no time_column is set: set time_column to the "
+                "column the filter uses, or drop the :since filter to train on all rows"
+            )
+        if self.window_months is not None and not self.time_column:
+            problems.append("window_months needs a time_column to count months on")
+        if self.window_months is not None and self.window_months < 1:
+            problems.append("window_months must be at least 1")
+        return problems
 
     @property
     def columns(self) -> tuple[str, ...]:
         return (*self.features.all, self.target)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Every column the query must return: features, target, time and order columns."""
+        extra = (c for c in (self.time_column, self.order_by) if c and c not in self.columns)
+        return (*self.columns, *dict.fromkeys(extra))
+
+    @property
+    def months(self) -> int | None:
+        """The data window in months, or None when the spec trains on all rows."""
+        return (self.window_months or DEFAULT_WINDOW_MONTHS) if self.time_column else None
+
+    @property
+    def newest_by(self) -> str | None:
+        """The column TRAINING_MAX_ROWS keeps the largest values of, if any."""
+        return self.order_by or self.time_column
 
 
 class Registry:

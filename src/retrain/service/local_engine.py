@@ -6,6 +6,7 @@ pandas and scikit-learn are imported when a run uses them, not when the app star
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -29,12 +30,20 @@ class LocalRows:
     def count(self) -> int:
         return len(self.frame)
 
-    def window(self, since: date) -> dict[str, str | None]:
-        frame = self.frame
-        if "created_at" not in frame.columns or frame.empty:
-            return {"since": since.isoformat(), "first": None, "last": None}
-        created = frame["created_at"]
-        return {"since": since.isoformat(), "first": str(created.min()), "last": str(created.max())}
+    def window(self, spec: ModelSpec, since: date | None) -> dict[str, str | None]:
+        """The data window: its time column, start, and the first and last time loaded
+        (all None when the spec trains on all rows)."""
+        window = {
+            "column": spec.time_column,
+            "since": since.isoformat() if since else None,
+            "first": None,
+            "last": None,
+        }
+        if spec.time_column in self.frame.columns and not self.frame.empty:
+            times = self.frame[spec.time_column]
+            with contextlib.suppress(TypeError):  # not comparable: the window stays unnamed
+                window.update(first=str(times.min()), last=str(times.max()))
+        return window
 
     def fingerprint(self, spec: ModelSpec) -> dict[str, str]:
         from retrain.service import card as cards
@@ -73,15 +82,19 @@ class LocalEngine:
     def __init__(self, source: TrainingSource) -> None:
         self.source = source
 
-    def load(self, spec: ModelSpec, since: date, max_rows: int | None) -> LocalRows:
+    def load(self, spec: ModelSpec, since: date | None, max_rows: int | None) -> LocalRows:
         return LocalRows(self.source.load(spec, since, max_rows))
 
     def validate(
-        self, rows: LocalRows, spec: ModelSpec, champion_profile: dict[str, Any] | None
+        self,
+        rows: LocalRows,
+        spec: ModelSpec,
+        champion_profile: dict[str, Any] | None,
+        window: Any = None,
     ) -> Validated:
         from retrain.training import validate
 
-        return validate.validate(rows.frame, spec, champion_profile)
+        return validate.validate(rows.frame, spec, champion_profile, window)
 
     def split(self, checked: Validated, spec: ModelSpec) -> LocalHoldout:
         from retrain.training import fit

@@ -22,6 +22,7 @@ from retrain.domain.errors import (
     CorruptStateError,
     DataValidationError,
     NotFoundError,
+    QueryRejectedError,
     RetrainError,
 )
 from retrain.domain.ports import Holdout, LoadedRows
@@ -31,7 +32,7 @@ from retrain.service import card as cards
 from retrain.service.attempt import Attempt, claim, held_elsewhere
 from retrain.service.context import Services
 from retrain.service.notify import announce
-from retrain.training import gate, serialize
+from retrain.training import gate, serialize, validate
 
 # Retrying these cannot help: the data, the code or the stored state must change first.
 PERMANENT = (
@@ -41,6 +42,7 @@ PERMANENT = (
     ConflictError,
     ArtifactIntegrityError,
     CorruptStateError,
+    QueryRejectedError,
 )
 
 
@@ -185,7 +187,7 @@ def describe(exc: BaseException, limit: int = 500) -> str:
 def _train(svc: Services, attempt: Attempt) -> None:
     record = attempt.record
     spec = svc.registry.get(record.model)
-    since = window_start(svc.clock().date(), spec.window_months)
+    since = window_start(svc.clock().date(), spec.months) if spec.months else None
     champion = svc.models.champion(spec.name)  # unreadable: the run stops, naming it
     if record.attempts > 1 and not record.dry_run:
         adopted = svc.models.version_of_run(spec.name, record.run_id)
@@ -198,22 +200,16 @@ def _train(svc: Services, attempt: Attempt) -> None:
     engine = svc.training_engine()  # local or a cluster: the same steps, the same results
     with _stage(attempt, Stage.LOAD):
         rows = engine.load(spec, since, svc.max_rows)
-    record.summary.update(rows_loaded=rows.count, data_window=rows.window(since))
+        window = _outside(svc, spec, since) if since and rows.count < spec.min_rows else None
+    record.summary.update(rows_loaded=rows.count, data_window=rows.window(spec, since))
     svc.progress.rows(record.model, rows.count)
-    logger.info("loaded {} rows since {}", rows.count, since)
+    logger.info("loaded {} rows{}", rows.count, f" since {since}" if since else " (all rows)")
 
     with _stage(attempt, Stage.VALIDATE):
-        checked = engine.validate(rows, spec, (champion_card or {}).get("data_profile"))
-    if svc.max_rows is not None and rows.count >= svc.max_rows:
-        checked.findings.insert(
-            0,
-            {
-                "rule": "max_rows",
-                "severity": "warning",
-                "column": None,
-                "message": f"kept the newest {svc.max_rows} rows of the window (TRAINING_MAX_ROWS)",
-            },
-        )
+        notes = validate.check_row_limit(rows.count, spec, svc.max_rows)
+        champion_profile = (champion_card or {}).get("data_profile")
+        checked = engine.validate(rows, spec, champion_profile, window)
+    checked.findings[:0] = notes
     record.summary["findings"] = checked.findings
     for finding in checked.findings:
         logger.warning("validation: {}", finding["message"])
@@ -340,6 +336,16 @@ def _importance(spec: ModelSpec, pipeline: Any, data: Holdout) -> dict[str, Any]
         return None
 
 
+def _outside(svc: Services, spec: ModelSpec, since: date) -> validate.Window:
+    """What the query holds before the window: for the message when too few rows are in it."""
+    try:
+        rows, newest = svc.source.count_before(spec, since)
+    except RetrainError as exc:
+        logger.warning("could not count the rows before the data window: {}", exc)
+        return validate.Window(since)
+    return validate.Window(since, rows, newest)
+
+
 def _card(
     svc: Services,
     record: RunRecord,
@@ -350,7 +356,7 @@ def _card(
     pipeline: Any,
     metrics: dict,
     decision: gate.GateDecision,
-    since: date,
+    since: date | None,
 ) -> dict[str, Any]:
     return {
         "run_id": record.run_id,
@@ -366,7 +372,7 @@ def _card(
         "primary_metric": spec.primary_metric,
         "validation_findings": checked.findings,
         "data_profile": checked.profile,
-        "data_window": rows.window(since),
+        "data_window": rows.window(spec, since),
         "data_fingerprint": rows.fingerprint(spec),
         "random_state": spec.random_state,
         "test_size": spec.test_size,

@@ -85,6 +85,9 @@ class _NoRows:
     def load(self, *args: Any, **kwargs: Any) -> Any:
         raise ConfigError(["this command reads no training rows"])
 
+    def count_before(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConfigError(["this command reads no training rows"])
+
     def ping(self) -> None:
         pass
 

@@ -222,12 +222,7 @@ def main() -> None:
             )
         if "product_fit" in parts:  # the product's set-up on the same problem and rows
             results["product_fit"] = run(
-                "encoding",
-                opts.fit_reps,
-                model="BENCH_CORE",
-                kind="codes_early_stop",
-                db_url=db,
-                **common,
+                "product_fit", opts.fit_reps, model="BENCH_CORE", db_url=db, **common
             )
         if "encodings" in parts:
             results["encoding_rows"] = opts.encoding_rows or opts.rows

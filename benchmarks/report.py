@@ -81,7 +81,7 @@ def render(r: dict[str, Any]) -> str:
                     nf["accuracy"],
                 ],
                 [
-                    f"product: COPY loader + int codes + early stop ({pf['rounds']} rounds)",
+                    f"product: COPY loader + pipeline, early stop ({pf['rounds']} rounds)",
                     f"{pf['wall_s']:.1f}",
                     pf["fit_s"],
                     f"{pf['peak_mb']:.0f}",

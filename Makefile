@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/src
 
-.PHONY: demo demo-local test lint install bench clean
+.PHONY: demo demo-local test lint install bench quality clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: $(STAMP) node_modules/.installed
 ## Benchmark: load paths, encodings, seed-classifier runs, cold start, footprint (docs/benchmarks.md).
 bench: $(STAMP) node_modules/.installed
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
+## Quality: the README's model defaults against plain XGBoost on public tables (docs/quality.md).
+quality: $(STAMP)
+	$(BIN)/python -m benchmarks.quality $(QUALITY_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

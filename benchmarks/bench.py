@@ -192,6 +192,11 @@ def main() -> None:
         "--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}"
     )
     parser.add_argument(
+        "--models",
+        default="ARTFAM_ROH,KLASSE_ROH,KLASSE_CORE",
+        help="seed classifiers for the seed_runs part",
+    )
+    parser.add_argument(
         "--update",
         action="store_true",
         help="start from --out's results and replace only the parts measured",
@@ -238,20 +243,22 @@ def main() -> None:
                 )
                 for kind in opts.encodings.split(",")
             }
-        if "seed_runs" in parts:
-            results["seed_runs"] = {
-                name: {
-                    "run": run(
-                        "seed_run",
-                        opts.fit_reps,
-                        model=name,
-                        db_url=db,
-                        blob=blob.connection_string,
-                    ),
-                    "bare": run("bare_fit", opts.fit_reps, model=name, db_url=db),
+        if "seed_runs" in parts:  # --update keeps the models not measured this time
+            results.setdefault("seed_runs", {}).update(
+                {
+                    name: {
+                        "run": run(
+                            "seed_run",
+                            opts.fit_reps,
+                            model=name,
+                            db_url=db,
+                            blob=blob.connection_string,
+                        ),
+                        "bare": run("bare_fit", opts.fit_reps, model=name, db_url=db),
+                    }
+                    for name in opts.models.split(",")
                 }
-                for name in ("ARTFAM_ROH", "KLASSE_ROH", "KLASSE_CORE")
-            }
+            )
     if "cold_start" in parts:
         results["cold_start"] = cold_start()
     if "footprint" in parts:

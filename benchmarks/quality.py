@@ -141,7 +141,7 @@ def write(path: Path, body: str) -> None:
 
 
 def main() -> None:
-    from benchmarks.quality_data import TABLES
+    from benchmarks.quality_data import EXTRA, TABLES
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     opts = parser.parse_args()
     wanted = set(opts.tables.split(",")) if opts.tables else None
-    chosen = [t for t in TABLES if wanted is None or t.item in wanted]
+    chosen = [t for t in (*TABLES, *EXTRA) if t.item in wanted] if wanted else list(TABLES)
     results = []
     for t in chosen:
         print(f"  {t.name} ...", file=sys.stderr, flush=True)

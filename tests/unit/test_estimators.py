@@ -45,8 +45,18 @@ def test_categories_are_split_natively_and_come_first():
     ]
 
 
+def test_the_default_is_one_fit_on_every_training_row():
+    model, data = fitted()
+    classifier = model.named_steps["classifier"]
+    assert classifier.rounds_ is None  # no validation split
+    assert classifier.estimator_.rows_fitted_ == len(data.y_train)
+    assert classifier.estimator_.get_booster().num_boosted_rounds() == 60
+
+
 def test_early_stopping_picks_the_rounds_and_the_refit_uses_every_training_row():
-    model, data = fitted(estimator=lambda: quick(n_estimators=300, learning_rate=0.5))
+    model, data = fitted(
+        estimator=lambda: quick(n_estimators=300, learning_rate=0.5, early_stopping_rounds=20)
+    )
     classifier = model.named_steps["classifier"]
     assert 1 <= classifier.rounds_ < 300  # stopped before the cap on this easy toy
     final = classifier.estimator_
@@ -59,7 +69,9 @@ def test_early_stopping_picks_the_rounds_and_the_refit_uses_every_training_row()
 def test_above_refit_max_rows_the_early_stopped_fit_is_kept():
     frame = toy_frame(rows=1500)
     X, y = frame[["size"]].to_numpy(np.float32), frame["label"].to_numpy()
-    classifier = EncodedLabelClassifier(quick(), refit_max_rows=1000).fit(X, y)
+    classifier = EncodedLabelClassifier(quick(early_stopping_rounds=20), refit_max_rows=1000).fit(
+        X, y
+    )
     assert classifier.estimator_.get_params()["early_stopping_rounds"] == 20
     assert classifier.estimator_.rows_fitted_ == 1350  # 90 % of the rows
 

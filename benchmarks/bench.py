@@ -193,6 +193,11 @@ def main() -> None:
         "--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}"
     )
     parser.add_argument(
+        "--models",
+        default="ARTFAM_ROH,KLASSE_ROH,KLASSE_CORE",
+        help="seed classifiers for the seed_runs part",
+    )
+    parser.add_argument(
         "--update",
         action="store_true",
         help="start from --out's results and replace only the parts measured",
@@ -240,12 +245,7 @@ def measure_on_database(
             )
         if "product_fit" in parts:  # the product's set-up on the same problem and rows
             results["product_fit"] = run(
-                "encoding",
-                opts.fit_reps,
-                model="BENCH_CORE",
-                kind="codes_early_stop",
-                db_url=db,
-                **common,
+                "product_fit", opts.fit_reps, model="BENCH_CORE", db_url=db, **common
             )
         if "encodings" in parts:
             results["encoding_rows"] = opts.encoding_rows or opts.rows
@@ -261,20 +261,22 @@ def measure_on_database(
                 )
                 for kind in opts.encodings.split(",")
             }
-        if "seed_runs" in parts:
-            results["seed_runs"] = {
-                name: {
-                    "run": run(
-                        "seed_run",
-                        opts.fit_reps,
-                        model=name,
-                        db_url=db,
-                        blob=blob.connection_string,
-                    ),
-                    "bare": run("bare_fit", opts.fit_reps, model=name, db_url=db),
+        if "seed_runs" in parts:  # --update keeps the models not measured this time
+            results.setdefault("seed_runs", {}).update(
+                {
+                    name: {
+                        "run": run(
+                            "seed_run",
+                            opts.fit_reps,
+                            model=name,
+                            db_url=db,
+                            blob=blob.connection_string,
+                        ),
+                        "bare": run("bare_fit", opts.fit_reps, model=name, db_url=db),
+                    }
+                    for name in opts.models.split(",")
                 }
-                for name in ("ARTFAM_ROH", "KLASSE_ROH", "KLASSE_CORE")
-            }
+            )
 
 
 def machine() -> dict[str, Any]:

@@ -104,7 +104,7 @@ def _fits(r: dict[str, Any]) -> Section:
     if pf is not None:
         rows.append(
             [
-                f"product: COPY loader + int codes + early stop ({pf['rounds']} rounds)",
+                f"product: COPY loader + pipeline, early stop ({pf['rounds']} rounds)",
                 f"{pf['wall_s']:.1f}",
                 pf["fit_s"],
                 f"{pf['peak_mb']:.0f}",

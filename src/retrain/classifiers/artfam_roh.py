@@ -29,7 +29,9 @@ SPEC = ModelSpec(
         ),
         boolean=("moisture_resistant", "fire_retardant"),
     ),
-    estimator=lambda: xgboost_hist(n_estimators=400, max_depth=6),
+    estimator=lambda: xgboost_hist(
+        n_estimators=400, max_depth=6, learning_rate=0.1, early_stopping_rounds=20
+    ),
     min_rows=1000,
     primary_metric="macro_f1",
     metric_floor=0.5,

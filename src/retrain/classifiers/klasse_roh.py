@@ -19,7 +19,9 @@ SPEC = ModelSpec(
         categorical=("plant", "product_line", "glue_system", "emission_class"),
         boolean=("moisture_resistant", "fire_retardant"),
     ),
-    estimator=lambda: xgboost_hist(n_estimators=300, max_depth=5),
+    estimator=lambda: xgboost_hist(
+        n_estimators=300, max_depth=5, learning_rate=0.1, early_stopping_rounds=20
+    ),
     min_rows=1000,
     primary_metric="balanced_accuracy",
     metric_floor=0.45,

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.class_weight import compute_sample_weight
+
+# Up to this many training rows, an early-stopped model is fitted again on all of them with
+# the round count the validation split chose. Above it the validation fit is the model: a
+# refit would double a fit of minutes for the last 10 % of rows (docs/quality.md).
+REFIT_MAX_ROWS = 200_000
 
 
 class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
@@ -16,32 +23,85 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
     XGBoost wants labels 0..k-1; operators want ``"MDF_STD|MDF18"``. ``classes_`` holds the
     original labels in the column order of ``predict_proba``.
 
-    When the estimator has ``early_stopping_rounds`` set (XGBoost), a stratified
-    ``validation_fraction`` of the training rows is held out as its evaluation set, so
-    boosting stops when the validation loss stops improving (the holdout test set is never
-    seen during fitting).
+    - ``categorical_features``: column positions holding category codes. An estimator that
+      takes ``feature_types`` (XGBoost) splits on them as categories (sets of codes), not
+      as ordered numbers.
+    - Early stopping: when the estimator has ``early_stopping_rounds`` set, a stratified
+      ``validation_fraction`` of the training rows picks the round count (the holdout test
+      set is never seen). With at most ``refit_max_rows`` training rows the estimator is
+      then fitted again on all of them for that many rounds, so the validation split costs
+      no training rows. ``rounds_`` holds the count chosen.
+    - ``class_weight="balanced"``: every class weighs the same in the loss (sample weights
+      inversely proportional to class frequency), for a balanced primary metric.
     """
 
-    def __init__(self, estimator: Any, validation_fraction: float = 0.1) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        validation_fraction: float = 0.1,
+        categorical_features: tuple[int, ...] = (),
+        class_weight: str | None = None,
+        refit_max_rows: int = REFIT_MAX_ROWS,
+    ) -> None:
         self.estimator = estimator
         self.validation_fraction = validation_fraction
+        self.categorical_features = categorical_features
+        self.class_weight = class_weight
+        self.refit_max_rows = refit_max_rows
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> EncodedLabelClassifier:
-        self.label_encoder_ = LabelEncoder().fit(np.asarray(y, dtype=object))
+        labels = np.asarray(y, dtype=object)
+        self.label_encoder_ = LabelEncoder().fit(labels)
         self.classes_ = self.label_encoder_.classes_
-        codes = self.label_encoder_.transform(np.asarray(y, dtype=object))
-        estimator = clone(self.estimator)
+        codes = self.label_encoder_.transform(labels)
+        estimator = self._declare_categories(clone(self.estimator), X.shape[1])
+        if self.class_weight is not None:
+            fit_params["sample_weight"] = compute_sample_weight(self.class_weight, codes)
+        self.rounds_: int | None = None
         if getattr(estimator, "early_stopping_rounds", None):
-            X, X_val, codes, y_val = train_test_split(
-                X,
-                codes,
-                test_size=self.validation_fraction,
-                stratify=codes,
-                random_state=getattr(estimator, "random_state", None) or 0,
-            )
-            fit_params = {**fit_params, "eval_set": [(X_val, y_val)], "verbose": False}
-        self.estimator_ = estimator.fit(X, codes, **fit_params)
+            estimator = self._fit_early_stopped(estimator, X, codes, fit_params)
+        else:
+            estimator.fit(X, codes, **fit_params)
+        self.estimator_ = estimator
         return self
+
+    def _declare_categories(self, estimator: Any, n_columns: int) -> Any:
+        params = estimator.get_params()
+        # only estimators that take feature_types (XGBoost); their own choice wins
+        if self.categorical_features and params.get("feature_types", "") is None:
+            wanted = set(self.categorical_features)
+            types = ["c" if i in wanted else "q" for i in range(n_columns)]
+            estimator.set_params(feature_types=types, enable_categorical=True)
+        return estimator
+
+    def _fit_early_stopped(
+        self, estimator: Any, X: Any, codes: np.ndarray, fit_params: dict[str, Any]
+    ) -> Any:
+        rows = np.arange(len(codes))
+        n_val = max(math.ceil(self.validation_fraction * len(rows)), len(self.classes_))
+        fit_rows, val_rows = train_test_split(
+            rows,
+            test_size=n_val,
+            stratify=codes,
+            random_state=getattr(estimator, "random_state", None) or 0,
+        )
+        weights = fit_params.pop("sample_weight", None)
+        first = clone(estimator)
+        first.fit(
+            _rows(X, fit_rows),
+            codes[fit_rows],
+            sample_weight=None if weights is None else weights[fit_rows],
+            eval_set=[(_rows(X, val_rows), codes[val_rows])],
+            sample_weight_eval_set=None if weights is None else [weights[val_rows]],
+            verbose=False,
+            **fit_params,
+        )
+        self.rounds_ = int(first.best_iteration) + 1
+        if len(rows) > self.refit_max_rows:
+            return first
+        del first  # free its memory before the refit
+        final = clone(estimator).set_params(n_estimators=self.rounds_, early_stopping_rounds=None)
+        return final.fit(X, codes, sample_weight=weights, **fit_params)
 
     def predict(self, X: Any) -> np.ndarray:
         codes = np.asarray(self.estimator_.predict(X)).astype(int).ravel()
@@ -49,3 +109,8 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         return np.asarray(self.estimator_.predict_proba(X))
+
+
+def _rows(X: Any, index: np.ndarray) -> Any:
+    """Rows of a matrix (numpy, scipy sparse) or of a frame."""
+    return X.iloc[index] if hasattr(X, "iloc") else X[index]

@@ -13,6 +13,14 @@ from sklearn.preprocessing import OrdinalEncoder
 from retrain.domain.specs import ModelSpec
 from retrain.training.estimators import EncodedLabelClassifier
 
+# Class weights per primary metric: a balanced metric counts every class the same, so the
+# loss does too (docs/quality.md).
+CLASS_WEIGHT: dict[str, str | None] = {
+    "accuracy": None,
+    "macro_f1": None,
+    "balanced_accuracy": "balanced",
+}
+
 
 def feature_frame(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """The spec's feature columns with the dtypes the pipeline expects.
@@ -33,14 +41,15 @@ def feature_frame(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
 
 
 def build_pipeline(spec: ModelSpec) -> Pipeline:
-    """Integer-coded categories (unknown or missing -> NaN) + the spec's estimator.
+    """One ColumnTransformer (categories first, then numbers) + the spec's estimator.
 
-    Tree ensembles split on the codes directly: no dense one-hot frame, whose memory grows
-    with every category (see docs/benchmarks.md)."""
+    Categories become integer codes (unknown or missing -> NaN) in the first columns, and
+    the classifier is told which columns those are: XGBoost splits on them natively (a set
+    of categories per branch), so a code's number carries no order and no dense one-hot
+    frame is built (docs/benchmarks.md, docs/quality.md). Further blocks are appended after
+    the numbers; the category positions stay ``0 .. len(categorical) - 1``.
+    """
     transformers: list[tuple[str, Any, list[str]]] = []
-    passthrough = [*spec.features.numeric, *spec.features.boolean]
-    if passthrough:
-        transformers.append(("numbers", "passthrough", passthrough))
     if spec.features.categorical:
         encoder = OrdinalEncoder(
             handle_unknown="use_encoded_value",
@@ -49,9 +58,15 @@ def build_pipeline(spec: ModelSpec) -> Pipeline:
             dtype=np.float32,
         )
         transformers.append(("categories", encoder, list(spec.features.categorical)))
+    passthrough = [*spec.features.numeric, *spec.features.boolean]
+    if passthrough:
+        transformers.append(("numbers", "passthrough", passthrough))
     features = ColumnTransformer(
         transformers, sparse_threshold=0.0, verbose_feature_names_out=False
     )
-    return Pipeline(
-        [("features", features), ("classifier", EncodedLabelClassifier(spec.estimator()))]
+    classifier = EncodedLabelClassifier(
+        spec.estimator(),
+        categorical_features=tuple(range(len(spec.features.categorical))),
+        class_weight=CLASS_WEIGHT[spec.primary_metric],
     )
+    return Pipeline([("features", features), ("classifier", classifier)])

@@ -1,0 +1,107 @@
+"""The default XGBoost set-up: native categories, early stopping then refit, class weights,
+and an artifact that loads back with the trusted types only."""
+
+from __future__ import annotations
+
+import numpy as np
+from xgboost import XGBClassifier
+
+from retrain.classifiers.estimators import xgboost_hist
+from retrain.training import fit, serialize
+from retrain.training.estimators import EncodedLabelClassifier
+from tests.fakes import toy_frame, toy_spec
+
+
+class RowCounting(XGBClassifier):
+    """XGBoost that remembers how many rows its last fit saw."""
+
+    def fit(self, X, y, **kwargs):
+        self.rows_fitted_ = X.shape[0]
+        return super().fit(X, y, **kwargs)
+
+
+def quick(**overrides: object) -> XGBClassifier:
+    """The default factory's set-up, small and counting rows."""
+    params = xgboost_hist(**{"n_estimators": 60, "max_depth": 3, **overrides}).get_params()
+    return RowCounting(**params)
+
+
+def fitted(rows: int = 1500, estimator=quick, **spec: object):
+    frame = toy_frame(rows=rows, colours=tuple(f"c{i:02d}" for i in range(40)))
+    spec_ = toy_spec(estimator=estimator, **spec)
+    data = fit.split(frame, spec_)
+    return fit.fit(spec_, data), data
+
+
+def test_categories_are_split_natively_and_come_first():
+    model, _ = fitted()
+    booster = model.named_steps["classifier"].estimator_
+    assert booster.get_params()["enable_categorical"] is True
+    assert booster.get_params()["feature_types"] == ["c", "q", "q"]  # colour, size, coated
+    assert list(model.named_steps["features"].get_feature_names_out()) == [
+        "colour",
+        "size",
+        "coated",
+    ]
+
+
+def test_the_default_is_one_fit_on_every_training_row():
+    model, data = fitted()
+    classifier = model.named_steps["classifier"]
+    assert classifier.rounds_ is None  # no validation split
+    assert classifier.estimator_.rows_fitted_ == len(data.y_train)
+    assert classifier.estimator_.get_booster().num_boosted_rounds() == 60
+
+
+def test_early_stopping_picks_the_rounds_and_the_refit_uses_every_training_row():
+    model, data = fitted(
+        estimator=lambda: quick(n_estimators=300, learning_rate=0.5, early_stopping_rounds=20)
+    )
+    classifier = model.named_steps["classifier"]
+    assert 1 <= classifier.rounds_ < 300  # stopped before the cap on this easy toy
+    final = classifier.estimator_
+    assert final.get_params()["n_estimators"] == classifier.rounds_
+    assert final.get_params()["early_stopping_rounds"] is None
+    assert final.get_booster().num_boosted_rounds() == classifier.rounds_
+    assert final.rows_fitted_ == len(data.y_train)  # the validation split cost no rows
+
+
+def test_above_refit_max_rows_the_early_stopped_fit_is_kept():
+    frame = toy_frame(rows=1500)
+    X, y = frame[["size"]].to_numpy(np.float32), frame["label"].to_numpy()
+    classifier = EncodedLabelClassifier(quick(early_stopping_rounds=20), refit_max_rows=1000).fit(
+        X, y
+    )
+    assert classifier.estimator_.get_params()["early_stopping_rounds"] == 20
+    assert classifier.estimator_.rows_fitted_ == 1350  # 90 % of the rows
+
+
+def test_balanced_accuracy_weighs_classes_equally_and_other_metrics_do_not():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 2)).astype(np.float32)
+    y = np.where(X[:, 0] + 0.8 * rng.normal(size=2000) > 1.6, "rare", "common")
+    plain = EncodedLabelClassifier(quick()).fit(X, y)
+    weighted = EncodedLabelClassifier(quick(), class_weight="balanced").fit(X, y)
+    assert (weighted.predict(X) == "rare").sum() > 1.5 * (plain.predict(X) == "rare").sum()
+    spec = toy_spec(estimator=quick, primary_metric="balanced_accuracy")
+    assert fit.build_pipeline(spec).named_steps["classifier"].class_weight == "balanced"
+    assert fit.build_pipeline(toy_spec()).named_steps["classifier"].class_weight is None
+
+
+def test_two_classes_and_a_frame_input_work():
+    frame = toy_frame(rows=600)
+    y = np.where(frame["size"] > 5, "big", "small")
+    classifier = EncodedLabelClassifier(quick()).fit(frame[["size"]], y)
+    assert set(classifier.predict(frame[["size"]])) == {"big", "small"}
+
+
+def test_artifact_loads_back_with_the_trusted_types_and_predicts_the_same():
+    model, data = fitted(  # the factory's own class: a test class is not on the trusted list
+        estimator=lambda: xgboost_hist(n_estimators=40, max_depth=3),
+        primary_metric="balanced_accuracy",
+    )
+    blob = serialize.dumps(model)
+    loaded = serialize.loads(blob, serialize.sha256(blob))
+    assert list(loaded.predict(data.X_test)) == list(model.predict(data.X_test))
+    unseen = data.X_test.head(3).assign(colour=["never-seen", None, "c01"])
+    assert len(loaded.predict_proba(unseen)) == 3

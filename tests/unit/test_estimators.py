@@ -33,14 +33,15 @@ def fitted(rows: int = 1500, estimator=quick, **spec: object):
     return fit.fit(spec_, data), data
 
 
-def test_categories_are_split_natively_and_come_first():
+def test_categories_are_split_natively_in_the_specs_column_order():
     model, _ = fitted()
-    booster = model.named_steps["classifier"].estimator_
-    assert booster.get_params()["enable_categorical"] is True
-    assert booster.get_params()["feature_types"] == ["c", "q", "q"]  # colour, size, coated
+    classifier = model.named_steps["classifier"]
+    assert classifier.native_categories_ is True
+    assert classifier.categorical_features == (1,)
+    assert classifier.estimator_.get_booster().feature_types == ["float", "c", "float"]
     assert list(model.named_steps["features"].get_feature_names_out()) == [
-        "colour",
         "size",
+        "colour",
         "coated",
     ]
 

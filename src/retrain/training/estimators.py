@@ -55,6 +55,12 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self.label_encoder_.classes_
         codes = self.label_encoder_.transform(labels)
         estimator = self._declare_categories(clone(self.estimator), X.shape[1])
+        if self.native_categories_ and not isinstance(X, np.ndarray):  # sparse: say which
+            wanted = set(self.categorical_features)
+            estimator.set_params(
+                feature_types=["c" if j in wanted else "q" for j in range(X.shape[1])]
+            )
+        X = self._input(X, fitting=True)
         if self.class_weight is not None:
             fit_params["sample_weight"] = compute_sample_weight(self.class_weight, codes)
         self.rounds_: int | None = None
@@ -68,11 +74,37 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
     def _declare_categories(self, estimator: Any, n_columns: int) -> Any:
         params = estimator.get_params()
         # only estimators that take feature_types (XGBoost); their own choice wins
-        if self.categorical_features and params.get("feature_types", "") is None:
-            wanted = set(self.categorical_features)
-            types = ["c" if i in wanted else "q" for i in range(n_columns)]
-            estimator.set_params(feature_types=types, enable_categorical=True)
+        self.native_categories_ = bool(
+            self.categorical_features and params.get("feature_types", "") is None
+        )
+        if self.native_categories_:
+            estimator.set_params(enable_categorical=True)
         return estimator
+
+    def _input(self, X: Any, fitting: bool = False) -> Any:
+        """For native categories: a frame whose category columns are pandas categoricals of
+        the codes (XGBoost's fast categorical path; a NumPy matrix with ``feature_types``
+        gives the same trees, measured 14x slower). A sparse matrix goes in as it is."""
+        # getattr: artifacts written before native categories lack the attribute
+        if not getattr(self, "native_categories_", False) or not isinstance(X, np.ndarray):
+            return X
+        import pandas as pd
+
+        if fitting:
+            self.n_categories_ = {
+                j: int(np.nanmax(X[:, j], initial=-1)) + 1 for j in self.categorical_features
+            }
+        columns: dict[str, Any] = {}
+        for j in range(X.shape[1]):
+            if j in self.n_categories_:
+                codes = np.where(np.isnan(X[:, j]), -1, X[:, j]).astype(np.int64)
+                codes[codes >= self.n_categories_[j]] = -1
+                columns[f"f{j}"] = pd.Categorical.from_codes(
+                    codes, categories=range(self.n_categories_[j])
+                )
+            else:
+                columns[f"f{j}"] = X[:, j]
+        return pd.DataFrame(columns)
 
     def _fit_early_stopped(
         self, estimator: Any, X: Any, codes: np.ndarray, fit_params: dict[str, Any]
@@ -104,11 +136,11 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
         return final.fit(X, codes, sample_weight=weights, **fit_params)
 
     def predict(self, X: Any) -> np.ndarray:
-        codes = np.asarray(self.estimator_.predict(X)).astype(int).ravel()
+        codes = np.asarray(self.estimator_.predict(self._input(X))).astype(int).ravel()
         return self.classes_[codes]
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return np.asarray(self.estimator_.predict_proba(X))
+        return np.asarray(self.estimator_.predict_proba(self._input(X)))
 
 
 def _rows(X: Any, index: np.ndarray) -> Any:

@@ -41,7 +41,7 @@ def feature_frame(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
 
 
 def build_pipeline(spec: ModelSpec) -> Pipeline:
-    """One ColumnTransformer (categories first, then numbers) + the spec's estimator.
+    """One ColumnTransformer (numbers, categories, flags: the spec's order) + the estimator.
 
     Categories become integer codes (unknown or missing -> NaN) in the first columns, and
     the classifier is told which columns those are: XGBoost splits on them natively (a set
@@ -50,6 +50,8 @@ def build_pipeline(spec: ModelSpec) -> Pipeline:
     the numbers; the category positions stay ``0 .. len(categorical) - 1``.
     """
     transformers: list[tuple[str, Any, list[str]]] = []
+    if spec.features.numeric:
+        transformers.append(("numbers", "passthrough", list(spec.features.numeric)))
     if spec.features.categorical:
         encoder = OrdinalEncoder(
             handle_unknown="use_encoded_value",
@@ -58,15 +60,15 @@ def build_pipeline(spec: ModelSpec) -> Pipeline:
             dtype=np.float32,
         )
         transformers.append(("categories", encoder, list(spec.features.categorical)))
-    passthrough = [*spec.features.numeric, *spec.features.boolean]
-    if passthrough:
-        transformers.append(("numbers", "passthrough", passthrough))
+    if spec.features.boolean:
+        transformers.append(("flags", "passthrough", list(spec.features.boolean)))
     features = ColumnTransformer(
         transformers, sparse_threshold=0.0, verbose_feature_names_out=False
     )
+    first = len(spec.features.numeric)  # the category columns' first position
     classifier = EncodedLabelClassifier(
         spec.estimator(),
-        categorical_features=tuple(range(len(spec.features.categorical))),
+        categorical_features=tuple(range(first, first + len(spec.features.categorical))),
         class_weight=CLASS_WEIGHT[spec.primary_metric],
     )
     return Pipeline([("features", features), ("classifier", classifier)])

@@ -14,7 +14,7 @@ import pytest
 
 from tests.faults.world import TALLY, World
 
-ROUNDS = int(os.environ.get("STRESS_ROUNDS", "8"))
+ROUNDS = int(os.environ.get("STRESS_ROUNDS", "20"))
 
 
 def _together(calls: list[Callable[[], object]]) -> list[object]:

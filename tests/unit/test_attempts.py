@@ -220,3 +220,35 @@ def test_overlapping_starts_of_the_same_runs_queue_each_once(svc, clock):
     assert stored == set(messages)  # nothing queued without its message
     batch = svc.runs.batch(results[0].batch_id)
     assert sorted(batch["run_ids"]) == sorted(messages)
+
+
+class LandsThenFails:
+    """A store whose run-record writes land but answer with an error ``failures`` times."""
+
+    def __init__(self, store, failures: int) -> None:
+        self.store, self.failures = store, failures
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def create(self, key, data):
+        etag = self.store.create(key, data)  # the same bytes again count as ours
+        if key.endswith(".json") and "/" not in key and self.failures > 0:
+            self.failures -= 1
+            raise BackendError(f"blob storage create failed on {key}: HTTP 500")
+        return etag
+
+
+@pytest.mark.parametrize("failures", [1, 2, 3, 9])
+def test_a_start_whose_record_landed_unanswered_queues_it_once_or_leaves_nothing(
+    svc, clock, failures
+):
+    svc.runs.store = LandsThenFails(svc.runs.store, failures)
+    started = start_runs(svc, ["TOY"], trigger="http")
+    stored = [r.run_id for r in svc.runs.list()]
+    if failures < 3:  # asked again: the record is ours, one message
+        assert [r.run_id for r in started.runs] == stored and len(stored) == 1
+    else:  # storage kept failing: reported, and the record that landed is removed
+        assert started.runs == [] and [m for m, _ in started.failed] == ["TOY"], started
+        assert stored == []
+        assert svc.runs.active("TOY") is None

@@ -42,7 +42,7 @@ class RunRepository:
         entry is written first: an entry without a record is skipped by every reader."""
         self._ensure_index(writing=True)
         self._index(record.run_id)
-        record.updated_at = iso(utcnow())
+        record.updated_at = record.created_at  # the same bytes if asked again (start.py)
         try:
             record.etag = self.store.create(f"{record.run_id}.json", _encode(record))
         except AlreadyExists:

@@ -14,10 +14,18 @@ from datetime import UTC, datetime
 
 from loguru import logger
 
-from retrain.domain.errors import ConflictError, RetrainError, RunAlreadyActiveError
+from retrain.domain.errors import (
+    BackendError,
+    ConflictError,
+    RetrainError,
+    RunAlreadyActiveError,
+)
 from retrain.domain.runs import RunRecord, new_run_id
 from retrain.service.context import Services
 from retrain.service.notify import start_batch
+
+
+CREATE_TRIES = 3  # storage calls each retried by the SDK too
 
 
 @dataclass
@@ -78,7 +86,7 @@ def start_runs(
 
 def _start(svc: Services, record: RunRecord, result: Started) -> None:
     for _ in range(3):
-        if svc.runs.create(record):
+        if _create(svc, record):
             break
         existing = svc.runs.find(record.run_id)
         if existing is not None:
@@ -97,6 +105,31 @@ def _start(svc: Services, record: RunRecord, result: Started) -> None:
             _undo(svc, record)
             raise
     result.runs.append(record)
+
+
+def _create(svc: Services, record: RunRecord) -> bool:
+    """``runs.create``, asked again when storage fails: a write whose answer was lost may
+    have landed, and asking again with the same bytes counts it as ours. If storage keeps
+    failing, a record of ours that did land is removed, so none is left without a message."""
+    attempt = 1
+    while True:
+        try:
+            return svc.runs.create(record)
+        except BackendError:
+            if attempt >= CREATE_TRIES:
+                _forget(svc, record)
+                raise
+            attempt += 1
+
+
+def _forget(svc: Services, record: RunRecord) -> None:
+    """Best effort: remove ``record`` if this call's create stored it after all."""
+    try:
+        found = svc.runs.find(record.run_id)
+        if found is not None and found.created_by == record.created_by:
+            svc.runs.discard(found)
+    except Exception as exc:  # it stays queued until it is stale (run_repository)
+        logger.warning("could not remove run {}: {}", record.run_id, type(exc).__name__)
 
 
 def _undo(svc: Services, record: RunRecord) -> None:

@@ -107,6 +107,8 @@ class DaskHoldout:
 
 
 class DaskEngine:
+    name = "dask"
+
     def __init__(
         self,
         source: SqlSource,
@@ -189,14 +191,19 @@ class DaskEngine:
 
     def load(self, spec: ModelSpec, since: date | None, max_rows: int | None) -> DaskRows:
         tasks = _tasks()
-        self._check(spec)
+        from retrain.training import summary, validate
+
+        if problem := self.refuses(spec):
+            raise ConfigError([problem])
         plan = partitions.plan(self.source, spec, since, max_rows, self.partition_rows)
+        if max_rows is not None and spec.newest_by is None:
+            validate.check_row_limit(plan.rows, spec, max_rows)  # more rows: stops, as local
         client, run = self.client(), uuid.uuid4().hex[:8]
         logger.info(
             "Dask: {} rows in {} partitions on {}", plan.rows, len(plan.conditions), self.address
         )
         with self.cluster("reading partitions"):
-            frames = [
+            reads = [
                 client.submit(
                     tasks.read_partition,
                     self.database,
@@ -209,10 +216,10 @@ class DaskEngine:
                 )
                 for i in range(len(plan.conditions))
             ]
-            firsts = self.gather(client.map(tasks.first_pass, frames, spec=spec, pure=False))
-        from retrain.training import summary
-
-        return DaskRows(self, frames, summary.merge(firsts))
+            firsts = client.map(tasks.first_pass, reads, spec=spec, pure=False)
+            frames = client.map(tasks.pick, firsts, name="frame", pure=False)
+            summaries = self.gather(client.map(tasks.pick, firsts, name="summary", pure=False))
+        return DaskRows(self, frames, summary.merge_first(summaries))
 
     def validate(
         self,
@@ -221,35 +228,40 @@ class DaskEngine:
         champion_profile: dict[str, Any] | None,
         window: Any = None,
     ) -> DaskChecked:
+        """``validate.validate``'s rules on the partitions' added counts (training/summary.py):
+        the same findings, stops and profile as the local engine on the same rows."""
         tasks = _tasks()
-        from retrain.training import summary
+        from retrain.training import summary, validate
 
-        findings, dropped = summary.check_first(rows.first, spec)
+        findings, dropped = summary.check_first(rows.first, spec, window)
         client = self.client()
         with self.cluster("profiling partitions"):
+            usable = client.map(tasks.usable, rows.frames, spec=spec, dropped=dropped, pure=False)
+            rows.frames = usable
+            findings += validate.duplicate_findings(self._duplicates(usable, spec))
             seconds = client.map(
-                tasks.second_pass,
-                rows.frames,
-                spec=spec,
-                dropped=dropped,
-                champion=champion_profile,
-                pure=False,
+                tasks.second_pass, usable, spec=spec, champion=champion_profile, pure=False
             )
-            second = summary.merge(self.gather(seconds))
-            duplicates = self._duplicates(rows.frames, spec, dropped)
-        more, profile = summary.check_second(
-            rows.first, second, spec, dropped, duplicates, champion_profile
-        )
-        return DaskChecked(rows, findings + more, profile, dropped, second)
+            second = summary.merge_second(self.gather(seconds), spec)
+            numeric = summary.numeric_edges(second, spec)
+            sampled = {col: n["edges"] for col, n in numeric.items() if n["counts"] is None}
+            if sampled:
+                counted = client.map(tasks.bucket_counts, usable, edges=sampled, pure=False)
+                for part in self.gather(counted):
+                    for col, counts in part.items():
+                        total = numeric[col]["counts"] or [0] * len(counts)
+                        numeric[col]["counts"] = [a + b for a, b in zip(total, counts, strict=True)]
+        profile = summary.profile_of(second, spec, numeric)
+        if champion_profile:
+            findings += summary.drift_findings(second, spec, profile, champion_profile)
+        return DaskChecked(rows, findings, profile, dropped, second)
 
-    def _duplicates(self, frames: list, spec: ModelSpec, dropped: list[str]) -> int:
+    def _duplicates(self, frames: list, spec: ModelSpec) -> int:
         """Rows repeating another row anywhere: hashes dealt into buckets by value, so each
         bucket is counted by one task and no process sees all of them."""
         tasks = _tasks()
         client, buckets = self.client(), len(frames)
-        dealt = client.map(
-            tasks.hash_buckets, frames, spec=spec, dropped=dropped, buckets=buckets, pure=False
-        )
+        dealt = client.map(tasks.hash_buckets, frames, spec=spec, buckets=buckets, pure=False)
         counts = [
             client.submit(tasks.repeats, *[client.submit(tasks.pick, d, b) for d in dealt])
             for b in range(buckets)
@@ -261,8 +273,7 @@ class DaskEngine:
         from retrain.training import assemble
 
         vocabularies = {
-            col: list(checked.second["categories"].get(col, {}))
-            for col in spec.features.categorical
+            col: list(checked.second["columns"][col]["all"]) for col in spec.features.categorical
         }
         features = assemble.fitted_features(spec, vocabularies)
         classes = sorted(checked.profile["class_counts"])
@@ -282,7 +293,6 @@ class DaskEngine:
                 tasks.split_partition,
                 checked.rows.frames,
                 spec=spec,
-                dropped=checked.dropped,
                 features=features,
                 classes=classes,
                 validation_fraction=fraction,
@@ -324,20 +334,27 @@ class DaskEngine:
             del picks  # kept alive until the fit is done
         return assemble.pipeline_from_booster(spec, holdout.features, holdout.classes, model)
 
-    def _check(self, spec: ModelSpec) -> None:
-        from retrain.training import assemble
+    def refuses(self, spec: ModelSpec) -> str | None:
+        """Why this engine cannot train ``spec`` (the runner then trains it in-process), or
+        None when it can."""
+        from retrain.training import assemble, summary
 
         problems = []
         if spec.key_column is None:
             problems.append(
-                f"{spec.name} has no key_column: the Dask engine (TRAINING_ENGINE=dask) "
-                "partitions rows and splits the holdout by it; name a unique column"
+                f"{spec.name} has no key_column (the Dask engine partitions rows and splits "
+                "the holdout by it)"
             )
         estimator = spec.estimator()
         if not assemble.is_xgboost(estimator):
             problems.append(
-                f"{spec.name}'s estimator is {type(estimator).__name__}: the Dask engine "
-                "trains XGBoost only (xgboost.dask); use TRAINING_ENGINE=local for it"
+                f"{spec.name}'s estimator is {type(estimator).__name__} (the Dask engine "
+                "trains XGBoost only, with xgboost.dask)"
             )
-        if problems:
-            raise ConfigError(problems)
+        kinds = [kind for kind, cols in spec.features.by_kind().items() if cols]
+        if other := sorted(set(kinds) - set(summary.KINDS)):
+            problems.append(
+                f"{spec.name} has {', '.join(other)} features (the Dask engine profiles "
+                f"{', '.join(summary.KINDS)} only)"
+            )
+        return "; ".join(problems) or None

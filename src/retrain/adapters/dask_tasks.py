@@ -32,20 +32,25 @@ def read_partition(
 
 
 def first_pass(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
+    """The partition parsed by kind (``frame``) and its counts for the hard rules."""
     return summary.first_pass(frame, spec)
 
 
-def second_pass(
-    frame: pd.DataFrame, spec: ModelSpec, dropped: list[str], champion: dict | None
-) -> dict[str, Any]:
-    return summary.second_pass(frame, spec, dropped, champion)
+def usable(frame: pd.DataFrame, spec: ModelSpec, dropped: list[str]) -> pd.DataFrame:
+    return summary.usable(frame, spec, dropped)
 
 
-def hash_buckets(
-    frame: pd.DataFrame, spec: ModelSpec, dropped: list[str], buckets: int
-) -> list[np.ndarray]:
+def second_pass(frame: pd.DataFrame, spec: ModelSpec, champion: dict | None) -> dict[str, Any]:
+    return summary.second_pass(frame, spec, champion)
+
+
+def bucket_counts(frame: pd.DataFrame, edges: dict[str, list[float]]) -> dict[str, list[int]]:
+    return summary.bucket_counts(frame, edges)
+
+
+def hash_buckets(frame: pd.DataFrame, spec: ModelSpec, buckets: int) -> list[np.ndarray]:
     """The usable rows' hashes, dealt into ``buckets`` by value: equal rows meet in one."""
-    hashes = summary.row_hashes(frame, spec, dropped)
+    hashes = summary.row_hashes(frame, spec)
     return [hashes[hashes % buckets == b] for b in range(buckets)]
 
 
@@ -56,16 +61,14 @@ def repeats(*parts: np.ndarray) -> int:
 
 
 def split_partition(
-    frame: pd.DataFrame,
+    rows: pd.DataFrame,
     spec: ModelSpec,
-    dropped: list[str],
     features: Any,
     classes: list[str],
     validation_fraction: float,
 ) -> dict[str, Any]:
     """Encoded train and validation rows (float32 matrix, label codes) and the raw test rows
-    (the pipeline, and the champion's, take raw feature columns)."""
-    rows = summary.usable(frame, spec, dropped)
+    (the pipeline, and the champion's, take the parsed feature columns)."""
     part = holdout.parts(rows[spec.key_column], spec.test_size, validation_fraction)
     labels = rows[spec.target].astype(str)
     X = feature_frame(rows, spec)

@@ -84,7 +84,7 @@ def observe(frame: pd.DataFrame, spec: ModelSpec, champion: dict[str, Any]) -> d
     partitions (``add_seen``): per numeric column its rows in each of the champion's
     buckets, per categorical column the values present."""
     reference = _reference(champion, spec)
-    seen = {}
+    seen: dict[str, dict[str, Any]] = {}
     for kind, cols in spec.features.by_kind().items():
         for col in cols:
             before = reference.get(col)
@@ -103,7 +103,11 @@ def add_seen(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
         if col not in out:
             out[col] = part
         elif "buckets" in part:
-            out[col] = {"buckets": [a + b for a, b in zip(out[col]["buckets"], part["buckets"])]}
+            out[col] = {
+                "buckets": [
+                    a + b for a, b in zip(out[col]["buckets"], part["buckets"], strict=True)
+                ]
+            }
         else:
             out[col] = {"present": out[col]["present"] | part["present"]}
     return out

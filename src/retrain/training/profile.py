@@ -36,16 +36,28 @@ DECILES = 10  # the other numeric values are cut at their quantiles, into at mos
 
 def profile(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
     """Rows, class counts, null rates and each feature's distribution."""
-    return {
-        "format": FORMAT,
-        "rows": len(frame),
-        "class_counts": category_counts(frame[spec.target]),
-        "null_rates": {col: round(float(frame[col].isna().mean()), 6) for col in spec.features.all},
-        "columns": {
+    return assemble(
+        len(frame),
+        category_counts(frame[spec.target]),
+        {col: int(frame[col].isna().sum()) for col in spec.features.all},
+        {
             col: describe(kind, frame[col])
             for kind, cols in spec.features.by_kind().items()
             for col in cols
         },
+    )
+
+
+def assemble(
+    rows: int, classes: dict[str, int], nulls: dict[str, int], columns: dict[str, Any]
+) -> dict[str, Any]:
+    """A profile from its counts (a partitioned engine adds its partitions' counts)."""
+    return {
+        "format": FORMAT,
+        "rows": rows,
+        "class_counts": largest(classes),
+        "null_rates": {col: round(n / rows, 6) if rows else 0.0 for col, n in nulls.items()},
+        "columns": columns,
     }
 
 

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from loguru import logger
 
@@ -36,8 +36,25 @@ def _tasks() -> Any:
     return dask_tasks
 
 
+class DaskPartitions:
+    """Frames held by the workers (futures), as ``training.summary.Partitions``."""
+
+    def __init__(self, engine: DaskEngine, futures: list) -> None:
+        self.engine, self.futures = engine, futures
+
+    def apply(self, fn: Callable[..., Any], **kwargs: Any) -> DaskPartitions:
+        client = self.engine.client()
+        return DaskPartitions(self.engine, client.map(fn, self.futures, pure=False, **kwargs))
+
+    def collect(self, fn: Callable[..., Any], **kwargs: Any) -> list[Any]:
+        return self.engine.gather(self.apply(fn, **kwargs).futures)
+
+    def repeats(self, spec: ModelSpec) -> int:
+        return self.engine.duplicates(self.futures, spec)
+
+
 class DaskRows:
-    def __init__(self, engine: DaskEngine, frames: list, first: dict[str, Any]) -> None:
+    def __init__(self, engine: DaskEngine, frames: DaskPartitions, first: dict[str, Any]) -> None:
         self.engine, self.frames, self.first = engine, frames, first
 
     @property
@@ -216,10 +233,8 @@ class DaskEngine:
                 )
                 for i in range(len(plan.conditions))
             ]
-            firsts = client.map(tasks.first_pass, reads, spec=spec, pure=False)
-            frames = client.map(tasks.pick, firsts, name="frame", pure=False)
-            summaries = self.gather(client.map(tasks.pick, firsts, name="summary", pure=False))
-        return DaskRows(self, frames, summary.merge_first(summaries))
+            parsed, first = summary.load(DaskPartitions(self, reads), spec)
+        return DaskRows(self, cast(DaskPartitions, parsed), first)
 
     def validate(
         self,
@@ -230,33 +245,14 @@ class DaskEngine:
     ) -> DaskChecked:
         """``validate.validate``'s rules on the partitions' added counts (training/summary.py):
         the same findings, stops and profile as the local engine on the same rows."""
-        tasks = _tasks()
-        from retrain.training import summary, validate
+        from retrain.training import summary
 
-        findings, dropped = summary.check_first(rows.first, spec, window)
-        client = self.client()
         with self.cluster("profiling partitions"):
-            usable = client.map(tasks.usable, rows.frames, spec=spec, dropped=dropped, pure=False)
-            rows.frames = usable
-            findings += validate.duplicate_findings(self._duplicates(usable, spec))
-            seconds = client.map(
-                tasks.second_pass, usable, spec=spec, champion=champion_profile, pure=False
-            )
-            second = summary.merge_second(self.gather(seconds), spec)
-            numeric = summary.numeric_edges(second, spec)
-            sampled = {col: n["edges"] for col, n in numeric.items() if n["counts"] is None}
-            if sampled:
-                counted = client.map(tasks.bucket_counts, usable, edges=sampled, pure=False)
-                for part in self.gather(counted):
-                    for col, counts in part.items():
-                        total = numeric[col]["counts"] or [0] * len(counts)
-                        numeric[col]["counts"] = [a + b for a, b in zip(total, counts, strict=True)]
-        profile = summary.profile_of(second, spec, numeric)
-        if champion_profile:
-            findings += summary.drift_findings(second, spec, profile, champion_profile)
-        return DaskChecked(rows, findings, profile, dropped, second)
+            checked = summary.check(rows.frames, rows.first, spec, champion_profile, window)
+        rows.frames = cast(DaskPartitions, checked.usable)
+        return DaskChecked(rows, checked.findings, checked.profile, checked.dropped, checked.second)
 
-    def _duplicates(self, frames: list, spec: ModelSpec) -> int:
+    def duplicates(self, frames: list, spec: ModelSpec) -> int:
         """Rows repeating another row anywhere: hashes dealt into buckets by value, so each
         bucket is counted by one task and no process sees all of them."""
         tasks = _tasks()
@@ -291,7 +287,7 @@ class DaskEngine:
         with self.cluster("splitting partitions"):
             parts = client.map(
                 tasks.split_partition,
-                checked.rows.frames,
+                checked.rows.frames.futures,
                 spec=spec,
                 features=features,
                 classes=classes,
@@ -299,7 +295,7 @@ class DaskEngine:
                 pure=False,
             )
             lengths = self.gather(client.map(tasks.pick, parts, name="lengths", pure=False))
-        checked.rows.frames = []  # the split parts hold what is still needed
+        checked.rows.frames = DaskPartitions(self, [])  # the split parts hold what is needed
         return DaskHoldout(self, parts, lengths, classes, features)
 
     def fit(

@@ -1,5 +1,6 @@
-"""What Dask workers run for the Dask engine: read a partition, summarise it, split and
-encode it, train XGBoost across all of them (xgboost.dask), score a model on the holdout.
+"""What Dask workers run for the Dask engine: read a partition (``training.summary``'s
+functions then parse and count it where it is), split and encode it, train XGBoost
+across all of them (xgboost.dask), score a model on the holdout.
 
 Each function takes and returns plain values; partitions stay on the worker that read
 them. Workers need this package at the app's version (see docs/scaling.md)."""
@@ -29,23 +30,6 @@ def read_partition(
     index: int,
 ) -> pd.DataFrame:
     return postgres_partitions.read(database, spec, since, plan, index)
-
-
-def first_pass(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
-    """The partition parsed by kind (``frame``) and its counts for the hard rules."""
-    return summary.first_pass(frame, spec)
-
-
-def usable(frame: pd.DataFrame, spec: ModelSpec, dropped: list[str]) -> pd.DataFrame:
-    return summary.usable(frame, spec, dropped)
-
-
-def second_pass(frame: pd.DataFrame, spec: ModelSpec, champion: dict | None) -> dict[str, Any]:
-    return summary.second_pass(frame, spec, champion)
-
-
-def bucket_counts(frame: pd.DataFrame, edges: dict[str, list[float]]) -> dict[str, list[int]]:
-    return summary.bucket_counts(frame, edges)
 
 
 def hash_buckets(frame: pd.DataFrame, spec: ModelSpec, buckets: int) -> list[np.ndarray]:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,82 @@ from retrain.training import profile as profiling
 EXACT_VALUES = 20_000  # distinct numeric values per partition and column sent as they are
 SAMPLE = 20_000  # values per partition and column sampled when there are more
 KINDS = ("numeric", "categorical", "boolean")  # what the partial profiles below describe
+
+
+class Partitions(Protocol):
+    """Frames that live elsewhere (a Dask cluster's workers), worked on where they are."""
+
+    def apply(self, fn: Callable[..., Any], **kwargs: Any) -> Partitions:
+        """``fn(part, **kwargs)`` of each part, kept where the part is."""
+        ...
+
+    def collect(self, fn: Callable[..., Any], **kwargs: Any) -> list[Any]:
+        """``fn(part, **kwargs)`` of each part, brought here (small results only)."""
+        ...
+
+    def repeats(self, spec: ModelSpec) -> int:
+        """Usable rows that repeat another row in any part (features and target)."""
+        ...
+
+
+@dataclass
+class Checked:
+    findings: list[dict[str, Any]]
+    profile: dict[str, Any]
+    dropped: list[str]
+    second: dict[str, Any]
+    usable: Partitions
+
+
+def load(raw: Partitions, spec: ModelSpec) -> tuple[Partitions, dict[str, Any]]:
+    """(the parts parsed by kind, their added first-pass counts)."""
+    firsts = raw.apply(first_pass, spec=spec)
+    return firsts.apply(_pick, name="frame"), merge_first(firsts.collect(_pick, name="summary"))
+
+
+def check(
+    parsed: Partitions,
+    first: dict[str, Any],
+    spec: ModelSpec,
+    champion: dict[str, Any] | None,
+    window: validate.Window | None = None,
+) -> Checked:
+    """``validate.validate`` on partitions: the same stops, findings and profile."""
+    findings, dropped = check_first(first, spec, window)
+    rows = parsed.apply(usable, spec=spec, dropped=dropped)
+    findings += validate.duplicate_findings(rows.repeats(spec))
+    second = merge_second(rows.collect(second_pass, spec=spec, champion=champion), spec)
+    numeric = numeric_edges(second, spec)
+    sampled = {col: n["edges"] for col, n in numeric.items() if n["counts"] is None}
+    for part in rows.collect(bucket_counts, edges=sampled) if sampled else []:
+        for col, counts in part.items():
+            total = numeric[col]["counts"] or [0] * len(counts)
+            numeric[col]["counts"] = [a + b for a, b in zip(total, counts, strict=True)]
+    profile = profile_of(second, spec, numeric)
+    if champion:
+        findings += drift_findings(second, spec, profile, champion)
+    return Checked(findings, profile, dropped, second, rows)
+
+
+class InMemory:
+    """Partitions held in this process (tests; the reference the Dask engine must match)."""
+
+    def __init__(self, parts: list[Any]) -> None:
+        self.parts = parts
+
+    def apply(self, fn: Callable[..., Any], **kwargs: Any) -> InMemory:
+        return InMemory([fn(part, **kwargs) for part in self.parts])
+
+    def collect(self, fn: Callable[..., Any], **kwargs: Any) -> list[Any]:
+        return [fn(part, **kwargs) for part in self.parts]
+
+    def repeats(self, spec: ModelSpec) -> int:
+        hashes = np.concatenate([row_hashes(part, spec) for part in self.parts])
+        return int(len(hashes) - len(np.unique(hashes)))
+
+
+def _pick(part: dict[str, Any], name: str) -> Any:
+    return part[name]
 
 
 def first_pass(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:

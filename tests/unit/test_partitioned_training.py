@@ -15,6 +15,7 @@ import pytest
 
 from retrain.config import Settings
 from retrain.domain.errors import ConfigError, DataValidationError
+from retrain.domain.runs import RunStatus
 from retrain.domain.specs import Features
 from retrain.training import assemble, evaluate, holdout, serialize, summary, validate
 from retrain.training.features import build_pipeline, feature_frame
@@ -317,3 +318,35 @@ def test_the_dask_engine_is_chosen_from_settings_without_importing_or_connecting
         env={**os.environ, "PYTHONPATH": f"{root / 'src'}:{root}"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_spec_the_dask_engine_cannot_train_trains_in_process_and_says_so(svc):
+    from retrain.adapters.dask_engine import DaskEngine
+    from retrain.adapters.postgres_partitions import Database
+    from retrain.config import Secret
+    from retrain.service.runner import execute_run
+    from retrain.service.start import start_runs
+
+    local = execute_run(svc, start_runs(svc, ["TOY"], trigger="test").runs[0].run_id)
+    assert local.summary["engine"] == {"name": "local"}
+    assert svc.models.card("TOY", 1)["engine"] == {"name": "local"}
+
+    # nothing listens on port 1: the run must not touch the cluster at all
+    svc.engine = DaskEngine(None, Database(Secret("postgresql://x")), "tcp://127.0.0.1:1")  # type: ignore[arg-type]
+    record = execute_run(svc, start_runs(svc, ["TOY"], trigger="test").runs[0].run_id)
+    assert record.status is RunStatus.SUCCEEDED, record.error
+    engine = svc.models.card("TOY", 2)["engine"]
+    assert record.summary["engine"] == engine and engine["name"] == "local"
+    assert "no key_column" in engine["instead_of_configured"]
+    assert "DecisionTreeClassifier" in engine["instead_of_configured"]
+
+
+def test_the_seed_classifiers_are_trainable_on_dask():
+    from retrain.adapters.dask_engine import DaskEngine
+    from retrain.adapters.postgres_partitions import Database
+    from retrain.classifiers import default_registry
+    from retrain.config import Secret
+
+    engine = DaskEngine(None, Database(Secret("postgresql://x")), "tcp://127.0.0.1:1")  # type: ignore[arg-type]
+    for spec in default_registry():
+        assert engine.refuses(spec) is None, spec.name

@@ -7,12 +7,14 @@ SPEC = ModelSpec(
     name="KLASSE_CORE",
     description="Core material class from line, thickness, density, format and use",
     query="""
-        SELECT created_at, product_line, thickness_mm, density_kg_m3, length_mm, width_mm,
+        SELECT article_id, created_at,
+               product_line, thickness_mm, density_kg_m3, length_mm, width_mm,
                surface, customer_segment, core_material_class
         FROM panel_articles
         WHERE created_at >= :since
     """,
     time_column="created_at",
+    key_column="article_id",  # partitions and the hash holdout of TRAINING_ENGINE=dask
     target="core_material_class",
     features=Features(
         numeric=("thickness_mm", "density_kg_m3", "length_mm", "width_mm"),

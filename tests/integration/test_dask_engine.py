@@ -160,7 +160,7 @@ def test_runs_on_dask_publish_a_loadable_pipeline_scored_like_local_training(
     assert type(pipeline.named_steps["classifier"]).__name__ == "EncodedLabelClassifier"
 
     # local training on the same rows and the same hash holdout
-    since = window_start(svc.clock().date(), SPEC.window_months)
+    since = window_start(svc.clock().date(), SPEC.months)
     frame = SqlSource(create_engine(dask_db.reader_url)).load(SPEC, since)
     checked = validate.validate(frame, SPEC)
     rows = checked.frame

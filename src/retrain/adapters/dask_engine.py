@@ -305,9 +305,10 @@ class DaskEngine:
         on_round: Callable[[int, int], None] | None = None,  # rounds run on the workers
     ) -> Any:
         tasks = _tasks()
-        from retrain.training import assemble
+        from retrain.training import assemble, estimators
 
-        params = spec.estimator().get_params()
+        class_rows = [sum(c) for c in zip(*(n["classes"] for n in holdout.lengths), strict=True)]
+        params, class_weights = assemble.xgboost_setup(spec, class_rows)
         client = self.client()
         with self.cluster("fitting XGBoost (xgboost.dask)"):
             keys, picks = {}, []
@@ -323,6 +324,8 @@ class DaskEngine:
                 lengths,
                 len(spec.features.all),
                 params,
+                class_weights,
+                estimators.REFIT_MAX_ROWS,
                 self.timeout_s,
                 pure=False,
             )

@@ -11,6 +11,7 @@ dask.dataframe (those, and pyarrow, are the workers' and the scheduler's)."""
 from __future__ import annotations
 
 import hashlib
+import socket
 import time
 import uuid
 from collections import Counter
@@ -200,6 +201,16 @@ class DaskEngine:
                     "out of memory or restarted); the fit was abandoned and nothing published"
                 )
         return client.gather(futures) if futures else []
+
+    def ping(self) -> None:
+        """The scheduler accepts connections (for /api/health: a TCP connect, no client, no
+        distributed import; names neither the address nor the error's text)."""
+        host, _, port = self.address.split("://", 1)[-1].rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=10):
+                pass
+        except (OSError, ValueError):
+            raise BackendError("Dask scheduler unreachable (DASK_SCHEDULER_ADDRESS)") from None
 
     def workers(self) -> set[str]:
         """The workers the scheduler knows now (asked afresh, not the client's cache)."""

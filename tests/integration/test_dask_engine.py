@@ -102,7 +102,7 @@ def test_partitions_cover_every_row_once_by_key_range_or_hash(dask_db):
     since = date(2000, 1, 1)
     text_key = dataclasses.replace(
         SPEC,
-        query=SPEC.query.replace("article_id,", "'A-' || article_id AS article_key,"),
+        query=SPEC.query.replace(", article_id\n", ", 'A-' || article_id AS article_key\n"),
         key_column="article_key",
     )
     for spec, style in ((SPEC, ">="), (text_key, "hashtextextended")):
@@ -121,11 +121,12 @@ def test_partitions_cover_every_row_once_by_key_range_or_hash(dask_db):
 
 def test_a_query_without_its_key_or_with_null_keys_is_refused_by_name(dask_db):
     source = SqlSource(create_engine(dask_db.reader_url))
-    no_key = dataclasses.replace(SPEC, query=BASE.query.replace("article_id,", ""))
+    no_key = dataclasses.replace(SPEC, query=BASE.query.replace(", article_id\n", "\n"))
     with pytest.raises(DataValidationError, match="does not return its key_column 'article_id'"):
         partitions.plan(source, no_key, date(2000, 1, 1), None, 1000)
     null_key = dataclasses.replace(
-        SPEC, query=SPEC.query.replace("article_id,", "NULLIF(article_id % 100, 7) AS article_id,")
+        SPEC,
+        query=SPEC.query.replace(", article_id\n", ", NULLIF(article_id % 100, 7) AS article_id\n"),
     )
     with pytest.raises(DataValidationError, match="null in 200 rows"):
         partitions.plan(source, null_key, date(2000, 1, 1), None, 1000)

@@ -7,11 +7,10 @@ SPEC = ModelSpec(
     name="ARTFAM_ROH",
     description="Article family + raw board (family|board) from production attributes",
     query="""
-        SELECT article_id, created_at,
-               plant, product_line, thickness_mm, length_mm, width_mm,
+        SELECT created_at, plant, product_line, thickness_mm, length_mm, width_mm,
                density_kg_m3, surface, decor_code, glue_system, emission_class,
                moisture_resistant, fire_retardant, customer_segment,
-               article_family || '|' || raw_board AS artfam_roh
+               article_family || '|' || raw_board AS artfam_roh, article_id
         FROM panel_articles
         WHERE created_at >= :since
     """,

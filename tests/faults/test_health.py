@@ -58,3 +58,22 @@ def test_health_names_storage_that_refuses_connections(tmp_path, use, azurite):
         "no answer within 4 s",
     )
     assert response.json["checks"]["model_store"] == "ok"
+
+
+def test_health_reports_the_dask_scheduler_when_training_on_dask(tmp_path, use):
+    from retrain.adapters.dask_engine import DaskEngine
+    from retrain.adapters.postgres_partitions import Database
+    from retrain.config import Secret
+
+    svc, settings = build_services(tmp_path)
+    engine = DaskEngine(svc.source, Database(Secret("postgresql://x")), "tcp://127.0.0.1:1")  # type: ignore[arg-type]
+    svc.engine = engine
+    use(svc, settings)
+    response, _ = http("health")
+    assert response.status == 503
+    assert response.json["checks"]["dask_scheduler"] == "unavailable (BackendError)"
+    with deaf_port() as port:  # accepts connections: reachable
+        engine.address = f"tcp://127.0.0.1:{port}"
+        response, _ = http("health")
+    assert response.json["checks"]["dask_scheduler"] == "ok"
+    assert response.status == 200, response.json

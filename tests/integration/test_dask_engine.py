@@ -38,12 +38,8 @@ from tests.integration.conftest import AS_OF
 
 ROWS = 20_000  # enough holdout rows (4,000) that two fits of one model agree within 0.01
 BASE = default_registry().get("KLASSE_ROH")
-SPEC = dataclasses.replace(
-    BASE,
-    name="KLASSE_ROH_DASK",
-    query=BASE.query.replace("SELECT created_at", "SELECT article_id, created_at"),
-    key_column="article_id",
-    estimator=lambda: xgboost_hist(n_estimators=60, max_depth=4),
+SPEC = dataclasses.replace(  # the seed spec as it is (key_column and all), fewer rounds
+    BASE, name="KLASSE_ROH_DASK", estimator=lambda: xgboost_hist(n_estimators=60, max_depth=4)
 )
 
 
@@ -76,15 +72,20 @@ def cluster() -> Iterator[object]:
 
 
 def dask_services(db: services.Postgres, cluster: object, home, spec=SPEC, **env: str):
+    return local_services(
+        db,
+        home,
+        spec,
+        TRAINING_ENGINE="dask",
+        DASK_SCHEDULER_ADDRESS=cluster.scheduler_address,  # type: ignore[attr-defined]
+        DASK_PARTITION_ROWS="4000",
+        **env,
+    )
+
+
+def local_services(db: services.Postgres, home, spec=SPEC, **env: str):
     settings = Settings.from_environ(
-        {
-            "TRAINING_DB_URL": db.reader_url,
-            "RETRAIN_HOME": str(home),
-            "TRAINING_ENGINE": "dask",
-            "DASK_SCHEDULER_ADDRESS": cluster.scheduler_address,  # type: ignore[attr-defined]
-            "DASK_PARTITION_ROWS": "4000",
-            **env,
-        }
+        {"TRAINING_DB_URL": db.reader_url, "RETRAIN_HOME": str(home), **env}
     )
     return settings, bootstrap.build(
         settings, registry=Registry([spec]), notifier=RecordingNotifier()
@@ -101,7 +102,7 @@ def test_partitions_cover_every_row_once_by_key_range_or_hash(dask_db):
     since = date(2000, 1, 1)
     text_key = dataclasses.replace(
         SPEC,
-        query=SPEC.query.replace("article_id,", "'A-' || article_id AS article_key,"),
+        query=SPEC.query.replace(", article_id\n", ", 'A-' || article_id AS article_key\n"),
         key_column="article_key",
     )
     for spec, style in ((SPEC, ">="), (text_key, "hashtextextended")):
@@ -120,11 +121,12 @@ def test_partitions_cover_every_row_once_by_key_range_or_hash(dask_db):
 
 def test_a_query_without_its_key_or_with_null_keys_is_refused_by_name(dask_db):
     source = SqlSource(create_engine(dask_db.reader_url))
-    no_key = dataclasses.replace(SPEC, query=BASE.query)
+    no_key = dataclasses.replace(SPEC, query=BASE.query.replace(", article_id\n", "\n"))
     with pytest.raises(DataValidationError, match="does not return its key_column 'article_id'"):
         partitions.plan(source, no_key, date(2000, 1, 1), None, 1000)
     null_key = dataclasses.replace(
-        SPEC, query=SPEC.query.replace("article_id,", "NULLIF(article_id % 100, 7) AS article_id,")
+        SPEC,
+        query=SPEC.query.replace(", article_id\n", ", NULLIF(article_id % 100, 7) AS article_id\n"),
     )
     with pytest.raises(DataValidationError, match="null in 200 rows"):
         partitions.plan(source, null_key, date(2000, 1, 1), None, 1000)
@@ -152,15 +154,28 @@ def test_runs_on_dask_publish_a_loadable_pipeline_scored_like_local_training(
     assert card2["data_fingerprint"] == card1["data_fingerprint"]
     assert card1["rows"]["train"] + card1["rows"]["test"] == card1["data_profile"]["rows"]
     assert card1["estimator"]["class"] == "xgboost.sklearn.XGBClassifier"
+    assert card1["engine"] == {"name": "dask"} == first.summary["engine"]
     assert {f["rule"] for f in card1["validation_findings"]} >= {"target_null"}
 
     pipeline = retrain.load_model(SPEC.name, version=1, env={"RETRAIN_HOME": str(tmp_path)})
     assert type(pipeline.named_steps["classifier"]).__name__ == "EncodedLabelClassifier"
 
     # local training on the same rows and the same hash holdout
-    since = window_start(svc.clock().date(), SPEC.window_months)
+    since = window_start(svc.clock().date(), SPEC.months)
     frame = SqlSource(create_engine(dask_db.reader_url)).load(SPEC, since)
-    rows = validate.validate(frame, SPEC).frame
+    checked = validate.validate(frame, SPEC)
+    rows = checked.frame
+    assert card1["validation_findings"] == checked.findings  # the same rules, the same words
+    for col, described in checked.profile["columns"].items():
+        dask = card1["data_profile"]["columns"][col]
+        assert {k: v for k, v in dask.items() if k not in ("mean", "std")} == {
+            k: v for k, v in described.items() if k not in ("mean", "std")
+        }, col
+    checked.profile.pop("columns")
+    assert {k: v for k, v in card1["data_profile"].items() if k != "columns"} == checked.profile
+    # the champion's profile against the same rows: no drift on either engine
+    assert validate.validate(frame, SPEC, card1["data_profile"]).findings == checked.findings
+    assert card2["validation_findings"] == checked.findings
     test = holdout.parts(rows["article_id"], SPEC.test_size) == holdout.TEST
     X, y = feature_frame(rows, SPEC), rows[SPEC.target].astype(str)
     assert int(test.sum()) == card1["rows"]["test"]
@@ -217,3 +232,46 @@ def test_a_worker_killed_mid_fit_fails_the_attempt_and_the_retry_publishes_a_who
         model, _ = svc.models.load(slow.name, retried.version)
         booster = model.named_steps["classifier"].estimator_.get_booster()
         assert booster.num_boosted_rounds() == rounds
+
+
+def test_a_spec_without_time_column_trains_on_dask_with_max_rows_cut_by_its_order_column(
+    dask_db, cluster, tmp_path
+):
+    query = BASE.query.replace("WHERE created_at >= :since", "")
+    untimed = dataclasses.replace(
+        SPEC, name="UNTIMED_DASK", query=query, time_column=None, window_months=None
+    )
+    _, svc = dask_services(dask_db, cluster, tmp_path, untimed, TRAINING_MAX_ROWS="5000")
+    with pytest.raises(DataValidationError, match="names no column to keep the newest by"):
+        svc.engine.load(untimed, None, 5000)
+
+    ordered = dataclasses.replace(untimed, order_by="article_id")
+    _, svc = dask_services(dask_db, cluster, tmp_path, ordered, TRAINING_MAX_ROWS="5000")
+    record = train(svc, ordered.name)
+    assert record.status is RunStatus.SUCCEEDED, record.error
+    card = svc.models.card(ordered.name, record.version)
+    assert card["rows"]["loaded"] == 5000 and card["data_window"]["since"] is None
+    assert card["validation_findings"][0]["message"] == (
+        "kept the 5000 rows with the largest article_id (TRAINING_MAX_ROWS)"
+    )
+    local = SqlSource(create_engine(dask_db.reader_url)).load(ordered, None, 5000)
+    assert card["validation_findings"][1:] == validate.validate(local, ordered).findings
+
+
+def test_an_empty_window_stops_with_the_local_engine_s_words(dask_db, cluster, tmp_path):
+    old = dataclasses.replace(
+        SPEC,
+        name="OLD_ROWS_DASK",
+        query=BASE.query.replace(
+            "WHERE created_at >= :since", "WHERE created_at >= :since AND created_at < '2025-01-01'"
+        ),
+        window_months=3,
+    )
+    errors = []
+    for build in (dask_services, lambda db, _cluster, home, spec: local_services(db, home, spec)):
+        _, svc = build(dask_db, cluster, tmp_path / str(len(errors)), old)
+        record = train(svc, old.name)
+        assert record.status is RunStatus.FAILED
+        errors.append(record.error["message"])
+    assert errors[0] == errors[1]
+    assert "older rows lie outside it" in errors[0] and "widen window_months" in errors[0]

@@ -37,7 +37,7 @@ def test_every_seed_query_loads_typed_rows(source, name):
     spec = default_registry().get(name)
     frame = source.load(spec, SINCE)
     assert 0.8 * ROWS < len(frame) <= ROWS
-    assert set(frame.columns) == {*spec.columns, "created_at"}
+    assert set(frame.columns) == {*spec.columns, "created_at", spec.key_column}
     for col in spec.features.numeric + spec.features.boolean:
         assert str(frame[col].dtype) == "float32", col
     for col in spec.features.categorical:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,9 @@ import pytest
 
 from retrain.config import Settings
 from retrain.domain.errors import ConfigError, DataValidationError
-from retrain.training import assemble, evaluate, holdout, profile, serialize, summary, validate
+from retrain.domain.runs import RunStatus
+from retrain.domain.specs import Features
+from retrain.training import assemble, evaluate, holdout, serialize, summary, validate
 from retrain.training.features import build_pipeline, feature_frame
 from tests.fakes import toy_frame, toy_spec
 
@@ -30,16 +33,40 @@ def partitioned(frame: pd.DataFrame, parts: int = 3) -> list[pd.DataFrame]:
     return [frame.iloc[i::parts] for i in range(parts)]
 
 
-def summarised(frame: pd.DataFrame, champion: dict | None = None, parts: int = 3):
+def summarised(frame, champion=None, parts=3, spec=SPEC, window=None):
     """(findings, profile) as the Dask engine computes them from ``parts`` partitions."""
-    pieces = partitioned(frame, parts)
-    first = summary.merge([summary.first_pass(p, SPEC) for p in pieces])
-    findings, dropped = summary.check_first(first, SPEC)
-    second = summary.merge([summary.second_pass(p, SPEC, dropped, champion) for p in pieces])
-    hashes = np.concatenate([summary.row_hashes(p, SPEC, dropped) for p in pieces])
-    duplicates = len(hashes) - len(np.unique(hashes))
-    more, current = summary.check_second(first, second, SPEC, dropped, duplicates, champion)
-    return findings + more, current
+    parsed, first = summary.load(summary.InMemory(partitioned(frame, parts)), spec)
+    checked = summary.check(parsed, first, spec, champion, window)
+    return checked.findings, checked.profile
+
+
+def without_moments(profile: dict) -> dict:
+    columns = {
+        col: {k: v for k, v in described.items() if k not in ("mean", "std")}
+        for col, described in profile["columns"].items()
+    }
+    return {**profile, "columns": columns}
+
+
+def assert_same_checks(frame, champion=None, spec=SPEC, window=None, parts=3):
+    """The partitioned path and ``validate.validate`` agree: findings, profile, or stop."""
+    try:
+        local = validate.validate(frame, spec, champion, window)
+    except DataValidationError as stop:
+        with pytest.raises(DataValidationError) as dask:
+            summarised(frame, champion, parts, spec, window)
+        assert str(dask.value) == str(stop)
+        assert dask.value.findings == stop.findings
+        return stop
+    findings, current = summarised(frame, champion, parts, spec, window)
+    assert findings == local.findings
+    assert without_moments(current) == without_moments(local.profile)
+    for col in spec.features.numeric:
+        for moment in ("mean", "std"):
+            assert current["columns"][col][moment] == pytest.approx(
+                local.profile["columns"][col][moment], rel=1e-9
+            )
+    return local
 
 
 def test_metrics_from_added_confusion_counts_equal_metrics_on_all_rows():
@@ -73,53 +100,125 @@ def test_the_hash_holdout_is_stable_and_does_not_depend_on_partitioning():
     assert (holdout.parts(keys.astype(str), 0.2, 0.1) == parts).all()
 
 
-def test_summaries_give_the_findings_and_profile_of_validate():
+def test_partitions_give_the_findings_and_profile_of_validate():
     frame = keyed(toy_frame(2000, seed=4))
     frame.loc[frame.index[:30], "label"] = None  # null targets: dropped
     frame.loc[frame.index[30:35], "label"] = "rare"  # a rare class: dropped
     frame.loc[frame.index[40:100], "colour"] = None
     frame = pd.concat([frame, frame.iloc[200:210].assign(row_id=range(5000, 5010))])
-    local = validate.validate(frame, SPEC)
-    findings, current = summarised(frame)
-    assert findings == local.findings
-    assert {k: v for k, v in current.items() if k != "numeric_deciles"} == {
-        k: v for k, v in local.profile.items() if k != "numeric_deciles"
-    }
-    np.testing.assert_allclose(
-        current["numeric_deciles"]["size"], local.profile["numeric_deciles"]["size"], rtol=0.02
+    local = assert_same_checks(frame)
+    rules = {f["rule"] for f in local.findings}
+    assert rules == {"target_null", "rare_classes", "duplicate_rows"}
+    assert "rare (5)" in next(f for f in local.findings if f["rule"] == "rare_classes")["message"]
+
+
+def shapes(rows: int, seed: int, shift: bool = False) -> pd.DataFrame:
+    """Columns whose shape made quantile buckets cry wolf: few values, mostly zero, ties."""
+    rng = np.random.default_rng(seed)
+    frame = keyed(toy_frame(rows, seed=seed))
+    return frame.assign(
+        layers=rng.choice([1.0, 2.0, 3.0], rows, p=[0.6, 0.3, 0.1]),
+        defects=np.where(rng.random(rows) < 0.9, 0.0, rng.integers(1, 5, rows)),
+        width=rng.normal(1200 + (60 if shift else 0), 60, rows).round(),
+        grade=rng.choice(list("ABC"), rows, p=[0.3, 0.5, 0.2] if shift else [0.5, 0.3, 0.2]),
     )
+
+
+SHAPES = dataclasses.replace(
+    SPEC,
+    features=Features(
+        numeric=("size", "layers", "defects", "width"),
+        categorical=("colour", "grade"),
+        boolean=("coated",),
+    ),
+)
+
+
+@pytest.mark.parametrize("sampled", [False, True])
+def test_identical_rows_give_no_drift_on_either_path_and_a_real_shift_is_found_by_both(
+    sampled, monkeypatch
+):
+    if sampled:  # numeric bucket edges from samples: drift is still counted on all rows
+        monkeypatch.setattr(summary, "EXACT_VALUES", 50)
+        monkeypatch.setattr(summary, "SAMPLE", 400)
+    rows = shapes(3000, seed=7)
+    champion = validate.validate(rows, SHAPES).profile
+    if not sampled:
+        assert assert_same_checks(rows, champion, SHAPES).findings == []
+    assert summarised(rows, champion, spec=SHAPES)[0] == []
+
+    shifted = shapes(3000, seed=8, shift=True)
+    findings = summarised(shifted, champion, spec=SHAPES)[0]
+    assert findings == validate.validate(shifted, SHAPES, champion).findings
+    assert {f["column"] for f in findings if f["rule"] == "feature_shift"} == {"width", "grade"}
+
+
+def test_sampled_bucket_edges_stay_close_to_the_exact_ones(monkeypatch):
+    monkeypatch.setattr(summary, "EXACT_VALUES", 50)
+    monkeypatch.setattr(summary, "SAMPLE", 400)
+    rows = shapes(6000, seed=3)
+    local = validate.validate(rows, SHAPES).profile["columns"]["width"]
+    dask = summarised(rows, spec=SHAPES, parts=4)[1]["columns"]["width"]
+    assert sum(dask["counts"]) == sum(local["counts"])  # counted on all rows, pass three
+    inner = np.asarray(dask["edges"][1:-1])  # the outer cuts follow the sample's extremes
+    np.testing.assert_allclose(inner, local["edges"][1:-1], rtol=0.01)
 
 
 def test_summaries_compare_with_the_champion_like_validate():
     champion = validate.validate(keyed(toy_frame(2000, seed=1)), SPEC).profile
     shifted = keyed(toy_frame(2000, seed=2, colours=("red", "green", "violet")))
     shifted["size"] = shifted["size"] * 0.5
-    local = validate.validate(shifted, SPEC, champion)
-    findings, _ = summarised(shifted, champion)
-    assert findings == local.findings
+    findings = assert_same_checks(shifted, champion).findings
     assert {f["rule"] for f in findings} >= {"new_categories", "vanished_categories"}
     assert any(f["rule"] == "feature_shift" and f["column"] == "size" for f in findings)
-    assert profile.SHIFT_WARN > 0
+
+
+def test_an_unreadable_champion_profile_is_one_finding_on_both_paths():
+    champion = validate.validate(keyed(toy_frame(1000, seed=1)), SPEC).profile
+    champion["columns"]["size"]["edges"] = "not a list"
+    findings = assert_same_checks(keyed(toy_frame(1000, seed=2)), champion).findings
+    assert [f["rule"] for f in findings] == ["drift_unchecked"]
+
+
+def text_in_size(frame: pd.DataFrame) -> pd.DataFrame:
+    size = frame["size"].astype(object)
+    size.iloc[[3, 4, 50, 700]] = ["n/a", "?", "1e999", "unknown"]  # over several partitions
+    return frame.assign(size=size)
 
 
 @pytest.mark.parametrize(
-    ("change", "rule"),
+    ("change", "rule", "words"),
     [
-        (lambda f: f.drop(columns=["colour"]), "missing_column"),
-        (lambda f: f.assign(label=None), "target_null"),
-        (lambda f: f.assign(colour=None), "null_rate"),
-        (lambda f: f.head(150), "too_few_rows"),
-        (lambda f: f.assign(label="small"), "single_class"),
+        (lambda f: f.drop(columns=["colour"]), "missing_column", "features.categorical"),
+        (lambda f: f.assign(label=None), "target_null", "null in all 1000 rows"),
+        (lambda f: f.assign(colour=None), "null_rate", "max_null_rate"),
+        (lambda f: f.head(150), "too_few_rows", "(min_rows)"),
+        (lambda f: f.assign(label="small"), "single_class", "1 usable class(es): small"),
+        (text_in_size, "column_type", "4 values that are not finite numbers (3 text, 1 infinite)"),
+        (
+            lambda f: f.assign(coated=np.where(f.index % 100 == 1, "maybe", "true")),
+            "column_type",
+            "10 values other than true/false/0/1",
+        ),
+        (
+            lambda f: f.assign(label=np.where(f.index < 995, "small", "big")),
+            "single_class",
+            "big (5): lower min_class_rows",
+        ),
     ],
 )
-def test_summaries_stop_on_the_same_hard_rules(change, rule):
-    frame = change(keyed(toy_frame(1000)))
-    with pytest.raises(DataValidationError) as local:
-        validate.validate(frame, SPEC)
-    with pytest.raises(DataValidationError) as dask:
-        summarised(frame)
-    assert rule in {f["rule"] for f in dask.value.findings}
-    assert str(dask.value) == str(local.value)
+def test_partitions_stop_on_the_same_hard_rules_with_the_same_words(change, rule, words):
+    stop = assert_same_checks(change(keyed(toy_frame(1000))))
+    assert isinstance(stop, DataValidationError)
+    assert rule in {f["rule"] for f in stop.findings}
+    assert words in str(stop)
+
+
+def test_an_empty_window_says_what_lies_outside_it_on_both_paths():
+    window = validate.Window(date(2025, 1, 1), rows_before=4_321, newest_before="2018-06-30")
+    stop = assert_same_checks(keyed(toy_frame(1000)).head(0), window=window)
+    assert "4,321 older rows lie outside it, the newest from 2018-06-30" in str(stop)
+    assert stop.findings[-1]["spec_field"] == "window_months"
 
 
 def test_a_pipeline_assembled_from_a_booster_predicts_like_its_booster_and_loads_trusted():
@@ -219,3 +318,39 @@ def test_the_dask_engine_is_chosen_from_settings_without_importing_or_connecting
         env={**os.environ, "PYTHONPATH": f"{root / 'src'}:{root}"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_spec_the_dask_engine_cannot_train_trains_in_process_and_says_so(svc):
+    from retrain.adapters.dask_engine import DaskEngine
+    from retrain.adapters.postgres_partitions import Database
+    from retrain.config import Secret
+    from retrain.service.runner import execute_run
+    from retrain.service.start import start_runs
+
+    local = execute_run(svc, start_runs(svc, ["TOY"], trigger="test").runs[0].run_id)
+    assert local.summary["engine"] == {"name": "local"}
+    assert svc.models.card("TOY", 1)["engine"] == {"name": "local"}
+
+    # nothing listens on port 1: the run must not touch the cluster at all
+    svc.engine = DaskEngine(None, Database(Secret("postgresql://x")), "tcp://127.0.0.1:1")  # type: ignore[arg-type]
+    record = execute_run(svc, start_runs(svc, ["TOY"], trigger="test").runs[0].run_id)
+    assert record.status is RunStatus.SUCCEEDED, record.error
+    engine = svc.models.card("TOY", 2)["engine"]
+    assert record.summary["engine"] == engine and engine["name"] == "local"
+    assert "no key_column" in engine["instead_of_configured"]
+    assert "DecisionTreeClassifier" in engine["instead_of_configured"]
+
+
+def test_the_xgboost_seed_classifiers_are_trainable_on_dask_the_others_fall_back():
+    from retrain.adapters.dask_engine import DaskEngine
+    from retrain.adapters.postgres_partitions import Database
+    from retrain.classifiers import default_registry
+    from retrain.config import Secret
+
+    engine = DaskEngine(None, Database(Secret("postgresql://x")), "tcp://127.0.0.1:1")  # type: ignore[arg-type]
+    refused = {spec.name: engine.refuses(spec) for spec in default_registry()}
+    assert refused.pop("KLASSE_CORE") == (
+        "KLASSE_CORE's estimator is HistGradientBoostingClassifier (the Dask engine trains "
+        "XGBoost only, with xgboost.dask)"
+    )
+    assert refused == {"ARTFAM_ROH": None, "KLASSE_ROH": None}

@@ -11,13 +11,14 @@ dask.dataframe (those, and pyarrow, are the workers' and the scheduler's)."""
 from __future__ import annotations
 
 import hashlib
+import socket
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from loguru import logger
 
@@ -36,8 +37,25 @@ def _tasks() -> Any:
     return dask_tasks
 
 
+class DaskPartitions:
+    """Frames held by the workers (futures), as ``training.summary.Partitions``."""
+
+    def __init__(self, engine: DaskEngine, futures: list) -> None:
+        self.engine, self.futures = engine, futures
+
+    def apply(self, fn: Callable[..., Any], **kwargs: Any) -> DaskPartitions:
+        client = self.engine.client()
+        return DaskPartitions(self.engine, client.map(fn, self.futures, pure=False, **kwargs))
+
+    def collect(self, fn: Callable[..., Any], **kwargs: Any) -> list[Any]:
+        return self.engine.gather(self.apply(fn, **kwargs).futures)
+
+    def repeats(self, spec: ModelSpec) -> int:
+        return self.engine.duplicates(self.futures, spec)
+
+
 class DaskRows:
-    def __init__(self, engine: DaskEngine, frames: list, first: dict[str, Any]) -> None:
+    def __init__(self, engine: DaskEngine, frames: DaskPartitions, first: dict[str, Any]) -> None:
         self.engine, self.frames, self.first = engine, frames, first
 
     @property
@@ -107,6 +125,8 @@ class DaskHoldout:
 
 
 class DaskEngine:
+    name = "dask"
+
     def __init__(
         self,
         source: SqlSource,
@@ -182,6 +202,16 @@ class DaskEngine:
                 )
         return client.gather(futures) if futures else []
 
+    def ping(self) -> None:
+        """The scheduler accepts connections (for /api/health: a TCP connect, no client, no
+        distributed import; names neither the address nor the error's text)."""
+        host, _, port = self.address.split("://", 1)[-1].rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=10):
+                pass
+        except (OSError, ValueError):
+            raise BackendError("Dask scheduler unreachable (DASK_SCHEDULER_ADDRESS)") from None
+
     def workers(self) -> set[str]:
         """The workers the scheduler knows now (asked afresh, not the client's cache)."""
         client = self.client()
@@ -189,14 +219,19 @@ class DaskEngine:
 
     def load(self, spec: ModelSpec, since: date | None, max_rows: int | None) -> DaskRows:
         tasks = _tasks()
-        self._check(spec)
+        from retrain.training import summary, validate
+
+        if problem := self.refuses(spec):
+            raise ConfigError([problem])
         plan = partitions.plan(self.source, spec, since, max_rows, self.partition_rows)
+        if max_rows is not None and spec.newest_by is None:
+            validate.check_row_limit(plan.rows, spec, max_rows)  # more rows: stops, as local
         client, run = self.client(), uuid.uuid4().hex[:8]
         logger.info(
             "Dask: {} rows in {} partitions on {}", plan.rows, len(plan.conditions), self.address
         )
         with self.cluster("reading partitions"):
-            frames = [
+            reads = [
                 client.submit(
                     tasks.read_partition,
                     self.database,
@@ -209,10 +244,8 @@ class DaskEngine:
                 )
                 for i in range(len(plan.conditions))
             ]
-            firsts = self.gather(client.map(tasks.first_pass, frames, spec=spec, pure=False))
-        from retrain.training import summary
-
-        return DaskRows(self, frames, summary.merge(firsts))
+            parsed, first = summary.load(DaskPartitions(self, reads), spec)
+        return DaskRows(self, cast(DaskPartitions, parsed), first)
 
     def validate(
         self,
@@ -221,35 +254,21 @@ class DaskEngine:
         champion_profile: dict[str, Any] | None,
         window: Any = None,
     ) -> DaskChecked:
-        tasks = _tasks()
+        """``validate.validate``'s rules on the partitions' added counts (training/summary.py):
+        the same findings, stops and profile as the local engine on the same rows."""
         from retrain.training import summary
 
-        findings, dropped = summary.check_first(rows.first, spec)
-        client = self.client()
         with self.cluster("profiling partitions"):
-            seconds = client.map(
-                tasks.second_pass,
-                rows.frames,
-                spec=spec,
-                dropped=dropped,
-                champion=champion_profile,
-                pure=False,
-            )
-            second = summary.merge(self.gather(seconds))
-            duplicates = self._duplicates(rows.frames, spec, dropped)
-        more, profile = summary.check_second(
-            rows.first, second, spec, dropped, duplicates, champion_profile
-        )
-        return DaskChecked(rows, findings + more, profile, dropped, second)
+            checked = summary.check(rows.frames, rows.first, spec, champion_profile, window)
+        rows.frames = cast(DaskPartitions, checked.usable)
+        return DaskChecked(rows, checked.findings, checked.profile, checked.dropped, checked.second)
 
-    def _duplicates(self, frames: list, spec: ModelSpec, dropped: list[str]) -> int:
+    def duplicates(self, frames: list, spec: ModelSpec) -> int:
         """Rows repeating another row anywhere: hashes dealt into buckets by value, so each
         bucket is counted by one task and no process sees all of them."""
         tasks = _tasks()
         client, buckets = self.client(), len(frames)
-        dealt = client.map(
-            tasks.hash_buckets, frames, spec=spec, dropped=dropped, buckets=buckets, pure=False
-        )
+        dealt = client.map(tasks.hash_buckets, frames, spec=spec, buckets=buckets, pure=False)
         counts = [
             client.submit(tasks.repeats, *[client.submit(tasks.pick, d, b) for d in dealt])
             for b in range(buckets)
@@ -261,8 +280,7 @@ class DaskEngine:
         from retrain.training import assemble
 
         vocabularies = {
-            col: list(checked.second["categories"].get(col, {}))
-            for col in spec.features.categorical
+            col: list(checked.second["columns"][col]["all"]) for col in spec.features.categorical
         }
         features = assemble.fitted_features(spec, vocabularies)
         classes = sorted(checked.profile["class_counts"])
@@ -280,16 +298,15 @@ class DaskEngine:
         with self.cluster("splitting partitions"):
             parts = client.map(
                 tasks.split_partition,
-                checked.rows.frames,
+                checked.rows.frames.futures,
                 spec=spec,
-                dropped=checked.dropped,
                 features=features,
                 classes=classes,
                 validation_fraction=fraction,
                 pure=False,
             )
             lengths = self.gather(client.map(tasks.pick, parts, name="lengths", pure=False))
-        checked.rows.frames = []  # the split parts hold what is still needed
+        checked.rows.frames = DaskPartitions(self, [])  # the split parts hold what is needed
         return DaskHoldout(self, parts, lengths, classes, features)
 
     def fit(
@@ -299,9 +316,10 @@ class DaskEngine:
         on_round: Callable[[int, int], None] | None = None,  # rounds run on the workers
     ) -> Any:
         tasks = _tasks()
-        from retrain.training import assemble
+        from retrain.training import assemble, estimators
 
-        params = spec.estimator().get_params()
+        class_rows = [sum(c) for c in zip(*(n["classes"] for n in holdout.lengths), strict=True)]
+        params, class_weights = assemble.xgboost_setup(spec, class_rows)
         client = self.client()
         with self.cluster("fitting XGBoost (xgboost.dask)"):
             keys, picks = {}, []
@@ -317,6 +335,8 @@ class DaskEngine:
                 lengths,
                 len(spec.features.all),
                 params,
+                class_weights,
+                estimators.REFIT_MAX_ROWS,
                 self.timeout_s,
                 pure=False,
             )
@@ -324,20 +344,27 @@ class DaskEngine:
             del picks  # kept alive until the fit is done
         return assemble.pipeline_from_booster(spec, holdout.features, holdout.classes, model)
 
-    def _check(self, spec: ModelSpec) -> None:
-        from retrain.training import assemble
+    def refuses(self, spec: ModelSpec) -> str | None:
+        """Why this engine cannot train ``spec`` (the runner then trains it in-process), or
+        None when it can."""
+        from retrain.training import assemble, summary
 
         problems = []
         if spec.key_column is None:
             problems.append(
-                f"{spec.name} has no key_column: the Dask engine (TRAINING_ENGINE=dask) "
-                "partitions rows and splits the holdout by it; name a unique column"
+                f"{spec.name} has no key_column (the Dask engine partitions rows and splits "
+                "the holdout by it)"
             )
         estimator = spec.estimator()
         if not assemble.is_xgboost(estimator):
             problems.append(
-                f"{spec.name}'s estimator is {type(estimator).__name__}: the Dask engine "
-                "trains XGBoost only (xgboost.dask); use TRAINING_ENGINE=local for it"
+                f"{spec.name}'s estimator is {type(estimator).__name__} (the Dask engine "
+                "trains XGBoost only, with xgboost.dask)"
             )
-        if problems:
-            raise ConfigError(problems)
+        kinds = [kind for kind, cols in spec.features.by_kind().items() if cols]
+        if other := sorted(set(kinds) - set(summary.KINDS)):
+            problems.append(
+                f"{spec.name} has {', '.join(other)} features (the Dask engine profiles "
+                f"{', '.join(summary.KINDS)} only)"
+            )
+        return "; ".join(problems) or None

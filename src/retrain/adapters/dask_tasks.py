@@ -1,5 +1,6 @@
-"""What Dask workers run for the Dask engine: read a partition, summarise it, split and
-encode it, train XGBoost across all of them (xgboost.dask), score a model on the holdout.
+"""What Dask workers run for the Dask engine: read a partition (``training.summary``'s
+functions then parse and count it where it is), split and encode it, train XGBoost
+across all of them (xgboost.dask), score a model on the holdout.
 
 Each function takes and returns plain values; partitions stay on the worker that read
 them. Workers need this package at the app's version (see docs/scaling.md)."""
@@ -31,21 +32,9 @@ def read_partition(
     return postgres_partitions.read(database, spec, since, plan, index)
 
 
-def first_pass(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
-    return summary.first_pass(frame, spec)
-
-
-def second_pass(
-    frame: pd.DataFrame, spec: ModelSpec, dropped: list[str], champion: dict | None
-) -> dict[str, Any]:
-    return summary.second_pass(frame, spec, dropped, champion)
-
-
-def hash_buckets(
-    frame: pd.DataFrame, spec: ModelSpec, dropped: list[str], buckets: int
-) -> list[np.ndarray]:
+def hash_buckets(frame: pd.DataFrame, spec: ModelSpec, buckets: int) -> list[np.ndarray]:
     """The usable rows' hashes, dealt into ``buckets`` by value: equal rows meet in one."""
-    hashes = summary.row_hashes(frame, spec, dropped)
+    hashes = summary.row_hashes(frame, spec)
     return [hashes[hashes % buckets == b] for b in range(buckets)]
 
 
@@ -56,16 +45,14 @@ def repeats(*parts: np.ndarray) -> int:
 
 
 def split_partition(
-    frame: pd.DataFrame,
+    rows: pd.DataFrame,
     spec: ModelSpec,
-    dropped: list[str],
     features: Any,
     classes: list[str],
     validation_fraction: float,
 ) -> dict[str, Any]:
     """Encoded train and validation rows (float32 matrix, label codes) and the raw test rows
-    (the pipeline, and the champion's, take raw feature columns)."""
-    rows = summary.usable(frame, spec, dropped)
+    (the pipeline, and the champion's, take the parsed feature columns)."""
     part = holdout.parts(rows[spec.key_column], spec.test_size, validation_fraction)
     labels = rows[spec.target].astype(str)
     X = feature_frame(rows, spec)
@@ -86,6 +73,8 @@ def split_partition(
             ("test", holdout.TEST),
         )
     }
+    training = codes[(part == holdout.TRAIN) | (part == holdout.VALID)]
+    out["lengths"]["classes"] = np.bincount(training, minlength=len(classes)).tolist()
     return out
 
 
@@ -98,11 +87,16 @@ def fit_xgboost(
     lengths: dict[str, list[int]],
     width: int,
     params: dict[str, Any],
+    class_weights: list[float] | None,
+    refit_max_rows: int,
     timeout_s: int,
 ) -> bytes:
     """Train ``params``' XGBClassifier with xgboost.dask on the partitions named by
-    ``keys`` (futures the app holds); return the model as ``save_model`` writes it.
-    Runs as a task: it drives the other workers through ``worker_client``."""
+    ``keys`` (futures the app holds), as the local EncodedLabelClassifier trains it: rows
+    weighted by ``class_weights``, and with early stopping the round count chosen on the
+    validation rows, then (up to ``refit_max_rows`` training rows) a fit on all training
+    rows for that many rounds. Returns the model as ``save_model`` writes it. Runs as a
+    task: it drives the other workers through ``worker_client``."""
     import dask.array as da
     import xgboost.dask as dxgb
     from distributed import Future, worker_client
@@ -121,15 +115,43 @@ def fit_xgboost(
             ]
             return da.concatenate(blocks)
 
-        model = dxgb.DaskXGBClassifier(
-            **{**params, "n_jobs": None},
-            coll_cfg=Config(timeout=timeout_s, tracker_timeout=timeout_s),
-        )
-        model.client = client
-        eval_set = None
-        if params.get("early_stopping_rounds"):
-            eval_set = [(array("valid_X", False), array("valid_y", True))]
-        model.fit(array("train_X", False), array("train_y", True), eval_set=eval_set, verbose=False)
+        def weights(labels: Any) -> Any:
+            if class_weights is None:
+                return None
+            table = np.asarray(class_weights, dtype=np.float32)
+            return labels.map_blocks(lambda codes: table[codes], dtype=np.float32)
+
+        def fit(options: dict[str, Any], X: Any, y: Any, eval_set: Any = None) -> Any:
+            model = dxgb.DaskXGBClassifier(
+                **{**options, "n_jobs": None},
+                coll_cfg=Config(timeout=timeout_s, tracker_timeout=timeout_s),
+            )
+            model.client = client
+            model.fit(
+                X,
+                y,
+                sample_weight=weights(y),
+                eval_set=[eval_set] if eval_set else None,
+                sample_weight_eval_set=[weights(eval_set[1])]
+                if eval_set and class_weights
+                else None,
+                verbose=False,
+            )
+            return model
+
+        train_X, train_y = array("train_X", False), array("train_y", True)
+        if not params.get("early_stopping_rounds"):
+            model = fit(params, train_X, train_y)
+        else:
+            valid = (array("valid_X", False), array("valid_y", True))
+            model = fit(params, train_X, train_y, valid)
+            rows = sum(lengths["train"]) + sum(lengths["valid"])
+            if rows <= refit_max_rows:
+                rounds = int(model.best_iteration) + 1
+                again = {**params, "n_estimators": rounds, "early_stopping_rounds": None}
+                del model
+                X, y = da.concatenate([train_X, valid[0]]), da.concatenate([train_y, valid[1]])
+                model = fit(again, X, y)
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "model.ubj")
             model.save_model(path)

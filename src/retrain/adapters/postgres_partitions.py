@@ -5,7 +5,13 @@ cut-off of ``TRAINING_MAX_ROWS``. Each worker then reads one partition through t
 ``SqlSource`` as the local engine (READ ONLY transaction, statement timeout, COPY into
 compact types): the spec's query wrapped in ``WHERE`` on its ``key_column``. Integer keys
 are cut into ranges (an index on the key serves them); other keys by a hash of their text.
-Conditions hold only numbers and a timestamp computed here; ``:since`` stays bound."""
+Conditions hold only numbers and the ``TRAINING_MAX_ROWS`` cut-off read from the database
+(a literal of its type); ``:since``, when the spec has a time column, stays bound.
+
+``TRAINING_MAX_ROWS`` keeps the rows whose ``order_by`` (else time column) is at least the
+value of the max_rows-th row by it: ties at the cut-off are all kept, so a few more rows
+than the limit may train (the local engine cuts ties arbitrarily). When fewer rows than the
+limit have a value, the rows without one are left out."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +49,7 @@ class Database:
 class Plan:
     rows: int
     conditions: tuple[str, ...]  # one SQL condition on q.<key> per partition
-    cutoff: datetime | None = None  # TRAINING_MAX_ROWS: only rows created at or after it
+    cutoff: str | None = None  # TRAINING_MAX_ROWS: a condition on the spec's newest_by
 
 
 def plan(
@@ -56,7 +63,7 @@ def plan(
     from sqlalchemy import text
 
     key, query = spec.key_column, spec.query.strip().rstrip(";")
-    params = {"since": since}
+    params: dict[str, Any] = {} if since is None else {"since": since}
     try:
         with source.engine.connect() as conn, conn.begin():
             source._begin_read_only(conn)
@@ -66,18 +73,22 @@ def plan(
             if key not in columns:
                 raise DataValidationError(
                     f"the query of {spec.name} does not return its key_column {key!r}; "
-                    f"it returns {', '.join(columns)}"
+                    f"it returns {', '.join(columns)}: add it to the query's SELECT"
                 )
             cutoff = None
-            if max_rows is not None:
-                cutoff = conn.execute(
+            if max_rows is not None and spec.newest_by in columns:
+                by = f'q."{spec.newest_by}"'
+                row = conn.execute(
                     text(
-                        f"SELECT q.created_at FROM ({query}) AS q "
-                        "ORDER BY q.created_at DESC OFFSET :skip LIMIT 1"
+                        f"SELECT {by} FROM ({query}) AS q "
+                        f"ORDER BY {by} DESC NULLS LAST OFFSET :skip LIMIT 1"
                     ),
                     {**params, "skip": max_rows - 1},
-                ).scalar()
-            where = "" if cutoff is None else f"WHERE q.created_at >= {_timestamp(cutoff)}"
+                ).first()
+                if row is not None:
+                    value = row[0]
+                    cutoff = f"{by} IS NOT NULL" if value is None else f"{by} >= {_literal(value)}"
+            where = "" if cutoff is None else f"WHERE {cutoff}"
             rows, nulls, low, high = conn.execute(
                 text(
                     f"SELECT count(*), count(*) FILTER (WHERE q.{key} IS NULL), "
@@ -112,7 +123,7 @@ def partition_spec(spec: ModelSpec, plan: Plan, index: int) -> ModelSpec:
     """``spec`` whose query returns only partition ``index`` (still bound to ``:since``)."""
     conditions = [plan.conditions[index]]
     if plan.cutoff is not None:
-        conditions.append(f"q.created_at >= {_timestamp(plan.cutoff)}")
+        conditions.append(plan.cutoff)
     query = spec.query.strip().rstrip(";")
     wrapped = f"SELECT * FROM ({query}) AS q WHERE {' AND '.join(conditions)}"
     return dataclasses.replace(spec, query=wrapped)
@@ -145,8 +156,20 @@ def _engine(database: Database) -> Any:
     return engine
 
 
-def _timestamp(value: datetime) -> str:
-    return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+def _literal(value: Any) -> str:
+    """A value read from the database as an SQL literal of its type."""
+    if isinstance(value, bool) or value is None:
+        raise DataValidationError("TRAINING_MAX_ROWS cannot cut on a boolean order_by column")
+    if isinstance(value, datetime):
+        kind = "TIMESTAMPTZ" if value.tzinfo else "TIMESTAMP"
+        return f"{kind} '{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else f"'{value}'::float8"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _first_line(exc: BaseException | None) -> str:

@@ -10,11 +10,12 @@ SPEC = ModelSpec(
         SELECT created_at, plant, product_line, thickness_mm, length_mm, width_mm,
                density_kg_m3, surface, decor_code, glue_system, emission_class,
                moisture_resistant, fire_retardant, customer_segment,
-               article_family || '|' || raw_board AS artfam_roh
+               article_family || '|' || raw_board AS artfam_roh, article_id
         FROM panel_articles
         WHERE created_at >= :since
     """,
     time_column="created_at",
+    key_column="article_id",  # partitions and the hash holdout of TRAINING_ENGINE=dask
     target="artfam_roh",
     features=Features(
         numeric=("thickness_mm", "length_mm", "width_mm", "density_kg_m3"),

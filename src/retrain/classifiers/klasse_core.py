@@ -8,11 +8,12 @@ SPEC = ModelSpec(
     description="Core material class from line, thickness, density, format and use",
     query="""
         SELECT created_at, product_line, thickness_mm, density_kg_m3, length_mm, width_mm,
-               surface, customer_segment, core_material_class
+               surface, customer_segment, core_material_class, article_id
         FROM panel_articles
         WHERE created_at >= :since
     """,
     time_column="created_at",
+    key_column="article_id",  # partitions and the hash holdout of TRAINING_ENGINE=dask
     target="core_material_class",
     features=Features(
         numeric=("thickness_mm", "density_kg_m3", "length_mm", "width_mm"),

@@ -8,11 +8,12 @@ SPEC = ModelSpec(
     description="Raw material class from plant, line, density, glue and emission class",
     query="""
         SELECT created_at, plant, product_line, thickness_mm, density_kg_m3, glue_system,
-               emission_class, moisture_resistant, fire_retardant, raw_material_class
+               emission_class, moisture_resistant, fire_retardant, raw_material_class, article_id
         FROM panel_articles
         WHERE created_at >= :since
     """,
     time_column="created_at",
+    key_column="article_id",  # partitions and the hash holdout of TRAINING_ENGINE=dask
     target="raw_material_class",
     features=Features(
         numeric=("thickness_mm", "density_kg_m3"),

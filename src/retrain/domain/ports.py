@@ -85,6 +85,12 @@ class TrainingEngine(Protocol):
     The runner calls them in order; what comes back is engine-neutral (the fitted model is
     the same pipeline type either way, stored and loaded the same way)."""
 
+    name: str  # "local", "dask": written to the run record and the model card
+
+    def refuses(self, spec: ModelSpec) -> str | None:
+        """Why this engine cannot train ``spec`` (the run then trains in-process), or None."""
+        ...
+
     def load(self, spec: ModelSpec, since: date | None, max_rows: int | None) -> LoadedRows: ...
 
     def validate(

@@ -184,14 +184,14 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
         svc = services()
     except ConfigError:  # named in the logs and on the authenticated routes, not here
         return respond({"status": "misconfigured", "checks": {"settings": "invalid"}}, 503)
-    checks = probe_all(
-        {
-            "training_db": svc.source.ping,
-            "model_store": svc.models.store.ping,
-            "run_store": svc.runs.store.ping,
-        },
-        HEALTH_DEADLINE_S,
-    )
+    probes = {
+        "training_db": svc.source.ping,
+        "model_store": svc.models.store.ping,
+        "run_store": svc.runs.store.ping,
+    }
+    if ping := getattr(svc.engine, "ping", None):  # TRAINING_ENGINE=dask: its scheduler
+        probes[f"{svc.engine.name}_scheduler"] = ping  # type: ignore[union-attr]
+    checks = probe_all(probes, HEALTH_DEADLINE_S)
     healthy = all(v == "ok" for v in checks.values())
     return respond(
         {"status": "ok" if healthy else "degraded", "checks": checks}, 200 if healthy else 503

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from retrain.domain.ports import NoProgress, Notifier, Progress, TrainingEngine, TrainingSource
 from retrain.domain.runs import utcnow
-from retrain.domain.specs import Registry
+from retrain.domain.specs import ModelSpec, Registry
 from retrain.service.model_repository import ModelRepository
 from retrain.service.run_repository import RunRepository
 
@@ -31,11 +31,13 @@ class Services:
     progress: Progress = field(default_factory=NoProgress)
     engine: TrainingEngine | None = None  # None: fit in this process, on ``source``
 
-    def training_engine(self) -> TrainingEngine:
-        """The engine runs use: the configured one, else the in-process engine over the
+    def training_engine(self, spec: ModelSpec | None = None) -> tuple[TrainingEngine, str | None]:
+        """(the engine a run of ``spec`` uses, why the configured one was passed over): the
+        configured engine when it can train ``spec``, else the in-process engine over the
         current ``source`` (looked up per run, so a replaced source is the one used)."""
-        if self.engine is not None:
-            return self.engine
+        refused = self.engine.refuses(spec) if self.engine and spec else None
+        if self.engine is not None and refused is None:
+            return self.engine, None
         from retrain.service.local_engine import LocalEngine
 
-        return LocalEngine(self.source)
+        return LocalEngine(self.source), refused

@@ -79,8 +79,13 @@ class LocalHoldout:
 
 
 class LocalEngine:
+    name = "local"
+
     def __init__(self, source: TrainingSource) -> None:
         self.source = source
+
+    def refuses(self, spec: ModelSpec) -> str | None:
+        return None  # trains every spec
 
     def load(self, spec: ModelSpec, since: date | None, max_rows: int | None) -> LocalRows:
         return LocalRows(self.source.load(spec, since, max_rows))

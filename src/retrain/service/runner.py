@@ -25,7 +25,7 @@ from retrain.domain.errors import (
     QueryRejectedError,
     RetrainError,
 )
-from retrain.domain.ports import Holdout, LoadedRows
+from retrain.domain.ports import Holdout, LoadedRows, TrainingEngine
 from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage, iso
 from retrain.domain.specs import ModelSpec
 from retrain.service import card as cards
@@ -197,7 +197,12 @@ def _train(svc: Services, attempt: Attempt) -> None:
             return
     champion_card = _champion_card(svc, spec, champion)
 
-    engine = svc.training_engine()  # local or a cluster: the same steps, the same results
+    engine, refused = svc.training_engine(spec)  # local or a cluster: the same steps and results
+    if refused:
+        logger.warning(
+            "the configured engine cannot train it: {}; training in this process", refused
+        )
+    record.summary["engine"] = _engine(engine, refused)
     with _stage(attempt, Stage.LOAD):
         rows = engine.load(spec, since, svc.max_rows)
         window = _outside(svc, spec, since) if since and rows.count < spec.min_rows else None
@@ -346,6 +351,11 @@ def _outside(svc: Services, spec: ModelSpec, since: date) -> validate.Window:
     return validate.Window(since, rows, newest)
 
 
+def _engine(engine: TrainingEngine, refused: str | None) -> dict[str, Any]:
+    """Which engine trained the run, and why the configured one did not (if it did not)."""
+    return {"name": engine.name, **({"instead_of_configured": refused} if refused else {})}
+
+
 def _card(
     svc: Services,
     record: RunRecord,
@@ -368,6 +378,7 @@ def _card(
         "classes": [str(c) for c in pipeline.classes_],
         "feature_schema": cards.feature_schema(spec),
         "estimator": cards.estimator_description(pipeline),
+        "engine": record.summary.get("engine"),
         "metrics": metrics,
         "primary_metric": spec.primary_metric,
         "validation_findings": checked.findings,

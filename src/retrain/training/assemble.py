@@ -54,3 +54,25 @@ def pipeline_from_booster(
     classifier.estimator_ = estimator
     pipeline.steps[0] = ("features", features)
     return pipeline
+
+
+def xgboost_setup(
+    spec: ModelSpec, class_rows: list[int]
+) -> tuple[dict[str, Any], list[float] | None]:
+    """(XGBClassifier params, a weight per class code or None) for a fit elsewhere that does
+    what the local pipeline's EncodedLabelClassifier does: native categorical columns and,
+    for a balanced metric, classes weighted as ``compute_sample_weight("balanced")`` weighs
+    them (``class_rows``: training rows per class code)."""
+    classifier = build_pipeline(spec).named_steps["classifier"]
+    params = spec.estimator().get_params()
+    if classifier.categorical_features and params.get("feature_types", "") is None:
+        wanted = set(classifier.categorical_features)
+        params["feature_types"] = [
+            "c" if i in wanted else "q" for i in range(len(spec.features.all))
+        ]
+        params["enable_categorical"] = True
+    if classifier.class_weight != "balanced":
+        return params, None
+    present = [n for n in class_rows if n]
+    total = sum(present)
+    return params, [total / (len(present) * n) if n else 0.0 for n in class_rows]

@@ -62,14 +62,59 @@ def compare(
     frame: pd.DataFrame, spec: ModelSpec, current: dict[str, Any], champion: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Soft findings: label shift and new classes, feature shift, new or vanished categories."""
+    return compare_seen(spec, current, champion, observe(frame, spec, champion))
+
+
+def compare_seen(
+    spec: ModelSpec, current: dict[str, Any], champion: dict[str, Any], seen: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``compare`` from the new rows' profile and what ``observe`` saw of them."""
     findings = _label(spec.target, champion.get("class_counts") or {}, current["class_counts"])
-    reference = champion.get("columns") or _format_1(champion, spec)
+    reference = _reference(champion, spec)
     for kind, cols in spec.features.by_kind().items():
         for col in cols:
             before = reference.get(col)
             if before and before.get("kind") == kind and kind in COMPARERS:
-                findings += COMPARERS[kind](col, before, current["columns"][col], frame[col])
+                findings += COMPARERS[kind](col, before, current["columns"][col], seen.get(col))
     return findings
+
+
+def observe(frame: pd.DataFrame, spec: ModelSpec, champion: dict[str, Any]) -> dict[str, Any]:
+    """What comparing needs of the rows beyond their profile, as counts that add up across
+    partitions (``add_seen``): per numeric column its rows in each of the champion's
+    buckets, per categorical column the values present."""
+    reference = _reference(champion, spec)
+    seen: dict[str, dict[str, Any]] = {}
+    for kind, cols in spec.features.by_kind().items():
+        for col in cols:
+            before = reference.get(col)
+            if before and before.get("kind") == kind and kind == "numeric":
+                numbers = profiling.finite(frame[col])
+                seen[col] = {"buckets": profiling.bucket_counts(numbers, before["edges"])}
+            elif before and before.get("kind") == kind and kind == "categorical":
+                seen[col] = {"present": {str(v) for v in frame[col].dropna().unique()}}
+    return seen
+
+
+def add_seen(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    """Two partitions' ``observe`` as one."""
+    out = dict(left)
+    for col, part in right.items():
+        if col not in out:
+            out[col] = part
+        elif "buckets" in part:
+            out[col] = {
+                "buckets": [
+                    a + b for a, b in zip(out[col]["buckets"], part["buckets"], strict=True)
+                ]
+            }
+        else:
+            out[col] = {"present": out[col]["present"] | part["present"]}
+    return out
+
+
+def _reference(champion: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
+    return champion.get("columns") or _format_1(champion, spec)
 
 
 def _label(target: str, before: dict[str, int], now: dict[str, int]) -> list[dict[str, Any]]:
@@ -86,20 +131,20 @@ def _label(target: str, before: dict[str, int], now: dict[str, int]) -> list[dic
 
 
 def _categories(
-    col: str, before: dict[str, Any], now: dict[str, Any], values: pd.Series | None
+    col: str, before: dict[str, Any], now: dict[str, Any], seen: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     keys = _bucket_keys(before, now)
     old, new = _buckets(before, keys), _buckets(now, keys)
     findings = []
     if (value := shift(old, new)) is not None:
         findings.append(_shifted(col, old, new, value, lambda k: f"'{k}'"))
-    if values is None:
+    if seen is None:
         return findings
     if added := _new_categories(before, now):
         share = sum(now["counts"][k] for k in added) / _total(now)
         text = f"{col}: {len(added)} new categories in {share:.1%} of rows: {_few(added, 3)}"
         findings.append(_warn("new_categories", col, text))
-    present = {str(v) for v in values.dropna().unique()}
+    present = seen["present"]
     gone = {
         k
         for k, n in before["counts"].items()
@@ -152,12 +197,10 @@ def _buckets(dist: dict[str, Any], keys: list[str]) -> Counts:
 
 
 def _numbers(
-    col: str, before: dict[str, Any], now: dict[str, Any], values: pd.Series
+    col: str, before: dict[str, Any], now: dict[str, Any], seen: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    edges = before["edges"]
     old = {str(i): float(n) for i, n in enumerate(before["counts"])}
-    counts = profiling.bucket_counts(profiling.finite(values), edges)
-    new = {str(i): float(n) for i, n in enumerate(counts)}
+    new = {str(i): float(n) for i, n in enumerate(seen["buckets"])}
     old[MISSING], new[MISSING] = float(before["missing"]), float(now["missing"])
     if (value := shift(old, new)) is None:
         return []
@@ -213,12 +256,12 @@ def _few(values: set[str], limit: int = 8) -> str:
 
 
 def _booleans(
-    col: str, before: dict[str, Any], now: dict[str, Any], values: pd.Series
+    col: str, before: dict[str, Any], now: dict[str, Any], seen: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     return _categories(col, before, now, None)
 
 
-COMPARERS: dict[str, Callable[[str, dict, dict, pd.Series], list[dict[str, Any]]]] = {
+COMPARERS: dict[str, Callable[[str, dict, dict, Any], list[dict[str, Any]]]] = {
     "numeric": _numbers,
     "categorical": _categories,
     "boolean": _booleans,

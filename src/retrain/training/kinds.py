@@ -1,7 +1,10 @@
 """Each feature kind's values parsed into the type the features step expects (numbers and
 booleans as float32), with a count of the values that do not fit, described by what they
 are and never by their content. Categorical columns take any value. A new kind adds its
-parser here (or none, if it takes any value)."""
+parser here (or none, if it takes any value).
+
+A parser returns the counts of misfits by what they are (``{"text": 3}``), so the counts of
+partitions add up; ``problem`` words the total once."""
 
 from __future__ import annotations
 
@@ -14,7 +17,21 @@ from pandas.api import types as ptypes
 BOOLEANS = {"true": 1.0, "t": 1.0, "1": 1.0, "false": 0.0, "f": 0.0, "0": 0.0}
 
 
-def numeric(values: pd.Series) -> tuple[pd.Series, str | None]:
+Misfits = dict[str, int]  # values that do not fit their kind, counted by what they are
+
+
+def problem(kind: str, misfits: Misfits) -> str | None:
+    """How the values of a ``kind`` column that do not fit it are described, or None."""
+    total = sum(misfits.values())
+    if not total:
+        return None
+    if kind == "boolean":
+        return f"{total} values other than true/false/0/1"
+    parts = ", ".join(f"{n} {what}" for what, n in misfits.items() if n)
+    return f"{total} values that are not finite numbers ({parts})"
+
+
+def numeric(values: pd.Series) -> tuple[pd.Series, Misfits]:
     """float32 numbers; text, infinities and numbers beyond float32 do not fit."""
     text = 0
     if not (ptypes.is_numeric_dtype(values) or ptypes.is_bool_dtype(values)):
@@ -24,16 +41,10 @@ def numeric(values: pd.Series) -> tuple[pd.Series, str | None]:
     with np.errstate(over="ignore"):  # beyond float32's range becomes inf: reported below
         floats = values.to_numpy(dtype="float32", na_value=np.nan)
     infinite = int(np.isinf(floats).sum())
-    parts = [f"{text} text" if text else "", f"{infinite} infinite" if infinite else ""]
-    problem = (
-        f"{text + infinite} values that are not finite numbers ({', '.join(p for p in parts if p)})"
-        if text + infinite
-        else None
-    )
-    return pd.Series(floats, index=values.index), problem
+    return pd.Series(floats, index=values.index), {"text": text, "infinite": infinite}
 
 
-def boolean(values: pd.Series) -> tuple[pd.Series, str | None]:
+def boolean(values: pd.Series) -> tuple[pd.Series, Misfits]:
     """0/1 as float32 from booleans, 0/1 numbers or true/false/t/f/1/0 in any case."""
     if ptypes.is_bool_dtype(values) or ptypes.is_numeric_dtype(values):
         numbers = pd.Series(values.to_numpy(dtype="float32", na_value=np.nan), index=values.index)
@@ -42,10 +53,10 @@ def boolean(values: pd.Series) -> tuple[pd.Series, str | None]:
         numbers = words.fillna(pd.to_numeric(values, errors="coerce")).where(values.notna())
         numbers = numbers.astype("float32")
     bad = int((values.notna() & (numbers != 0) & (numbers != 1)).sum())
-    return numbers, (f"{bad} values other than true/false/0/1" if bad else None)
+    return numbers, {"other": bad}
 
 
-PARSERS: dict[str, Callable[[pd.Series], tuple[pd.Series, str | None]]] = {
+PARSERS: dict[str, Callable[[pd.Series], tuple[pd.Series, Misfits]]] = {
     "numeric": numeric,
     "boolean": boolean,
 }

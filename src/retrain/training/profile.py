@@ -36,16 +36,28 @@ DECILES = 10  # the other numeric values are cut at their quantiles, into at mos
 
 def profile(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
     """Rows, class counts, null rates and each feature's distribution."""
-    return {
-        "format": FORMAT,
-        "rows": len(frame),
-        "class_counts": category_counts(frame[spec.target]),
-        "null_rates": {col: round(float(frame[col].isna().mean()), 6) for col in spec.features.all},
-        "columns": {
+    return assemble(
+        len(frame),
+        category_counts(frame[spec.target]),
+        {col: int(frame[col].isna().sum()) for col in spec.features.all},
+        {
             col: describe(kind, frame[col])
             for kind, cols in spec.features.by_kind().items()
             for col in cols
         },
+    )
+
+
+def assemble(
+    rows: int, classes: dict[str, int], nulls: dict[str, int], columns: dict[str, Any]
+) -> dict[str, Any]:
+    """A profile from its counts (a partitioned engine adds its partitions' counts)."""
+    return {
+        "format": FORMAT,
+        "rows": rows,
+        "class_counts": largest(classes),
+        "null_rates": {col: round(n / rows, 6) if rows else 0.0 for col, n in nulls.items()},
+        "columns": columns,
     }
 
 
@@ -54,24 +66,30 @@ def describe(kind: str, values: pd.Series) -> dict[str, Any]:
 
 
 def category_counts(values: pd.Series, top: int | None = None) -> dict[str, int]:
-    """Counts of the values present, largest first, keyed by their text (a categorical's
-    unused categories are left out)."""
+    """Counts of the values present, largest first (ties by text), keyed by their text (a
+    categorical's unused categories are left out)."""
     counts: dict[str, int] = {}
-    for key, count in values.value_counts(sort=True).items():
+    for key, count in values.value_counts(sort=False).items():
         if count > 0:
             counts[str(key)] = counts.get(str(key), 0) + int(count)
-    ordered = sorted(counts.items(), key=lambda kv: -kv[1])
+    return largest(counts, top)
+
+
+def largest(counts: dict[str, int], top: int | None = None) -> dict[str, int]:
+    """``counts`` largest first, ties by key; the ``top`` first only, when given."""
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return dict(ordered[:top] if top else ordered)
 
 
 def _categorical(values: pd.Series) -> dict[str, Any]:
-    counts = category_counts(values, TOP_CATEGORIES)
-    present = int(values.notna().sum())
-    return {
-        "counts": counts,
-        "other": present - sum(counts.values()),
-        "missing": len(values) - present,
-    }
+    return categorical(category_counts(values), len(values))
+
+
+def categorical(counts: dict[str, int], rows: int) -> dict[str, Any]:
+    """A categorical column's profile from the counts of all its values in ``rows`` rows."""
+    top = largest(counts, TOP_CATEGORIES)
+    present = sum(counts.values())
+    return {"counts": top, "other": present - sum(top.values()), "missing": rows - present}
 
 
 def _boolean(values: pd.Series) -> dict[str, Any]:
@@ -106,22 +124,44 @@ def _numeric(values: pd.Series) -> dict[str, Any]:
 
 
 def numeric_edges(ordered: np.ndarray) -> list[float]:
-    """Bucket edges, from a column's finite values in ascending order, that isolate every
-    value that is common (or every value with enough rows, when there are few) and cut the
-    rest at its quantiles. A value ``v`` falls in bucket ``searchsorted(edges, v, "right")``;
-    a common value ``h`` is alone in [h, next(h))."""
+    """Bucket edges, from a column's finite values in ascending order (see ``edges_of``)."""
     if not len(ordered):
         return []
     starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
-    distinct, counts = ordered[starts], np.diff(np.concatenate([starts, [len(ordered)]]))
-    common = BUCKET_ROWS if len(distinct) <= POINT_VALUES else HEAVY_SHARE * len(ordered)
+    return edges_of(ordered[starts], np.diff(np.concatenate([starts, [len(ordered)]])))
+
+
+def edges_of(distinct: np.ndarray, counts: np.ndarray) -> list[float]:
+    """Bucket edges, from a column's distinct finite values (ascending) and their counts,
+    that isolate every value that is common (or every value with enough rows, when there
+    are few) and cut the rest at its quantiles. A value ``v`` falls in bucket
+    ``searchsorted(edges, v, "right")``; a common value ``h`` is alone in [h, next(h)).
+    Counts may be weights (a sample standing for more rows)."""
+    if not len(distinct):
+        return []
+    total = float(np.sum(counts))
+    common = BUCKET_ROWS if len(distinct) <= POINT_VALUES else HEAVY_SHARE * total
     isolated = counts >= max(common, BUCKET_ROWS)
     points = distinct[isolated]
-    rest = ordered[np.repeat(~isolated, counts)]
-    parts = min(DECILES, len(rest) // BUCKET_ROWS)
-    cuts = np.quantile(rest, np.arange(1, parts) / parts) if parts > 1 else np.array([])
+    rest, weights = distinct[~isolated], counts[~isolated]
+    parts = min(DECILES, int(np.sum(weights)) // BUCKET_ROWS)
+    cuts = _quantiles(rest, weights, np.arange(1, parts) / parts) if parts > 1 else np.array([])
     edges = np.unique(np.concatenate([points, np.nextafter(points, np.inf), cuts]))
     return [float(e) for e in edges if np.isfinite(e)]
+
+
+def _quantiles(values: np.ndarray, counts: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.quantile(np.repeat(values, counts), q)`` (its default, linear method) without
+    repeating: ``values`` ascending and distinct."""
+    cumulative = np.cumsum(counts)
+    last = cumulative[-1] - 1
+    position = q * last
+    below = np.floor(position)
+    t = position - below
+    a = values[np.searchsorted(cumulative, below, side="right")]
+    b = values[np.searchsorted(cumulative, np.minimum(below + 1, last), side="right")]
+    step = b - a
+    return np.where(t >= 0.5, b - step * (1 - t), a + step * t)
 
 
 def bucket_counts(numbers: np.ndarray, edges: list[float]) -> list[int]:

@@ -1,321 +1,329 @@
-"""Validation for rows that are never in one process: each partition is summarised where it
-lives, the summaries are added, and the rules of ``validate.py`` run on the totals.
+"""Validation, profile and drift for rows that are never in one process: each partition is
+counted where it lives, the counts are added, and the rules of ``validate``, ``profile``
+and ``drift`` judge the totals. No rule is written twice: the local engine goes through the
+same ``validate.check_counts``, ``profile.assemble`` / ``edges_of`` and
+``drift.compare_seen``, with counts taken over its one frame.
 
-Pass one (``first_pass``) counts what the hard rules need: columns, types, target nulls,
-classes, feature nulls. Pass two (``second_pass``), after rare classes are known, counts
-what the profile needs. Everything is exact except the numeric deciles of the profile,
-which come from a bounded sample per partition, weighted by the partition's size."""
+Pass one (``first_pass``) parses the values by kind and counts what the hard rules need
+(``validate.Tally``). Pass two (``second_pass``), over the rows that train, counts what the
+profile and the drift comparison need. Everything is exact, except the numeric bucket
+edges of a column with more than ``EXACT_VALUES`` distinct values in a partition: those
+come from a sample per partition, weighted by the partition's size (the counts in those
+buckets, and every drift finding, are still exact)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
 
 from retrain.domain.specs import ModelSpec
+from retrain.training import drift, validate
 from retrain.training import profile as profiling
-from retrain.training.validate import _finding, _stop
 
-SAMPLE = 20_000  # numeric values per partition and column for the deciles
+EXACT_VALUES = 20_000  # distinct numeric values per partition and column sent as they are
+SAMPLE = 20_000  # values per partition and column sampled when there are more
+KINDS = ("numeric", "categorical", "boolean")  # what the partial profiles below describe
+
+
+class Partitions(Protocol):
+    """Frames that live elsewhere (a Dask cluster's workers), worked on where they are."""
+
+    def apply(self, fn: Callable[..., Any], **kwargs: Any) -> Partitions:
+        """``fn(part, **kwargs)`` of each part, kept where the part is."""
+        ...
+
+    def collect(self, fn: Callable[..., Any], **kwargs: Any) -> list[Any]:
+        """``fn(part, **kwargs)`` of each part, brought here (small results only)."""
+        ...
+
+    def repeats(self, spec: ModelSpec) -> int:
+        """Usable rows that repeat another row in any part (features and target)."""
+        ...
+
+
+@dataclass
+class Checked:
+    findings: list[dict[str, Any]]
+    profile: dict[str, Any]
+    dropped: list[str]
+    second: dict[str, Any]
+    usable: Partitions
+
+
+def load(raw: Partitions, spec: ModelSpec) -> tuple[Partitions, dict[str, Any]]:
+    """(the parts parsed by kind, their added first-pass counts)."""
+    firsts = raw.apply(first_pass, spec=spec)
+    return firsts.apply(_pick, name="frame"), merge_first(firsts.collect(_pick, name="summary"))
+
+
+def check(
+    parsed: Partitions,
+    first: dict[str, Any],
+    spec: ModelSpec,
+    champion: dict[str, Any] | None,
+    window: validate.Window | None = None,
+) -> Checked:
+    """``validate.validate`` on partitions: the same stops, findings and profile."""
+    findings, dropped = check_first(first, spec, window)
+    rows = parsed.apply(usable, spec=spec, dropped=dropped)
+    findings += validate.duplicate_findings(rows.repeats(spec))
+    second = merge_second(rows.collect(second_pass, spec=spec, champion=champion), spec)
+    numeric = numeric_edges(second, spec)
+    sampled = {col: n["edges"] for col, n in numeric.items() if n["counts"] is None}
+    for part in rows.collect(bucket_counts, edges=sampled) if sampled else []:
+        for col, counts in part.items():
+            total = numeric[col]["counts"] or [0] * len(counts)
+            numeric[col]["counts"] = [a + b for a, b in zip(total, counts, strict=True)]
+    profile = profile_of(second, spec, numeric)
+    if champion:
+        findings += drift_findings(second, spec, profile, champion)
+    return Checked(findings, profile, dropped, second, rows)
+
+
+class InMemory:
+    """Partitions held in this process (tests; the reference the Dask engine must match)."""
+
+    def __init__(self, parts: list[Any]) -> None:
+        self.parts = parts
+
+    def apply(self, fn: Callable[..., Any], **kwargs: Any) -> InMemory:
+        return InMemory([fn(part, **kwargs) for part in self.parts])
+
+    def collect(self, fn: Callable[..., Any], **kwargs: Any) -> list[Any]:
+        return [fn(part, **kwargs) for part in self.parts]
+
+    def repeats(self, spec: ModelSpec) -> int:
+        hashes = np.concatenate([row_hashes(part, spec) for part in self.parts])
+        return int(len(hashes) - len(np.unique(hashes)))
+
+
+def _pick(part: dict[str, Any], name: str) -> Any:
+    return part[name]
 
 
 def first_pass(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
-    missing = [col for col in (*spec.columns, spec.key_column) if col not in frame.columns]
-    out: dict[str, Any] = {"rows": len(frame), "missing": missing}
-    if missing:
-        return out
-    target = frame[spec.target]
-    labelled = frame[target.notna()]
-    out.update(
-        target_nulls=int(target.isna().sum()),
-        classes=_counts(labelled[spec.target].astype(str)),
-        nulls={col: int(labelled[col].isna().sum()) for col in spec.features.all},
-        bad_numeric={col: _non_numeric(frame[col]) for col in spec.features.numeric},
-        bad_boolean=[col for col in spec.features.boolean if not _is_boolean(frame[col])],
-        digest=_digest(frame, spec.key_column),
-    )
-    if "created_at" in frame.columns and len(frame):
-        out["first"], out["last"] = str(frame["created_at"].min()), str(frame["created_at"].max())
-    return out
+    """``{"frame": the parsed rows, "summary": counts}`` of one partition."""
+    summary: dict[str, Any] = {"columns": list(frame.columns), "rows": len(frame)}
+    summary["digest"] = _digest(frame, spec.key_column)
+    if validate.missing_columns(frame.columns, spec):
+        return {"frame": frame, "summary": summary}
+    parsed, misfits = validate.parse_kinds(frame, spec)
+    summary["tally"] = validate.tally(parsed, spec, misfits)
+    time = spec.time_column
+    if time and len(frame):
+        with contextlib.suppress(TypeError):  # not comparable: no window, as the local engine
+            summary["window"] = (str(frame[time].min()), str(frame[time].max()))
+    return {"frame": parsed, "summary": summary}
+
+
+def merge_first(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The partitions' first-pass summaries as one (digests kept in partition order)."""
+    columns = set.intersection(*(set(p["columns"]) for p in parts)) if parts else set()
+    tallies = [p["tally"] for p in parts if "tally" in p]
+    windows = [p["window"] for p in parts if "window" in p]
+    return {
+        "columns": sorted(columns),
+        "rows": sum(p["rows"] for p in parts),
+        "digests": [p["digest"] for p in parts],
+        "tally": sum(tallies[1:], tallies[0]) if tallies else None,
+        "first": min(w[0] for w in windows) if windows else None,
+        "last": max(w[1] for w in windows) if windows else None,
+    }
+
+
+def check_first(
+    total: dict[str, Any], spec: ModelSpec, window: validate.Window | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """``validate``'s hard rules on the totals: (findings, classes dropped as too rare)."""
+    validate._stop_on(validate.missing_columns(total["columns"], spec))
+    return validate.check_counts(total["tally"], spec, window)
 
 
 def usable(frame: pd.DataFrame, spec: ModelSpec, dropped: list[str]) -> pd.DataFrame:
-    """Rows that train: a target, and not of a dropped (rare) class."""
-    target = frame[spec.target]
-    return frame[target.notna() & ~target.astype(str).isin(dropped)]
+    return validate.usable(frame, spec, dropped)
 
 
 def second_pass(
-    frame: pd.DataFrame, spec: ModelSpec, dropped: list[str], champion: dict[str, Any] | None
+    frame: pd.DataFrame, spec: ModelSpec, champion: dict[str, Any] | None
 ) -> dict[str, Any]:
-    rows = usable(frame, spec, dropped)
-    rng = np.random.default_rng(spec.random_state + len(rows))
-    samples, buckets = {}, {}
-    edges = (champion or {}).get("numeric_deciles", {})
-    for col in spec.features.numeric:
-        values = pd.to_numeric(rows[col], errors="coerce").dropna().to_numpy(np.float64)
-        kept = values if len(values) <= SAMPLE else rng.choice(values, SAMPLE, replace=False)
-        samples[col] = (kept.tolist(), len(values))
-        if edges.get(col):
-            codes = np.searchsorted(np.asarray(edges[col]), values, side="right")
-            buckets[col] = {str(k): int(v) for k, v in Counter(codes.tolist()).items()}
-    return {
-        "rows": len(rows),
-        "nulls": {col: int(rows[col].isna().sum()) for col in spec.features.all},
-        "categories": {col: _counts(rows[col]) for col in spec.features.categorical},
-        "samples": samples,
-        "buckets": buckets,
+    """Counts of a partition's usable rows for the profile, and what ``drift`` needs."""
+    rng = np.random.default_rng(spec.random_state + len(frame))
+    out: dict[str, Any] = {
+        "rows": len(frame),
+        "classes": profiling.category_counts(frame[spec.target]),
+        "nulls": {col: int(frame[col].isna().sum()) for col in spec.features.all},
+        "columns": {},
     }
-
-
-def row_hashes(frame: pd.DataFrame, spec: ModelSpec, dropped: list[str]) -> np.ndarray:
-    """One uint64 per usable row over its features and target (duplicates share one)."""
-    rows = usable(frame, spec, dropped)[list(spec.columns)]
-    return pd.util.hash_pandas_object(rows, index=False).to_numpy()
-
-
-def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Add partition summaries: counts add up, samples are kept with their weights."""
-    total: dict[str, Any] = {}
-    for part in parts:
-        for key, value in part.items():
-            if key == "samples":
-                for col, sample in value.items():
-                    total.setdefault(key, {}).setdefault(col, []).append(sample)
-            elif key in ("first", "last"):
-                pick = min if key == "first" else max
-                total[key] = pick(total[key], value) if key in total else value
-            elif key == "digest":
-                total.setdefault("digests", []).append(value)
-            elif isinstance(value, int):
-                total[key] = total.get(key, 0) + value
-            elif isinstance(value, list):
-                total[key] = sorted({*total.get(key, []), *value})
-            elif isinstance(value, dict):
-                total[key] = _add(total.get(key, {}), value)
-    return total
-
-
-def check_first(total: dict[str, Any], spec: ModelSpec) -> tuple[list[dict], list[str]]:
-    """The hard rules of ``validate.validate``; returns (findings, classes to drop)."""
-    if total.get("missing"):
-        _stop(
-            [
-                _finding(
-                    "error",
-                    "missing_column",
-                    col,
-                    f"column {col!r} is missing from the query result of {spec.name}",
-                )
-                for col in total["missing"]
-            ]
-        )
-    errors, findings = [], []
-    for col, bad in total["bad_numeric"].items():
-        if bad:
-            errors.append(
-                _finding(
-                    "error",
-                    "column_type",
-                    col,
-                    f"numeric column {col!r} has {bad} non-numeric values",
-                )
-            )
-    for col in total["bad_boolean"]:
-        errors.append(
-            _finding(
-                "error",
-                "column_type",
-                col,
-                f"boolean column {col!r} holds values other than 0/1/true/false",
-            )
-        )
-    rows, nulls = total["rows"], total["target_nulls"]
-    if rows and nulls == rows:
-        errors.append(
-            _finding(
-                "error",
-                "target_null",
-                spec.target,
-                f"target {spec.target!r} is null in all {rows} rows",
-            )
-        )
-    elif nulls:
-        findings.append(
-            _finding(
-                "warning",
-                "target_null",
-                spec.target,
-                f"dropped {nulls} rows whose target {spec.target!r} is null",
-            )
-        )
-    labelled = rows - nulls
-    for col in spec.features.all:
-        rate = total["nulls"][col] / labelled if labelled else 0.0
-        if rate > spec.max_null_rate:
-            errors.append(
-                _finding(
-                    "error",
-                    "null_rate",
-                    col,
-                    f"feature {col!r} is {rate:.0%} null (limit {spec.max_null_rate:.0%})",
-                )
-            )
-    if errors:
-        _stop(errors)
-    classes = total["classes"]
-    rare = {k: v for k, v in _ordered(classes).items() if v < spec.min_class_rows}
-    if rare:
-        listed = ", ".join(f"{k} ({v})" for k, v in rare.items())
-        findings.append(
-            _finding(
-                "warning",
-                "rare_classes",
-                spec.target,
-                f"dropped classes with fewer than {spec.min_class_rows} rows: {listed}",
-            )
-        )
-    kept = labelled - sum(rare.values())
-    if kept < spec.min_rows:
-        _stop(
-            [
-                _finding(
-                    "error",
-                    "too_few_rows",
-                    None,
-                    f"{kept} usable rows, {spec.name} needs at least {spec.min_rows}",
-                )
-            ],
-            prefix=findings,
-        )
-    if len(classes) - len(rare) < 2:
-        _stop(
-            [
-                _finding(
-                    "error",
-                    "single_class",
-                    spec.target,
-                    f"target {spec.target!r} has {len(classes) - len(rare)} usable "
-                    "class(es); at least 2 needed",
-                )
-            ],
-            prefix=findings,
-        )
-    return findings, sorted(rare)
-
-
-def check_second(
-    first: dict[str, Any],
-    second: dict[str, Any],
-    spec: ModelSpec,
-    dropped: list[str],
-    duplicates: int,
-    champion: dict[str, Any] | None,
-) -> tuple[list[dict], dict[str, Any]]:
-    """Soft findings (duplicates, shift against the champion) and the data profile."""
-    findings = []
-    if duplicates:
-        findings.append(
-            _finding(
-                "warning",
-                "duplicate_rows",
-                None,
-                f"{duplicates} rows repeat another row's features and target",
-            )
-        )
-    rows = second["rows"]
-    current = {
-        "rows": rows,
-        "class_counts": _ordered({k: v for k, v in first["classes"].items() if k not in dropped}),
-        "null_rates": {
-            col: round(second["nulls"][col] / rows, 6) if rows else 0.0 for col in spec.features.all
-        },
-        "categories": {
-            col: dict(list(_ordered(second["categories"][col]).items())[: profiling.TOP_CATEGORIES])
-            for col in spec.features.categorical
-        },
-        "numeric_deciles": {
-            col: deciles
-            for col in spec.features.numeric
-            if (deciles := _weighted_deciles(second.get("samples", {}).get(col, [])))
-        },
-    }
+    for kind, cols in spec.features.by_kind().items():
+        for col in cols:
+            out["columns"][col] = PARTIALS[kind](frame[col], rng)
     if champion:
-        findings.extend(_compare(spec, current, champion, second.get("buckets", {})))
-    return findings, current
-
-
-def _compare(
-    spec: ModelSpec, current: dict, champion: dict, buckets: dict[str, dict[str, int]]
-) -> list[dict[str, Any]]:
-    """``profile.compare`` on counts: categories and classes from the totals, numeric
-    columns from bucket counts over the champion's decile edges."""
-    empty = pd.DataFrame({col: pd.Series(dtype="float64") for col in spec.features.numeric})
-    stripped = {**champion, "numeric_deciles": {}}
-    findings = profiling.compare(empty, spec, current, stripped)
-    for col in spec.features.numeric:
-        edges = champion.get("numeric_deciles", {}).get(col)
-        if not edges:
-            continue
-        reference = {str(i): 1.0 for i in range(len(edges) + 1)}
-        actual = {k: float(v) for k, v in buckets.get(col, {}).items()}
-        value = profiling.psi(reference, actual)
-        if value > profiling.SHIFT_WARN:
-            findings.append(
-                _finding(
-                    "warning", "feature_shift", col, f"{col}: distribution shifted (PSI {value})"
-                )
-            )
-    return findings
-
-
-def _weighted_deciles(samples: list[tuple[list[float], int]]) -> list[float]:
-    values = [np.asarray(v, dtype=np.float64) for v, _ in samples if len(v)]
-    if not values:
-        return []
-    weights = np.concatenate([np.full(len(v), n / len(v)) for v, n in samples if len(v)])
-    order = np.argsort(np.concatenate(values), kind="stable")
-    ordered, cumulative = np.concatenate(values)[order], np.cumsum(weights[order])
-    positions = (cumulative - weights[order] / 2) / cumulative[-1]
-    deciles = np.interp(np.linspace(0.1, 0.9, 9), positions, ordered)
-    return [float(x) for x in np.unique(deciles.astype(np.float32))]
-
-
-def _counts(values: pd.Series) -> dict[str, int]:
-    counts = values.value_counts()
-    return {str(k): int(v) for k, v in counts[counts > 0].items()}
-
-
-def _ordered(counts: dict[str, int]) -> dict[str, int]:
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def _add(left: dict, right: dict) -> dict:
-    out = dict(left)
-    for key, value in right.items():
-        out[key] = (
-            _add(out.get(key, {}), value) if isinstance(value, dict) else (out.get(key, 0) + value)
-        )
+        try:
+            out["seen"] = drift.observe(frame, spec, champion)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            out["seen"] = None  # unreadable: reported once, by validate.drift_findings
     return out
 
 
-def _non_numeric(values: pd.Series) -> int:
-    if ptypes.is_numeric_dtype(values) or ptypes.is_bool_dtype(values):
-        return 0
-    converted = pd.to_numeric(values, errors="coerce")
-    return int((converted.isna() & values.notna()).sum())
+def merge_second(parts: list[dict[str, Any]], spec: ModelSpec) -> dict[str, Any]:
+    total: dict[str, Any] = {"rows": 0, "classes": {}, "nulls": {}, "columns": {}, "seen": {}}
+    for part in parts:
+        total["rows"] += part["rows"]
+        total["classes"] = _add(total["classes"], part["classes"])
+        total["nulls"] = _add(total["nulls"], part["nulls"])
+        for kind, cols in spec.features.by_kind().items():
+            for col in cols:
+                before = total["columns"].get(col)
+                now = part["columns"][col]
+                total["columns"][col] = now if before is None else MERGERS[kind](before, now)
+        if "seen" in part:
+            seen = total["seen"]
+            total["seen"] = (
+                None if seen is None or part["seen"] is None else drift.add_seen(seen, part["seen"])
+            )
+    return total
 
 
-def _is_boolean(values: pd.Series) -> bool:
-    present = values.dropna()
-    return bool(ptypes.is_bool_dtype(present) or set(pd.unique(present)) <= {0, 1})
+def numeric_edges(second: dict[str, Any], spec: ModelSpec) -> dict[str, dict[str, Any]]:
+    """Per numeric column its bucket edges, and the counts in them when the sketch is exact
+    (else ``bucket_counts`` are taken on the partitions: pass three)."""
+    out = {}
+    for col in spec.features.numeric:
+        part = second["columns"][col]
+        edges = profiling.edges_of(part["values"], part["counts"])
+        counts: list[int] | None = None
+        if part["exact"]:
+            codes = np.searchsorted(np.asarray(edges, dtype="float64"), part["values"], "right")
+            added = np.bincount(codes, weights=part["counts"], minlength=len(edges) + 1)
+            counts = [int(n) for n in np.rint(added)]
+        out[col] = {"edges": edges, "counts": counts}
+    return out
+
+
+def bucket_counts(frame: pd.DataFrame, edges: dict[str, list[float]]) -> dict[str, list[int]]:
+    return {
+        col: profiling.bucket_counts(profiling.finite(frame[col]), cuts)
+        for col, cuts in edges.items()
+    }
+
+
+def profile_of(
+    second: dict[str, Any], spec: ModelSpec, numeric: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The data profile, as ``profile.profile`` writes it, from the added counts."""
+    columns: dict[str, Any] = {}
+    for kind, cols in spec.features.by_kind().items():
+        for col in cols:
+            part = second["columns"][col]
+            if kind == "numeric":
+                n, mean, m2 = part["moments"]
+                columns[col] = {
+                    "kind": kind,
+                    "edges": numeric[col]["edges"],
+                    "counts": numeric[col]["counts"],
+                    "missing": part["missing"],
+                    "mean": float(mean) if n else None,
+                    "std": float(np.sqrt(m2 / n)) if n else None,
+                }
+            elif kind == "categorical":
+                columns[col] = {"kind": kind, **profiling.categorical(part["all"], part["rows"])}
+            else:
+                columns[col] = part
+    return profiling.assemble(second["rows"], second["classes"], second["nulls"], columns)
+
+
+def drift_findings(
+    second: dict[str, Any], spec: ModelSpec, current: dict[str, Any], champion: dict[str, Any]
+) -> list[dict[str, Any]]:
+    def seen() -> dict[str, Any]:
+        if second["seen"] is None:
+            raise ValueError("unreadable champion profile")
+        return second["seen"]
+
+    return validate.drift_findings(spec, current, champion, seen)
+
+
+def row_hashes(frame: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
+    """One uint64 per usable (parsed) row over its features and target."""
+    return pd.util.hash_pandas_object(frame[list(spec.columns)], index=False).to_numpy()
+
+
+def _numeric(values: pd.Series, rng: np.random.Generator) -> dict[str, Any]:
+    numbers = profiling.finite(values)
+    distinct, taken = np.unique(numbers, return_counts=True)
+    exact = len(distinct) <= EXACT_VALUES
+    counts: np.ndarray = taken
+    if not exact:
+        distinct, taken = np.unique(rng.choice(numbers, SAMPLE, replace=False), return_counts=True)
+        counts = taken * (len(numbers) / SAMPLE)
+    mean = float(numbers.mean()) if len(numbers) else 0.0
+    m2 = float(((numbers - mean) ** 2).sum()) if len(numbers) else 0.0
+    return {
+        "values": distinct,
+        "counts": counts,
+        "exact": exact,
+        "missing": len(values) - len(numbers),
+        "moments": (len(numbers), mean, m2),
+    }
+
+
+def _add_numeric(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    values, where = np.unique(np.concatenate([a["values"], b["values"]]), return_inverse=True)
+    counts = np.bincount(where, weights=np.concatenate([a["counts"], b["counts"]]))
+    exact = a["exact"] and b["exact"]
+    (n1, mean1, m21), (n2, mean2, m22) = a["moments"], b["moments"]
+    n = n1 + n2
+    delta = mean2 - mean1
+    mean = mean1 + delta * n2 / n if n else 0.0
+    m2 = m21 + m22 + delta**2 * n1 * n2 / n if n else 0.0
+    return {
+        "values": values,
+        "counts": np.rint(counts).astype(np.int64) if exact else counts,
+        "exact": exact,
+        "missing": a["missing"] + b["missing"],
+        "moments": (n, mean, m2),
+    }
+
+
+def _categorical(values: pd.Series, rng: np.random.Generator) -> dict[str, Any]:
+    return {"all": profiling.category_counts(values), "rows": len(values)}
+
+
+def _add_categorical(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    return {"all": _add(a["all"], b["all"]), "rows": a["rows"] + b["rows"]}
+
+
+def _boolean(values: pd.Series, rng: np.random.Generator) -> dict[str, Any]:
+    return profiling.describe("boolean", values)
+
+
+def _add_boolean(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "boolean",
+        "counts": _add(a["counts"], b["counts"]),
+        "other": a["other"] + b["other"],
+        "missing": a["missing"] + b["missing"],
+    }
+
+
+PARTIALS = {"numeric": _numeric, "categorical": _categorical, "boolean": _boolean}
+MERGERS = {"numeric": _add_numeric, "categorical": _add_categorical, "boolean": _add_boolean}
+
+
+def _add(left: dict[str, int], right: dict[str, int]) -> dict[str, int]:
+    out = dict(left)
+    for key, value in right.items():
+        out[key] = out.get(key, 0) + value
+    return out
 
 
 def _digest(frame: pd.DataFrame, key: str | None) -> str:
-    ordered = frame.sort_values(key, kind="stable") if key else frame
+    ordered = frame.sort_values(key, kind="stable") if key and key in frame else frame
     hashed = pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes()
     return hashlib.sha256(hashed).hexdigest()

@@ -6,6 +6,7 @@ reported, never silently turned into a missing value."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -47,24 +48,95 @@ def finding(
     }
 
 
+@dataclass
+class Tally:
+    """What the hard rules need, as counts that add up across partitions of the rows."""
+
+    rows: int = 0
+    target_nulls: int = 0
+    classes: dict[str, int] = field(default_factory=dict)  # labelled rows by class (as text)
+    nulls: dict[str, int] = field(default_factory=dict)  # per feature, in labelled rows
+    nulls_all: dict[str, int] = field(default_factory=dict)  # per feature, in all rows
+    misfits: dict[str, kinds.Misfits] = field(default_factory=dict)  # per parsed column
+
+    def __add__(self, other: Tally) -> Tally:
+        def add(a: dict, b: dict) -> dict:
+            out = dict(a)
+            for key, value in b.items():
+                out[key] = (
+                    add(out.get(key, {}), value)
+                    if isinstance(value, dict)
+                    else (out.get(key, 0) + value)
+                )
+            return out
+
+        return Tally(
+            self.rows + other.rows,
+            self.target_nulls + other.target_nulls,
+            add(self.classes, other.classes),
+            add(self.nulls, other.nulls),
+            add(self.nulls_all, other.nulls_all),
+            add(self.misfits, other.misfits),
+        )
+
+
 def validate(
     frame: pd.DataFrame,
     spec: ModelSpec,
     champion_profile: dict[str, Any] | None = None,
     window: Window | None = None,
 ) -> Validated:
-    findings: list[dict[str, Any]] = []
-    _stop_on(_missing_columns(frame, spec))
-    frame, errors = _parse_kinds(frame, spec)
+    _stop_on(missing_columns(frame.columns, spec))
+    frame, misfits = parse_kinds(frame, spec)
+    findings, dropped = check_counts(tally(frame, spec, misfits), spec, window)
+    frame = usable(frame, spec, dropped)
+    findings += duplicate_findings(int(frame.duplicated(subset=list(spec.columns)).sum()))
+    current = profiling.profile(frame, spec)
+    if champion_profile:
+        findings += drift_findings(
+            spec, current, champion_profile, lambda: drift.observe(frame, spec, champion_profile)
+        )
+    return Validated(frame=frame, findings=findings, profile=current)
 
-    target_nulls = int(frame[spec.target].isna().sum())
-    if len(frame) and target_nulls == len(frame):
+
+def tally(frame: pd.DataFrame, spec: ModelSpec, misfits: dict[str, kinds.Misfits]) -> Tally:
+    """The counts of ``frame`` (parsed by ``parse_kinds``) that the hard rules judge."""
+    target = frame[spec.target]
+    labelled = frame[target.notna()]
+    return Tally(
+        rows=len(frame),
+        target_nulls=len(frame) - len(labelled),
+        classes=profiling.category_counts(labelled[spec.target]),
+        nulls={col: int(labelled[col].isna().sum()) for col in spec.features.all},
+        nulls_all={col: int(frame[col].isna().sum()) for col in spec.features.all},
+        misfits=misfits,
+    )
+
+
+def usable(frame: pd.DataFrame, spec: ModelSpec, dropped: list[str]) -> pd.DataFrame:
+    """The rows that train: a target, and not of a class dropped as too rare."""
+    target = frame[spec.target]
+    keep = target.notna()
+    if dropped:
+        keep &= ~target.astype(str).isin(dropped)
+    return frame if keep.all() else frame[keep]
+
+
+def check_counts(
+    counts: Tally, spec: ModelSpec, window: Window | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The hard rules on counts (stop with DataValidationError) and their soft findings;
+    returns (findings, classes dropped as too rare)."""
+    findings: list[dict[str, Any]] = []
+    errors = _kind_errors(counts.misfits, spec)
+    rows, target_nulls = counts.rows, counts.target_nulls
+    if rows and target_nulls == rows:
         errors.append(
             finding(
                 "error",
                 "target_null",
                 spec.target,
-                f"target {spec.target!r} is null in all {len(frame)} rows: check the "
+                f"target {spec.target!r} is null in all {rows} rows: check the "
                 "query's target column",
                 "target",
             )
@@ -78,16 +150,16 @@ def validate(
                 f"dropped {target_nulls} rows whose target {spec.target!r} is null",
             )
         )
-        frame = frame[frame[spec.target].notna()]
     mistyped = {e["column"] for e in errors}
-    errors += [e for e in _null_rates(frame, spec) if e["column"] not in mistyped]
+    labelled = rows - target_nulls
+    nulls, base = (counts.nulls_all, rows) if rows and not labelled else (counts.nulls, labelled)
+    errors += [e for e in _null_rates(nulls, base, spec) if e["column"] not in mistyped]
     _stop_on(errors)
 
-    counts = frame[spec.target].value_counts()
-    counts = counts[counts > 0]  # a categorical target lists unused classes too
-    rare = counts[counts < spec.min_class_rows]
+    classes = dict(sorted(counts.classes.items(), key=lambda kv: (-kv[1], kv[0])))
+    rare = {k: n for k, n in classes.items() if 0 < n < spec.min_class_rows}
     dropped = ", ".join(f"{k} ({v})" for k, v in rare.items())
-    if len(rare):
+    if rare:
         findings.append(
             finding(
                 "warning",
@@ -98,45 +170,46 @@ def validate(
                 "min_class_rows",
             )
         )
-        frame = frame[~frame[spec.target].isin(rare.index)]
-
-    if len(frame) < spec.min_rows:
-        _stop_on(
-            [_too_few_rows(len(frame), spec, target_nulls + int(rare.sum()), window)], findings
-        )
-    classes = counts.drop(rare.index)
-    if len(classes) < 2:
-        names = ": " + ", ".join(map(str, classes.index)) if len(classes) else ""
+    kept = labelled - sum(rare.values())
+    if kept < spec.min_rows:
+        _stop_on([_too_few_rows(kept, spec, target_nulls + sum(rare.values()), window)], findings)
+    left = [k for k, n in classes.items() if n > 0 and k not in rare]
+    if len(left) < 2:
+        names = ": " + ", ".join(left) if left else ""
         message = (
-            f"target {spec.target!r} has {len(classes)} usable class(es){names}; at least 2 needed"
+            f"target {spec.target!r} has {len(left)} usable class(es){names}; at least 2 needed"
         )
-        if len(rare):
+        if rare:
             message += (
                 f"; dropped as rarer than min_class_rows={spec.min_class_rows}: {dropped}: "
                 "lower min_class_rows or add rows of those classes"
             )
-        field_name = "min_class_rows" if len(rare) else "target"
+        field_name = "min_class_rows" if rare else "target"
         _stop_on([finding("error", "single_class", spec.target, message, field_name)], findings)
+    return findings, list(rare)
 
-    duplicates = int(frame.duplicated(subset=list(spec.columns)).sum())
-    if duplicates:
-        findings.append(
-            finding(
-                "warning",
-                "duplicate_rows",
-                None,
-                f"{duplicates} rows repeat another row's features and target",
-            )
-        )
 
-    current = profiling.profile(frame, spec)
-    if champion_profile:
-        try:
-            findings.extend(drift.compare(frame, spec, current, champion_profile))
-        except (KeyError, TypeError, ValueError, AttributeError):  # a card edited by hand
-            message = "the champion's data profile is unreadable: drift was not checked"
-            findings.append(finding("warning", "drift_unchecked", None, message))
-    return Validated(frame=frame, findings=findings, profile=current)
+def duplicate_findings(duplicates: int) -> list[dict[str, Any]]:
+    if not duplicates:
+        return []
+    message = f"{duplicates} rows repeat another row's features and target"
+    return [finding("warning", "duplicate_rows", None, message)]
+
+
+def drift_findings(
+    spec: ModelSpec,
+    current: dict[str, Any],
+    champion: dict[str, Any],
+    observe: Callable[[], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Drift against the champion's profile; ``observe`` gives what ``drift.compare_seen``
+    needs of the new rows (``drift.observe``, or its partitions' sum). A profile that does
+    not read (a card edited by hand) is a finding, not a stop."""
+    try:
+        return drift.compare_seen(spec, current, champion, observe())
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        message = "the champion's data profile is unreadable: drift was not checked"
+        return [finding("warning", "drift_unchecked", None, message)]
 
 
 def check_row_limit(rows: int, spec: ModelSpec, max_rows: int | None) -> list[dict[str, Any]]:
@@ -161,7 +234,7 @@ def check_row_limit(rows: int, spec: ModelSpec, max_rows: int | None) -> list[di
     return [finding("warning", "max_rows", None, f"kept {by} (TRAINING_MAX_ROWS)", "order_by")]
 
 
-def _missing_columns(frame: pd.DataFrame, spec: ModelSpec) -> list[dict[str, Any]]:
+def missing_columns(columns: Collection[str], spec: ModelSpec) -> list[dict[str, Any]]:
     roles = {
         col: f"features.{kind}" for kind, cols in spec.features.by_kind().items() for col in cols
     }
@@ -179,20 +252,26 @@ def _missing_columns(frame: pd.DataFrame, spec: ModelSpec) -> list[dict[str, Any
             roles[col].split(".")[0],
         )
         for col in spec.required_columns
-        if col not in frame.columns
+        if col not in columns
     ]
 
 
-def _parse_kinds(frame: pd.DataFrame, spec: ModelSpec) -> tuple[pd.DataFrame, list[dict]]:
-    """Numeric and boolean columns as float32; a finding per column with values that do not
-    fit (counted by what they are, never quoted)."""
-    parsed, errors = {}, []
+def parse_kinds(frame: pd.DataFrame, spec: ModelSpec) -> tuple[pd.DataFrame, dict]:
+    """Numeric and boolean columns as float32, and per column the count of values that do
+    not fit (by what they are, never quoted)."""
+    parsed, misfits = {}, {}
     for kind, cols in spec.features.by_kind().items():
         parser = kinds.PARSERS.get(kind)
         for col in cols if parser else ():
-            values, problem = parser(frame[col])  # type: ignore[misc]
-            parsed[col] = values
-            if problem:
+            parsed[col], misfits[col] = parser(frame[col])  # type: ignore[misc]
+    return (frame.assign(**parsed) if parsed else frame), misfits
+
+
+def _kind_errors(misfits: dict[str, kinds.Misfits], spec: ModelSpec) -> list[dict[str, Any]]:
+    errors = []
+    for kind, cols in spec.features.by_kind().items():
+        for col in cols:
+            if problem := kinds.problem(kind, misfits.get(col) or {}):
                 errors.append(
                     finding(
                         "error",
@@ -203,13 +282,13 @@ def _parse_kinds(frame: pd.DataFrame, spec: ModelSpec) -> tuple[pd.DataFrame, li
                         f"features.{kind}",
                     )
                 )
-    return (frame.assign(**parsed) if parsed else frame), errors
+    return errors
 
 
-def _null_rates(frame: pd.DataFrame, spec: ModelSpec) -> list[dict[str, Any]]:
+def _null_rates(nulls: dict[str, int], rows: int, spec: ModelSpec) -> list[dict[str, Any]]:
     errors = []
     for col in spec.features.all:
-        rate = float(frame[col].isna().mean()) if len(frame) else 0.0
+        rate = nulls[col] / rows if rows else 0.0
         if rate > spec.max_null_rate:
             errors.append(
                 finding(

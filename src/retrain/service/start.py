@@ -24,7 +24,6 @@ from retrain.domain.runs import RunRecord, new_run_id
 from retrain.service.context import Services
 from retrain.service.notify import start_batch
 
-
 CREATE_TRIES = 3  # storage calls each retried by the SDK too
 
 

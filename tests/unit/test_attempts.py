@@ -252,3 +252,22 @@ def test_a_start_whose_record_landed_unanswered_queues_it_once_or_leaves_nothing
         assert started.runs == [] and [m for m, _ in started.failed] == ["TOY"], started
         assert stored == []
         assert svc.runs.active("TOY") is None
+
+
+class ClaimLandsThenFails(LandsThenFails):
+    """The announcement's claim reaches storage, but its answer is lost."""
+
+    def replace(self, key, data, etag):
+        new_etag = self.store.replace(key, data, etag)
+        if b'"notified": true' in data and self.failures > 0:
+            self.failures -= 1
+            raise BackendError(f"blob storage replace failed on {key}: timeout")
+        return new_etag
+
+
+def test_an_announcement_whose_claim_landed_unanswered_is_posted_once(svc, clock):
+    run_id = queued(svc)
+    svc.runs.store = ClaimLandsThenFails(svc.runs.store, failures=1)
+    execute_run(svc, run_id)
+    execute_run(svc, run_id)  # a redelivery finds the run announced
+    assert [r.run_id for r in svc.notifier.runs] == [run_id]

@@ -7,11 +7,12 @@ post loses that one message; no interleaving of deliveries posts it twice."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 
 from loguru import logger
 
-from retrain.domain.errors import CorruptStateError, RetrainError
+from retrain.domain.errors import BackendError, CorruptStateError, RetrainError
 from retrain.domain.ports import PreconditionFailed
 from retrain.domain.runs import RunRecord
 from retrain.service.context import Services
@@ -44,9 +45,17 @@ def _claim_announcement(svc: Services, record: RunRecord) -> tuple[bool, RunReco
         record.notified, record.notified_by = True, token
         try:
             return True, svc.runs.save(record)
-        except PreconditionFailed:
-            record = svc.runs.get(record.run_id)
+        except (PreconditionFailed, BackendError):  # taken, or our write's answer was lost
+            record = _reread(svc, record.run_id)
     return False, record
+
+
+def _reread(svc: Services, run_id: str) -> RunRecord:
+    """The stored record, asked up to three times: it says whose claim landed."""
+    for _ in range(2):
+        with contextlib.suppress(BackendError):
+            return svc.runs.get(run_id)
+    return svc.runs.get(run_id)
 
 
 def _batch(svc: Services, batch_id: str | None) -> dict | None:

@@ -1,6 +1,6 @@
 """Each feature kind's values parsed into the type the features step expects (numbers and
 booleans as float32), with a count of the values that do not fit, described by what they
-are and never by their content. Categorical columns take any value. A new kind adds its
+are and never by their content. Categorical columns take any value; text becomes strings. A new kind adds its
 parser here (or none, if it takes any value)."""
 
 from __future__ import annotations
@@ -45,7 +45,14 @@ def boolean(values: pd.Series) -> tuple[pd.Series, str | None]:
     return numbers, (f"{bad} values other than true/false/0/1" if bad else None)
 
 
+def text(values: pd.Series) -> tuple[pd.Series, str | None]:
+    """Text as Python strings (a number in a text column is its text); missing stays NaN."""
+    strings = values.astype(object).where(values.isna(), values.astype(str))
+    return strings.where(values.notna(), np.nan), None
+
+
 PARSERS: dict[str, Callable[[pd.Series], tuple[pd.Series, str | None]]] = {
     "numeric": numeric,
     "boolean": boolean,
+    "text": text,
 }

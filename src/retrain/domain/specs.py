@@ -40,9 +40,7 @@ class TextOptions:
         problems = []
         for knob in ("word_ngrams", "char_ngrams"):
             value = getattr(self, knob)
-            if value is not None and not (
-                len(value) == 2 and 1 <= value[0] <= value[1] <= 10
-            ):
+            if value is not None and not (len(value) == 2 and 1 <= value[0] <= value[1] <= 10):
                 problems.append(f"{knob} must be (low, high) with 1 <= low <= high <= 10, or None")
         if self.word_ngrams is None and self.char_ngrams is None:
             problems.append("word_ngrams and char_ngrams are both None: no text features left")

@@ -32,7 +32,7 @@ from retrain.service import card as cards
 from retrain.service.attempt import Attempt, claim, held_elsewhere
 from retrain.service.context import Services
 from retrain.service.notify import announce
-from retrain.training import gate, serialize, validate
+from retrain.training import gate, serialize, text_card, validate
 
 # Retrying these cannot help: the data, the code or the stored state must change first.
 PERMANENT = (
@@ -368,6 +368,7 @@ def _card(
         "classes": [str(c) for c in pipeline.classes_],
         "feature_schema": cards.feature_schema(spec),
         "estimator": cards.estimator_description(pipeline),
+        **({"text_features": text} if (text := text_card.text_summary(pipeline, spec)) else {}),
         "metrics": metrics,
         "primary_metric": spec.primary_metric,
         "validation_findings": checked.findings,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from retrain.domain.specs import ModelSpec
 from retrain.training import profile as profiling
+from retrain.training import text_stats
 
 SHIFT_WARN = 0.1  # a share moving 20 points gives a PSI of at least ~0.16
 NOISE_Z = 3.0902  # the standard normal's 0.999 quantile: noise alone passes 1 time in 1000
@@ -218,8 +219,53 @@ def _booleans(
     return _categories(col, before, now, None)
 
 
+def _texts(
+    col: str, before: dict[str, Any], now: dict[str, Any], values: pd.Series
+) -> list[dict[str, Any]]:
+    """Empty and missing rows, length, and vocabulary: the new rows' token shares in the
+    champion's common tokens, the rest as "other" (out of its vocabulary). Token shares are
+    scaled to the rows that hold text, so noise is judged by rows, not tokens (a row's
+    tokens are not independent draws)."""
+    findings = []
+    presence = {
+        name: {"counts": _presence(dist), "other": 0, "missing": 0}
+        for name, dist in (("before", before), ("now", now))
+    }
+    findings += _categories(col, presence["before"], presence["now"], None)
+    lengths = _numbers(col, before["length"], now["length"], text_stats.lengths(values))
+    for f in lengths:
+        f["message"] = f["message"].replace(f"{col}:", f"{col} length:", 1)
+    findings += lengths
+    old, new = (
+        {"counts": d["tokens"], "other": d["other_tokens"], "missing": 0} for d in (before, now)
+    )
+    keys = _bucket_keys(old, new)
+    old_buckets = _per_row(_buckets(old, keys), _presence(before)["text"])
+    new_buckets = _per_row(_buckets(new, keys), _presence(now)["text"])
+    if (value := shift(old_buckets, new_buckets)) is not None:
+        found = _shifted(col, old_buckets, new_buckets, value, lambda k: f"token '{k}'")
+        found["rule"] = "vocabulary_shift"
+        found["message"] = found["message"].replace(
+            "other values", "tokens outside the champion's vocabulary"
+        )
+        findings.append(found)
+    return findings
+
+
+def _presence(dist: dict[str, Any]) -> dict[str, int]:
+    texts = dist["rows"] - dist["missing"] - dist["empty"]
+    return {"text": texts, "empty": dist["empty"], MISSING: dist["missing"]}
+
+
+def _per_row(counts: Counts, rows: int) -> Counts:
+    total = sum(counts.values())
+    counts.pop(MISSING, None)
+    return {k: v * rows / total for k, v in counts.items()} if total else counts
+
+
 COMPARERS: dict[str, Callable[[str, dict, dict, pd.Series], list[dict[str, Any]]]] = {
     "numeric": _numbers,
     "categorical": _categories,
     "boolean": _booleans,
+    "text": _texts,
 }

@@ -1,7 +1,7 @@
 """Each feature kind's values parsed into the type the features step expects (numbers and
 booleans as float32), with a count of the values that do not fit, described by what they
-are and never by their content. Categorical columns take any value; text becomes strings. A new kind adds its
-parser here (or none, if it takes any value)."""
+are and never by their content. Categorical columns take any value; text becomes strings.
+A new kind adds its parser here (or none, if it takes any value)."""
 
 from __future__ import annotations
 

@@ -118,8 +118,10 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """``column:w:term`` (word n-gram) and ``column:c:term`` (character n-gram)."""
+        column = "text" if input_features is None else str(np.ravel(input_features)[0])
         names = [
-            f"{prefix}:{term}"
+            f"{column}:{prefix}:{term}"
             for prefix, vectorizer in self.vectorizers_
             for term in vectorizer.get_feature_names_out()
         ]

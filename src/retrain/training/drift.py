@@ -227,12 +227,11 @@ def _texts(
     scaled to the rows that hold text, so noise is judged by rows, not tokens (a row's
     tokens are not independent draws)."""
     findings = []
-    presence = {
-        name: {"counts": _presence(dist), "other": 0, "missing": 0}
-        for name, dist in (("before", before), ("now", now))
-    }
-    findings += _categories(col, presence["before"], presence["now"], None)
-    lengths = _numbers(col, before["length"], now["length"], text_stats.lengths(values))
+    old_rows, new_rows = _presence(before), _presence(now)
+    if (value := shift(old_rows, new_rows)) is not None:
+        names = {"text": "texts", "empty": "empty texts"}
+        findings.append(_shifted(col, old_rows, new_rows, value, lambda k: names[k]))
+    lengths = _numbers(col, before["length"], now["length"], text_stats.text_lengths(values))
     for f in lengths:
         f["message"] = f["message"].replace(f"{col}:", f"{col} length:", 1)
     findings += lengths
@@ -245,14 +244,13 @@ def _texts(
     if (value := shift(old_buckets, new_buckets)) is not None:
         found = _shifted(col, old_buckets, new_buckets, value, lambda k: f"token '{k}'")
         found["rule"] = "vocabulary_shift"
-        found["message"] = found["message"].replace(
-            "other values", "tokens outside the champion's vocabulary"
-        )
+        message = found["message"].replace(" (PSI", " of tokens (PSI", 1)
+        found["message"] = message.replace("other values", "tokens outside its vocabulary")
         findings.append(found)
     return findings
 
 
-def _presence(dist: dict[str, Any]) -> dict[str, int]:
+def _presence(dist: dict[str, Any]) -> Counts:
     texts = dist["rows"] - dist["missing"] - dist["empty"]
     return {"text": texts, "empty": dist["empty"], MISSING: dist["missing"]}
 

@@ -12,7 +12,7 @@ Format 2 (``"format": 2``)::
              column: {"kind": "categorical" | "boolean", "counts": {value: n},
                       "other": n (rows in values beyond the top ones), "missing": n}
              column: {"kind": "text", "rows": n, "missing": n, "empty": n,
-                      "length": {numeric profile of characters per present text},
+                      "length": {numeric profile of characters per non-empty text},
                       "tokens": {token: n} (top 1000 word tokens), "other_tokens": n}}
 
 Format 1 (cards written before, no ``format``) had ``categories`` (top 200 counts per
@@ -141,7 +141,7 @@ def _text(values: pd.Series) -> dict[str, Any]:
         "rows": len(values),
         "missing": int(values.isna().sum()),
         "empty": int((length == 0).sum()),
-        "length": _numeric(length),
+        "length": _numeric(length[length > 0]),
         "tokens": tokens,
         "other_tokens": other,
     }

@@ -23,6 +23,13 @@ def lengths(values: pd.Series) -> pd.Series:
     return present(values).str.strip().str.len()
 
 
+def text_lengths(values: pd.Series) -> pd.Series:
+    """Characters per text that is neither missing nor empty: what the length profile
+    describes (empty and missing rows have their own counts)."""
+    found = lengths(values)
+    return found[found > 0]
+
+
 def token_counts(values: pd.Series) -> Counter[str]:
     counts: Counter[str] = Counter()
     for tokens in present(values).str.lower().str.findall(TOKEN):

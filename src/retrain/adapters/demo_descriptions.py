@@ -12,6 +12,8 @@ stay what they were before descriptions existed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -58,7 +60,7 @@ def describe(frame: pd.DataFrame, seed: int) -> list[str | None]:
     return out
 
 
-def _tokens(row: object, rng: np.random.Generator) -> list[str]:
+def _tokens(row: Any, rng: np.random.Generator) -> list[str]:
     line = str(row.product_line)
     tokens = [_pick(LINE_WORDS[line], rng)]
     grade = GRADES[line]

@@ -26,7 +26,8 @@ class TextOptions:
     glued units ("18mm" ~ "18 mm"). ``min_df`` drops terms seen in fewer rows (noise, ids);
     ``max_*_features`` cap each block by term frequency, which bounds memory and the model's
     size. ``sublinear_tf`` damps repeats; ``lowercase`` folds case. Set ``char_ngrams`` (or
-    ``word_ngrams``) to None to drop that block (docs/text.md)."""
+    ``word_ngrams``) to None to drop that block: with XGBoost, do drop the character block,
+    its many entries per row make boosting slow (docs/text.md)."""
 
     word_ngrams: tuple[int, int] | None = (1, 2)
     char_ngrams: tuple[int, int] | None = (3, 5)
@@ -35,6 +36,9 @@ class TextOptions:
     max_char_features: int | None = 50_000
     sublinear_tf: bool = True
     lowercase: bool = True
+    # also fit the spec without its text columns on the same split, and record both scores
+    # in the card (``text_ablation``): one more fit, without the text, each run
+    ablation: bool = False
 
     def __post_init__(self) -> None:
         problems = []

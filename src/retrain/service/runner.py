@@ -32,6 +32,7 @@ from retrain.service import card as cards
 from retrain.service.attempt import Attempt, claim, held_elsewhere
 from retrain.service.context import Services
 from retrain.service.notify import announce
+from retrain.service.text_ablation import text_ablation
 from retrain.training import gate, serialize, text_card, validate
 
 # Retrying these cannot help: the data, the code or the stored state must change first.
@@ -234,6 +235,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
             problem,
         )
         importance = _importance(spec, pipeline, data)
+        ablation = text_ablation(engine, spec, data, metrics)
     logger.info("{} {:.4f}; gate: {}", spec.primary_metric, decision.candidate, decision.reason)
 
     with _stage(attempt, Stage.PUBLISH):
@@ -244,6 +246,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
             {
                 **_card(svc, record, spec, rows, checked, data, pipeline, metrics, decision, since),
                 "feature_importance": importance,
+                **({"text_ablation": ablation} if ablation else {}),
             },
         )
     _conclude(svc, attempt, spec, version, card, champion)

@@ -255,7 +255,7 @@ def _presence(dist: dict[str, Any]) -> Counts:
     return {"text": texts, "empty": dist["empty"], MISSING: dist["missing"]}
 
 
-def _per_row(counts: Counts, rows: int) -> Counts:
+def _per_row(counts: Counts, rows: float) -> Counts:
     total = sum(counts.values())
     counts.pop(MISSING, None)
     return {k: v * rows / total for k, v in counts.items()} if total else counts

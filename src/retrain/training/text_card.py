@@ -28,6 +28,7 @@ def text_summary(pipeline: Any, spec: ModelSpec) -> dict[str, Any] | None:
         "options": {
             k: list(v) if isinstance(v, tuple) else v
             for k, v in vars(spec.features.text_options).items()
+            if k != "ablation"
         },
     }
     names = np.asarray(features.get_feature_names_out(), dtype=object)

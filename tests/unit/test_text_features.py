@@ -205,3 +205,14 @@ def test_texts_going_empty_and_getting_shorter_are_found():
     short["description"] = short["description"].str.split().str[:2].str.join(" ")
     messages = [f["message"] for f in _text_findings(before, short)]
     assert any(m.startswith("description length: mean") for m in messages), messages
+
+
+def test_klasse_roh_with_its_description_reruns_without_a_drift_finding():
+    from retrain.classifiers import default_registry
+
+    spec = default_registry().get("KLASSE_ROH")
+    assert spec.features.text == ("description",)
+    frame = _articles(3000, 7)
+    champion = json.loads(json.dumps(validate(frame, spec).profile))
+    rules = {f["rule"] for f in validate(frame.copy(), spec, champion).findings}
+    assert not rules & {"feature_shift", "vocabulary_shift", "label_shift", "new_categories"}

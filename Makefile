@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)/src
 export PG_BIN
 
 .DEFAULT_GOAL := install
-.PHONY: install demo demo-local test stress quality lint bench clean check-postgres
+.PHONY: install demo demo-local test stress quality lint bench bench-text clean check-postgres
 
 install: $(STAMP) node_modules/.installed
 	@echo "ready: $(BIN)/retrain (or: source $(BIN)/activate; retrain --help)"
@@ -77,6 +77,10 @@ stress: $(STAMP) node_modules/.installed check-postgres
 ## Benchmark: load paths, encodings, seed-classifier runs, cold start, footprint (docs/benchmarks.md).
 bench: $(STAMP) node_modules/.installed check-postgres
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
+## Text features: with and without a description column, sparse vs dense (docs/benchmarks.md).
+bench-text: $(STAMP)
+	$(BIN)/python -m benchmarks.text_bench $(BENCH_TEXT_ARGS)
 
 ## Quality: the README's model defaults against plain XGBoost on public tables (docs/quality.md).
 quality: $(STAMP)

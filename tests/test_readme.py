@@ -53,7 +53,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_adding_a_classifier_as_the_readme_says(tmp_path: Path, demo_home: Path) -> None:
     section = _section("Adding a classifier")
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 4  # EMISSION_CLASS and SURFACE_TEXT: a module and its registration
     src = tmp_path / "src"
     shutil.copytree(ROOT / "src", src, ignore=shutil.ignore_patterns("__pycache__"))
     for block in blocks:
@@ -67,11 +67,15 @@ def test_adding_a_classifier_as_the_readme_says(tmp_path: Path, demo_home: Path)
             path.write_text(path.read_text() + "\n" + code)
         else:
             path.write_text(code)
-    command = re.search(r"PYTHONPATH=src \.venv/bin/python -m retrain (train .*)", section)
-    assert command is not None
-    done = _cli(command[1].split(), src, demo_home)
-    assert done.returncode == 0, done.stderr
-    assert "EMISSION_CLASS  1" in done.stdout
+    commands = re.findall(r"PYTHONPATH=src \.venv/bin/python -m retrain (train .*)", section)
+    assert len(commands) == 2
+    outputs = []
+    for command in commands:
+        done = _cli(command.split(), src, demo_home)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert "EMISSION_CLASS  1" in outputs[0]
+    assert "SURFACE_TEXT  1" in outputs[1]
     card = json.loads(
         (demo_home / "artifacts/models/EMISSION_CLASS/versions/1/card.json").read_text()
     )
@@ -80,6 +84,25 @@ def test_adding_a_classifier_as_the_readme_says(tmp_path: Path, demo_home: Path)
     assert "created_at" not in section.split("```python")[1].split("```")[0]
     assert card["data_window"] == {"column": None, "since": None, "first": None, "last": None}
     assert card["rows"]["loaded"] == 4000
+    _the_text_classifier_trained(demo_home)
+
+
+def _the_text_classifier_trained(home: Path) -> None:
+    """SURFACE_TEXT: a card with its vocabulary and top terms, an artifact that loads with
+    the trusted list and reads raw descriptions (missing ones too)."""
+    import pandas as pd
+
+    import retrain
+
+    card = json.loads((home / "artifacts/models/SURFACE_TEXT/versions/1/card.json").read_text())
+    assert card["feature_schema"]["text"] == ["description"]
+    text = card["text_features"]
+    assert text["vocabulary_size"]["description"] > 500
+    assert set(text["top_terms_per_class"]) == set(card["classes"])
+    assert card["metrics"]["macro_f1"] > 0.8
+    model = retrain.load_model("SURFACE_TEXT", env={"RETRAIN_HOME": str(home)})
+    rows = pd.DataFrame({"description": ["MDF MR 19 mm HPL belegt", "Spanplatte roh", None]})
+    assert list(model.predict(rows)[:2]) == ["HPL", "raw"]
 
 
 def test_demo_twice_gives_version_2_and_leaves_version_1(demo_home: Path) -> None:
@@ -96,6 +119,12 @@ def test_demo_twice_gives_version_2_and_leaves_version_1(demo_home: Path) -> Non
         assert (models / name / "versions/2/card.json").exists()
         assert re.search(rf"{name}\s+2\s+(promoted|kept champion)", second.stdout)
     assert {p: p.read_bytes() for p in v1} == v1
+    # KLASSE_ROH reads the description and its card shows the score without it (ablation)
+    card = json.loads((models / "KLASSE_ROH/versions/2/card.json").read_text())
+    ablation = card["text_ablation"]
+    assert ablation["with_text"]["balanced_accuracy"] == card["metrics"]["balanced_accuracy"]
+    assert 0 < ablation["without_text"]["balanced_accuracy"] < 1
+    assert card["text_features"]["vocabulary_size"]["description"] <= 300
     listing = _cli(["versions", "KLASSE_ROH"], src, demo_home)
     assert listing.returncode == 0
     assert re.search(r"^\s*1\s+promoted\s+no\s", listing.stdout, re.M)

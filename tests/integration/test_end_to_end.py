@@ -64,6 +64,7 @@ def test_train_all_publishes_to_blob_storage_and_load_model_reads_it_back(pg, az
         "emission_class",
         "moisture_resistant",
         "fire_retardant",
+        "description",
     ]
     predicted = pipeline.predict(
         rows[features].astype({"moisture_resistant": float, "fire_retardant": float})

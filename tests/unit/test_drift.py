@@ -31,6 +31,7 @@ DRIFT_RULES = {
     "feature_shift",
     "new_categories",
     "vanished_categories",
+    "vocabulary_shift",
 }
 Column = Callable[[np.random.Generator, int], np.ndarray]
 

@@ -2,7 +2,8 @@
 
 Targets follow the attributes through rules with noise, so models learn something real but
 not everything: classes are imbalanced, some values are missing, ``decor_code`` has ~900
-values, and a glue system, an emission class and new decors appear only in recent months."""
+values, and a glue system, an emission class and new decors appear only in recent months.
+``description`` is free text written from the attributes (``demo_descriptions``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from retrain.adapters import demo_descriptions
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -144,6 +147,8 @@ def generate(rows: int = 40_000, seed: int = 7, as_of: date | None = None) -> pd
         ("raw_material_class", 0.01),
     ):
         frame.loc[rng.random(rows) < rate, col] = None
+    # from the attributes as they are stored (with their gaps), from a generator of its own
+    frame.insert(2, "description", demo_descriptions.describe(frame, seed))
     return frame
 
 

@@ -43,6 +43,8 @@ def _dtypes(spec: ModelSpec, types: dict[str, Any]) -> dict[str, Any]:
         else:
             dtypes[col] = "str"  # validation counts what does not parse
     dtypes.update({col: "category" for col in (*spec.features.categorical, spec.target)})
+    # text as text: "0012" keeps its zeros (an empty text reads as missing, as NULL does)
+    dtypes.update({col: "str" for col in spec.features.text})
     return {col: kind for col, kind in dtypes.items() if col in types}
 
 

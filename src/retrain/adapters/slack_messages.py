@@ -24,6 +24,7 @@ DRIFT_RULES = {
     "feature_shift",
     "new_categories",
     "vanished_categories",
+    "vocabulary_shift",
 }
 ICONS = {
     Outcome.PROMOTED: ":white_check_mark:",

@@ -49,3 +49,22 @@ def hist_gradient_boosting(max_iter: int = 200, seed: int = 42) -> Any:
         class_weight="balanced",
         random_state=seed,
     )
+
+
+def logistic_regression(c: float = 10.0, max_iter: int = 1000) -> Any:
+    """Logistic regression (L2, lbfgs, multinomial): the usual model over TF-IDF text. Takes
+    the sparse matrix as it is; ``c`` is the inverse regularisation strength (larger fits
+    the training terms more closely). Class weights come from the primary metric, as for
+    every estimator. Numbers beside the text are scaled by the pipeline (docs/text.md)."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, max_iter=max_iter)
+
+
+def sgd_linear(alpha: float = 1e-5, seed: int = 42) -> Any:
+    """A linear model fitted by stochastic gradient descent on the log-loss: logistic
+    regression's model for tables where lbfgs takes too long (millions of rows); a few
+    passes over the sparse rows, memory flat."""
+    from sklearn.linear_model import SGDClassifier
+
+    return SGDClassifier(loss="log_loss", alpha=alpha, max_iter=20, tol=1e-4, random_state=seed)

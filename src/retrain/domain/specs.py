@@ -17,12 +17,57 @@ DEFAULT_WINDOW_MONTHS = 36
 
 
 @dataclass(frozen=True)
+class TextOptions:
+    """How a text column becomes features: TF-IDF over word n-grams and over character
+    n-grams inside word boundaries (``char_wb``), the two blocks side by side.
+
+    Defaults suit short master-data texts ("Spanplatte P2 E1 18mm 2800x2070 Dekor U708"):
+    words and word pairs catch tokens, character 3-5-grams catch abbreviations, typos and
+    glued units ("18mm" ~ "18 mm"). ``min_df`` drops terms seen in fewer rows (noise, ids);
+    ``max_*_features`` cap each block by term frequency, which bounds memory and the model's
+    size. ``sublinear_tf`` damps repeats; ``lowercase`` folds case. Set ``char_ngrams`` (or
+    ``word_ngrams``) to None to drop that block: with XGBoost, do drop the character block,
+    its many entries per row make boosting slow (docs/text.md)."""
+
+    word_ngrams: tuple[int, int] | None = (1, 2)
+    char_ngrams: tuple[int, int] | None = (3, 5)
+    min_df: int = 2
+    max_word_features: int | None = 20_000
+    max_char_features: int | None = 50_000
+    sublinear_tf: bool = True
+    lowercase: bool = True
+    # also fit the spec without its text columns on the same split, and record both scores
+    # in the card (``text_ablation``): one more fit, without the text, each run
+    ablation: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        for knob in ("word_ngrams", "char_ngrams"):
+            value = getattr(self, knob)
+            if value is not None and not (len(value) == 2 and 1 <= value[0] <= value[1] <= 10):
+                problems.append(f"{knob} must be (low, high) with 1 <= low <= high <= 10, or None")
+        if self.word_ngrams is None and self.char_ngrams is None:
+            problems.append("word_ngrams and char_ngrams are both None: no text features left")
+        if self.min_df < 1:
+            problems.append("min_df must be at least 1 (rows a term must appear in)")
+        for knob in ("max_word_features", "max_char_features"):
+            value = getattr(self, knob)
+            if value is not None and value < 1:
+                problems.append(f"{knob} must be at least 1, or None for no cap")
+        if problems:
+            raise ValueError("invalid TextOptions: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
 class Features:
-    """Feature columns by kind. Numeric and boolean go in as numbers, categorical as codes."""
+    """Feature columns by kind. Numeric and boolean go in as numbers, categorical as codes,
+    text as TF-IDF terms (``text_options``); with text the matrix is sparse (docs/text.md)."""
 
     numeric: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     boolean: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    text_options: TextOptions = field(default_factory=TextOptions)
 
     @property
     def all(self) -> tuple[str, ...]:
@@ -30,7 +75,12 @@ class Features:
 
     def by_kind(self) -> dict[str, tuple[str, ...]]:
         """Columns per kind, in a fixed order: what validation and profiles iterate over."""
-        return {"numeric": self.numeric, "categorical": self.categorical, "boolean": self.boolean}
+        return {
+            "numeric": self.numeric,
+            "categorical": self.categorical,
+            "boolean": self.boolean,
+            "text": self.text,
+        }
 
 
 @dataclass(frozen=True)
@@ -43,7 +93,8 @@ class ModelSpec:
     set) and returns that column too. ``order_by`` names the column whose largest values
     ``TRAINING_MAX_ROWS`` keeps (default: the time column, i.e. the newest rows).
     ``estimator`` builds a fresh, unfitted scikit-learn compatible classifier that takes
-    the encoded feature matrix (numbers, categories as integer codes, NaN for missing).
+    the encoded feature matrix (numbers, categories as integer codes, NaN for missing; with
+    ``features.text`` a scipy CSR matrix: XGBoost, logistic regression and SGD take it).
     """
 
     name: str

@@ -55,5 +55,6 @@ def feature_schema(spec: ModelSpec) -> dict[str, list[str]]:
         "numeric": list(spec.features.numeric),
         "categorical": list(spec.features.categorical),
         "boolean": list(spec.features.boolean),
+        **({"text": list(spec.features.text)} if spec.features.text else {}),
         "target": [spec.target],
     }

@@ -32,7 +32,8 @@ from retrain.service import card as cards
 from retrain.service.attempt import Attempt, claim, held_elsewhere
 from retrain.service.context import Services
 from retrain.service.notify import announce
-from retrain.training import gate, serialize, validate
+from retrain.service.text_ablation import text_ablation
+from retrain.training import gate, serialize, text_card, validate
 
 # Retrying these cannot help: the data, the code or the stored state must change first.
 PERMANENT = (
@@ -239,6 +240,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
             problem,
         )
         importance = _importance(spec, pipeline, data)
+        ablation = text_ablation(engine, spec, data, metrics)
     logger.info("{} {:.4f}; gate: {}", spec.primary_metric, decision.candidate, decision.reason)
 
     with _stage(attempt, Stage.PUBLISH):
@@ -249,6 +251,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
             {
                 **_card(svc, record, spec, rows, checked, data, pipeline, metrics, decision, since),
                 "feature_importance": importance,
+                **({"text_ablation": ablation} if ablation else {}),
             },
         )
     _conclude(svc, attempt, spec, version, card, champion)
@@ -379,6 +382,7 @@ def _card(
         "feature_schema": cards.feature_schema(spec),
         "estimator": cards.estimator_description(pipeline),
         "engine": record.summary.get("engine"),
+        **({"text_features": text} if (text := text_card.text_summary(pipeline, spec)) else {}),
         "metrics": metrics,
         "primary_metric": spec.primary_metric,
         "validation_findings": checked.findings,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from retrain.domain.specs import ModelSpec
 from retrain.training import profile as profiling
+from retrain.training import text_stats
 
 SHIFT_WARN = 0.1  # a share moving 20 points gives a PSI of at least ~0.16
 NOISE_Z = 3.0902  # the standard normal's 0.999 quantile: noise alone passes 1 time in 1000
@@ -82,7 +83,8 @@ def compare_seen(
 def observe(frame: pd.DataFrame, spec: ModelSpec, champion: dict[str, Any]) -> dict[str, Any]:
     """What comparing needs of the rows beyond their profile, as counts that add up across
     partitions (``add_seen``): per numeric column its rows in each of the champion's
-    buckets, per categorical column the values present."""
+    buckets, per categorical column the values present, per text column its lengths in the
+    buckets of the champion's length profile."""
     reference = _reference(champion, spec)
     seen: dict[str, dict[str, Any]] = {}
     for kind, cols in spec.features.by_kind().items():
@@ -93,6 +95,10 @@ def observe(frame: pd.DataFrame, spec: ModelSpec, champion: dict[str, Any]) -> d
                 seen[col] = {"buckets": profiling.bucket_counts(numbers, before["edges"])}
             elif before and before.get("kind") == kind and kind == "categorical":
                 seen[col] = {"present": {str(v) for v in frame[col].dropna().unique()}}
+            elif before and before.get("kind") == kind and kind == "text":
+                lengths = profiling.finite(text_stats.text_lengths(frame[col]))
+                edges = before["length"]["edges"]
+                seen[col] = {"length": {"buckets": profiling.bucket_counts(lengths, edges)}}
     return seen
 
 
@@ -103,14 +109,17 @@ def add_seen(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
         if col not in out:
             out[col] = part
         elif "buckets" in part:
-            out[col] = {
-                "buckets": [
-                    a + b for a, b in zip(out[col]["buckets"], part["buckets"], strict=True)
-                ]
-            }
+            out[col] = {"buckets": _added(out[col]["buckets"], part["buckets"])}
+        elif "length" in part:
+            lengths = _added(out[col]["length"]["buckets"], part["length"]["buckets"])
+            out[col] = {"length": {"buckets": lengths}}
         else:
             out[col] = {"present": out[col]["present"] | part["present"]}
     return out
+
+
+def _added(left: list[int], right: list[int]) -> list[int]:
+    return [a + b for a, b in zip(left, right, strict=True)]
 
 
 def _reference(champion: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
@@ -261,8 +270,51 @@ def _booleans(
     return _categories(col, before, now, None)
 
 
+def _texts(
+    col: str, before: dict[str, Any], now: dict[str, Any], seen: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Empty and missing rows, length, and vocabulary: the new rows' token shares in the
+    champion's common tokens, the rest as "other" (out of its vocabulary). Token shares are
+    scaled to the rows that hold text, so noise is judged by rows, not tokens (a row's
+    tokens are not independent draws)."""
+    findings = []
+    old_rows, new_rows = _presence(before), _presence(now)
+    if (value := shift(old_rows, new_rows)) is not None:
+        names = {"text": "texts", "empty": "empty texts"}
+        findings.append(_shifted(col, old_rows, new_rows, value, lambda k: names[k]))
+    lengths = _numbers(col, before["length"], now["length"], seen["length"])
+    for f in lengths:
+        f["message"] = f["message"].replace(f"{col}:", f"{col} length:", 1)
+    findings += lengths
+    old, new = (
+        {"counts": d["tokens"], "other": d["other_tokens"], "missing": 0} for d in (before, now)
+    )
+    keys = _bucket_keys(old, new)
+    old_buckets = _per_row(_buckets(old, keys), _presence(before)["text"])
+    new_buckets = _per_row(_buckets(new, keys), _presence(now)["text"])
+    if (value := shift(old_buckets, new_buckets)) is not None:
+        found = _shifted(col, old_buckets, new_buckets, value, lambda k: f"token '{k}'")
+        found["rule"] = "vocabulary_shift"
+        message = found["message"].replace(" (PSI", " of tokens (PSI", 1)
+        found["message"] = message.replace("other values", "tokens outside its vocabulary")
+        findings.append(found)
+    return findings
+
+
+def _presence(dist: dict[str, Any]) -> Counts:
+    texts = dist["rows"] - dist["missing"] - dist["empty"]
+    return {"text": texts, "empty": dist["empty"], MISSING: dist["missing"]}
+
+
+def _per_row(counts: Counts, rows: float) -> Counts:
+    total = sum(counts.values())
+    counts.pop(MISSING, None)
+    return {k: v * rows / total for k, v in counts.items()} if total else counts
+
+
 COMPARERS: dict[str, Callable[[str, dict, dict, Any], list[dict[str, Any]]]] = {
     "numeric": _numbers,
     "categorical": _categories,
     "boolean": _booleans,
+    "text": _texts,
 }

@@ -7,11 +7,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OrdinalEncoder
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, OrdinalEncoder
 
 from retrain.domain.specs import ModelSpec
 from retrain.training.estimators import EncodedLabelClassifier
+from retrain.training.text import StoredZeros, TextTfidf
 
 # Class weights per primary metric: a balanced metric counts every class the same, so the
 # loss does too (docs/quality.md).
@@ -20,6 +21,9 @@ CLASS_WEIGHT: dict[str, str | None] = {
     "macro_f1": None,
     "balanced_accuracy": "balanced",
 }
+
+# Estimators whose numbers are scaled beside TF-IDF columns: linear models weigh raw scale
+LINEAR_MODULES = ("sklearn.linear_model", "sklearn.svm")
 
 
 def feature_frame(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
@@ -34,41 +38,93 @@ def feature_frame(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
         out[col] = pd.to_numeric(frame[col], errors="coerce").astype("float32")
     for col in spec.features.boolean:
         out[col] = frame[col].astype("float32")
-    for col in spec.features.categorical:
+    for col in (*spec.features.categorical, *spec.features.text):
         values = frame[col]
         out[col] = values.astype(object).where(values.notna(), np.nan)
     return pd.DataFrame(out, index=frame.index)[list(spec.features.all)]
 
 
 def build_pipeline(spec: ModelSpec) -> Pipeline:
-    """One ColumnTransformer (numbers, categories, flags: the spec's order) + the estimator.
+    """One ColumnTransformer + the estimator.
 
-    Categories become integer codes (unknown or missing -> NaN) in the first columns, and
-    the classifier is told which columns those are: XGBoost splits on them natively (a set
-    of categories per branch), so a code's number carries no order and no dense one-hot
-    frame is built (docs/benchmarks.md, docs/quality.md). Further blocks are appended after
-    the numbers; the category positions stay ``0 .. len(categorical) - 1``.
+    Without text the matrix is dense: categories become integer codes (unknown or missing
+    -> NaN) after the numbers, and the classifier is told which columns those are:
+    XGBoost splits on them natively (a set of categories per branch), so a code's number
+    carries no order and no dense one-hot frame is built (docs/benchmarks.md,
+    docs/quality.md).
+
+    With text columns the matrix is scipy CSR, never densified (``text_blocks``).
     """
-    transformers: list[tuple[str, Any, list[str]]] = []
-    if spec.features.numeric:
-        transformers.append(("numbers", "passthrough", list(spec.features.numeric)))
-    if spec.features.categorical:
-        encoder = OrdinalEncoder(
-            handle_unknown="use_encoded_value",
-            unknown_value=np.nan,
-            encoded_missing_value=np.nan,
-            dtype=np.float32,
-        )
-        transformers.append(("categories", encoder, list(spec.features.categorical)))
-    if spec.features.boolean:
-        transformers.append(("flags", "passthrough", list(spec.features.boolean)))
+    estimator = spec.estimator()
+    if spec.features.text:
+        transformers, native = text_blocks(spec, estimator)
+        first = 0  # text_blocks puts the categories first
+    else:
+        transformers, native = _dense_blocks(spec), True
+        first = len(spec.features.numeric)  # numbers, categories, flags: the spec's order
     features = ColumnTransformer(
-        transformers, sparse_threshold=0.0, verbose_feature_names_out=False
+        transformers,
+        sparse_threshold=1.0 if spec.features.text else 0.0,
+        verbose_feature_names_out=False,
     )
-    first = len(spec.features.numeric)  # the category columns' first position
+    categories = len(spec.features.categorical) if native else 0
     classifier = EncodedLabelClassifier(
-        spec.estimator(),
-        categorical_features=tuple(range(first, first + len(spec.features.categorical))),
+        estimator,
+        categorical_features=tuple(range(first, first + categories)),
         class_weight=CLASS_WEIGHT[spec.primary_metric],
     )
     return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def _dense_blocks(spec: ModelSpec) -> list[tuple[str, Any, Any]]:
+    """Numbers, category codes, flags: the order of a frame written by hand, with which
+    XGBoost builds the same trees as on that frame (docs/quality.md)."""
+    transformers: list[tuple[str, Any, Any]] = []
+    if spec.features.numeric:
+        transformers.append(("numbers", "passthrough", list(spec.features.numeric)))
+    if spec.features.categorical:
+        transformers.append(("categories", _ordinal(), list(spec.features.categorical)))
+    if spec.features.boolean:
+        transformers.append(("flags", "passthrough", list(spec.features.boolean)))
+    return transformers
+
+
+def text_blocks(spec: ModelSpec, estimator: Any) -> tuple[list[tuple[str, Any, Any]], bool]:
+    """The sparse blocks, and whether the categories stay native codes.
+
+    - An estimator that splits on categories (takes ``feature_types``: XGBoost) gets the
+      same integer codes as without text, in the first columns, and numbers as they are:
+      both stored as explicit values (``StoredZeros``), since XGBoost reads an entry left
+      out of a sparse matrix as missing.
+    - Any other estimator gets one-hot categories (sparse; unknown values -> all zero): a
+      code's number means nothing to a linear model. A linear model (logistic regression,
+      SGD) also gets its numbers scaled into [-1, 1] (``MaxAbsScaler``, sparse-safe), the
+      range of the TF-IDF values beside them.
+    - Each text column: ``TextTfidf`` with the spec's ``text_options``.
+    """
+    native = "feature_types" in estimator.get_params()
+    blocks: list[tuple[str, Any, Any]] = []
+    categorical = list(spec.features.categorical)
+    if categorical and native:
+        blocks.append(("categories", make_pipeline(_ordinal(), StoredZeros()), categorical))
+    elif categorical:
+        one_hot = OneHotEncoder(handle_unknown="ignore", sparse_output=True, dtype=np.float32)
+        blocks.append(("categories", one_hot, categorical))
+    numbers = [*spec.features.numeric, *spec.features.boolean]
+    if numbers:
+        scaled = type(estimator).__module__.startswith(LINEAR_MODULES)
+        steps = [MaxAbsScaler(), StoredZeros()] if scaled else [StoredZeros()]
+        blocks.append(("numbers", make_pipeline(*steps), numbers))
+    for col in spec.features.text:
+        # a column named as a string (not a list): the vectorizer takes one text per row
+        blocks.append((f"text:{col}", TextTfidf.from_options(spec.features.text_options), col))
+    return blocks, native
+
+
+def _ordinal() -> OrdinalEncoder:
+    return OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=np.nan,
+        encoded_missing_value=np.nan,
+        dtype=np.float32,
+    )

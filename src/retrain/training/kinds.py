@@ -1,7 +1,7 @@
 """Each feature kind's values parsed into the type the features step expects (numbers and
 booleans as float32), with a count of the values that do not fit, described by what they
-are and never by their content. Categorical columns take any value. A new kind adds its
-parser here (or none, if it takes any value).
+are and never by their content. Categorical columns take any value; text becomes strings.
+A new kind adds its parser here (or none, if it takes any value).
 
 A parser returns the counts of misfits by what they are (``{"text": 3}``), so the counts of
 partitions add up; ``problem`` words the total once."""
@@ -56,7 +56,14 @@ def boolean(values: pd.Series) -> tuple[pd.Series, Misfits]:
     return numbers, {"other": bad}
 
 
+def text(values: pd.Series) -> tuple[pd.Series, Misfits]:
+    """Text as Python strings (a number in a text column is its text); missing stays NaN."""
+    strings = values.astype(object).where(values.isna(), values.astype(str))
+    return strings.where(values.notna(), np.nan), {}
+
+
 PARSERS: dict[str, Callable[[pd.Series], tuple[pd.Series, Misfits]]] = {
     "numeric": numeric,
     "boolean": boolean,
+    "text": text,
 }

@@ -10,7 +10,10 @@ Format 2 (``"format": 2``)::
     columns {column: {"kind": "numeric", "edges": [...], "counts": [...], "missing": n,
                       "mean": x, "std": x}
              column: {"kind": "categorical" | "boolean", "counts": {value: n},
-                      "other": n (rows in values beyond the top ones), "missing": n}}
+                      "other": n (rows in values beyond the top ones), "missing": n}
+             column: {"kind": "text", "rows": n, "missing": n, "empty": n,
+                      "length": {numeric profile of characters per non-empty text},
+                      "tokens": {token: n} (top 1000 word tokens), "other_tokens": n}}
 
 Format 1 (cards written before, no ``format``) had ``categories`` (top 200 counts per
 categorical column) and ``numeric_deciles`` (edges without counts); ``drift`` reads both.
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from retrain.domain.specs import ModelSpec
+from retrain.training import text_stats
 
 FORMAT = 2
 TOP_CATEGORIES = 1000  # per categorical column; the rest is counted as "other"
@@ -170,8 +174,22 @@ def bucket_counts(numbers: np.ndarray, edges: list[float]) -> list[int]:
     return [int(n) for n in np.bincount(codes, minlength=len(edges) + 1)]
 
 
+def _text(values: pd.Series) -> dict[str, Any]:
+    length = text_stats.lengths(values)
+    tokens, other = text_stats.top_tokens(text_stats.token_counts(values))
+    return {
+        "rows": len(values),
+        "missing": int(values.isna().sum()),
+        "empty": int((length == 0).sum()),
+        "length": _numeric(length[length > 0]),
+        "tokens": tokens,
+        "other_tokens": other,
+    }
+
+
 DESCRIBERS: dict[str, Callable[[pd.Series], dict[str, Any]]] = {
     "numeric": _numeric,
     "categorical": _categorical,
     "boolean": _boolean,
+    "text": _text,
 }

@@ -12,6 +12,8 @@ from retrain.domain.errors import ArtifactIntegrityError
 TRUSTED_TYPES = [
     "numpy.dtype",
     "retrain.training.estimators.EncodedLabelClassifier",
+    "retrain.training.text.StoredZeros",
+    "retrain.training.text.TextTfidf",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
     "xgboost.core.Booster",

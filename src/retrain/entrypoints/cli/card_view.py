@@ -7,7 +7,7 @@ from typing import Any
 
 from retrain.entrypoints.cli.tables import Column, pairs, score, table, when, yes_no
 
-FEATURE_KINDS = ("numeric", "categorical", "boolean", "target")
+FEATURE_KINDS = ("numeric", "categorical", "boolean", "text", "target")
 
 
 def card_text(card: dict[str, Any], champion: bool) -> str:
@@ -54,6 +54,8 @@ def card_text(card: dict[str, Any], champion: bool) -> str:
     out.append(
         _section("Features", [(k, ", ".join(schema.get(k) or []) or "-") for k in FEATURE_KINDS])
     )
+    if text := _text_lines(card):
+        out.append(_section("Text", text))
     params = (card.get("estimator") or {}).get("params") or {}
     shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if v is not None)
     libraries = card.get("library_versions") or {}
@@ -117,3 +119,18 @@ def _indent(text: str) -> str:
 def _counts(counts: dict[str, int]) -> str:
     ordered = sorted(counts.items(), key=lambda kv: -kv[1])
     return " · ".join(f"{k} {v:,}" for k, v in ordered) or "-"
+
+
+def _text_lines(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """Vocabulary sizes and the score with and without the text (docs/text.md)."""
+    lines = [
+        (f"{col} vocabulary", f"{size:,} terms")
+        for col, size in ((card.get("text_features") or {}).get("vocabulary_size") or {}).items()
+    ]
+    ablation = card.get("text_ablation") or {}
+    metric = ablation.get("primary_metric")
+    if metric:
+        with_text = (ablation.get("with_text") or {}).get(metric)
+        without = (ablation.get("without_text") or {}).get(metric)
+        lines.append((f"{metric}", f"{with_text} with the text, {without} without"))
+    return lines

@@ -9,7 +9,7 @@ from typing import Any
 from retrain.entrypoints.cli.tables import Column, cell, pairs, score, table, yes_no
 
 GATE_KEYS = ("outcome", "reason", "metric", "candidate", "champion", "champion_version")
-FEATURE_KINDS = ("numeric", "categorical", "boolean", "target")
+FEATURE_KINDS = ("numeric", "categorical", "boolean", "text", "target")
 CLASSES_SHOWN = 15
 
 

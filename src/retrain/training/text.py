@@ -1,0 +1,150 @@
+"""Text columns as sparse TF-IDF blocks, and the sparse twin of the dense blocks beside them.
+
+``TextTfidf`` turns one text column into word n-gram and ``char_wb`` n-gram TF-IDF columns
+(``TextOptions``), side by side, as float32 CSR. Missing text counts as empty text, at
+training and at prediction time, so a loaded model takes the raw column the query returns.
+
+``StoredZeros`` hands a dense block (numbers, category codes) on as CSR that stores *every*
+value, zeros included. XGBoost reads an entry left out of a sparse matrix as missing: a
+plain conversion would turn a length of 0, a false boolean or category code 0 into
+"missing". Stored zeros keep 0 and missing (NaN) apart, as in the dense matrix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from retrain.domain.specs import TextOptions
+
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's word tokens: two or more word characters
+
+
+def documents(values: Any) -> list[str]:
+    """One string per row; missing values become empty text."""
+    series = values.iloc[:, 0] if isinstance(values, pd.DataFrame) else pd.Series(values)
+    return series.astype(object).where(series.notna(), "").astype(str).tolist()
+
+
+class TextTfidf(TransformerMixin, BaseEstimator):
+    """Word and character n-gram TF-IDF of one text column (float32 CSR)."""
+
+    def __init__(
+        self,
+        word_ngrams: tuple[int, int] | None = (1, 2),
+        char_ngrams: tuple[int, int] | None = (3, 5),
+        min_df: int = 2,
+        max_word_features: int | None = 20_000,
+        max_char_features: int | None = 50_000,
+        sublinear_tf: bool = True,
+        lowercase: bool = True,
+    ) -> None:
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.min_df = min_df
+        self.max_word_features = max_word_features
+        self.max_char_features = max_char_features
+        self.sublinear_tf = sublinear_tf
+        self.lowercase = lowercase
+
+    @classmethod
+    def from_options(cls, options: TextOptions) -> TextTfidf:
+        return cls(
+            word_ngrams=options.word_ngrams,
+            char_ngrams=options.char_ngrams,
+            min_df=options.min_df,
+            max_word_features=options.max_word_features,
+            max_char_features=options.max_char_features,
+            sublinear_tf=options.sublinear_tf,
+            lowercase=options.lowercase,
+        )
+
+    def _vectorizers(self, rows: int) -> list[tuple[str, TfidfVectorizer]]:
+        # min_df above the row count would leave no term at all (a tiny table): relax it
+        common = {
+            "min_df": min(self.min_df, max(rows // 2, 1)),
+            "sublinear_tf": self.sublinear_tf,
+            "lowercase": self.lowercase,
+            "dtype": np.float32,
+        }
+        out = []
+        if self.word_ngrams is not None:
+            word = TfidfVectorizer(
+                analyzer="word",
+                token_pattern=TOKEN_PATTERN,
+                ngram_range=tuple(self.word_ngrams),
+                max_features=self.max_word_features,
+                **common,
+            )
+            out.append(("w", word))
+        if self.char_ngrams is not None:
+            char = TfidfVectorizer(
+                analyzer="char_wb",
+                ngram_range=tuple(self.char_ngrams),
+                max_features=self.max_char_features,
+                **common,
+            )
+            out.append(("c", char))
+        return out
+
+    def fit(self, X: Any, y: Any = None) -> TextTfidf:
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> sp.csr_matrix:
+        docs = documents(X)
+        self.vectorizers_ = []
+        blocks = []
+        for prefix, vectorizer in self._vectorizers(len(docs)):
+            try:
+                blocks.append(vectorizer.fit_transform(docs))
+            except ValueError:  # every text empty, or no term frequent enough: no block
+                continue
+            self.vectorizers_.append((prefix, vectorizer))
+        return self._stack(blocks, len(docs))
+
+    def transform(self, X: Any) -> sp.csr_matrix:
+        docs = documents(X)
+        return self._stack([v.transform(docs) for _, v in self.vectorizers_], len(docs))
+
+    @staticmethod
+    def _stack(blocks: list[Any], rows: int) -> sp.csr_matrix:
+        if not blocks:
+            return sp.csr_matrix((rows, 0), dtype=np.float32)
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """``column:w:term`` (word n-gram) and ``column:c:term`` (character n-gram)."""
+        column = "text" if input_features is None else str(np.ravel(input_features)[0])
+        names = [
+            f"{column}:{prefix}:{term}"
+            for prefix, vectorizer in self.vectorizers_
+            for term in vectorizer.get_feature_names_out()
+        ]
+        return np.asarray(names, dtype=object)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return sum(len(v.vocabulary_) for _, v in self.vectorizers_)
+
+
+class StoredZeros(TransformerMixin, BaseEstimator):
+    """A dense block as CSR storing every value (zeros and NaN included)."""
+
+    def fit(self, X: Any, y: Any = None) -> StoredZeros:
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X: Any) -> sp.csr_matrix:
+        dense = np.asarray(X, dtype=np.float32)
+        rows, cols = dense.shape
+        indptr = np.arange(0, rows * cols + 1, cols, dtype=np.int64)
+        indices = np.tile(np.arange(cols, dtype=np.int32), rows)
+        return sp.csr_matrix((dense.ravel(), indices, indptr), shape=(rows, cols))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(input_features if input_features is not None else [], dtype=object)

@@ -1,0 +1,218 @@
+"""Text columns: TF-IDF blocks in one sparse matrix, artifacts that load back, profiles and
+vocabulary drift that stay quiet on the same data and speak on a real shift."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+
+from retrain.adapters import demo_data
+from retrain.classifiers.estimators import xgboost_hist
+from retrain.domain.specs import Features, TextOptions
+from retrain.training import drift, serialize, text_card
+from retrain.training.features import build_pipeline, feature_frame
+from retrain.training.profile import profile
+from retrain.training.validate import validate
+from tests.fakes import toy_spec
+
+AS_OF = pd.Timestamp("2026-11-01").date()
+TEXT_RULES = {"feature_shift", "vocabulary_shift"}
+
+
+def _articles(rows: int, seed: int) -> pd.DataFrame:
+    return demo_data.generate(rows, seed, AS_OF)
+
+
+def _spec(estimator=lambda: xgboost_hist(n_estimators=15), **features):
+    chosen = features or {"text": ("description",)}
+    return toy_spec(
+        features=Features(**chosen),
+        target="surface",
+        min_rows=1,
+        max_null_rate=1.0,
+        estimator=estimator,
+    )
+
+
+def _fitted(spec, frame):
+    checked = validate(frame, spec).frame
+    pipeline = build_pipeline(spec)
+    pipeline.fit(feature_frame(checked, spec), checked[spec.target].astype(str))
+    return pipeline, checked
+
+
+# --- the matrix -------------------------------------------------------------------------
+
+
+def test_text_with_other_columns_stays_one_sparse_matrix_and_keeps_zero_apart_from_missing():
+    frame = _articles(600, 1)
+    spec = _spec(
+        text=("description",),
+        categorical=("plant",),
+        numeric=("thickness_mm",),
+        boolean=("fire_retardant",),
+    )
+    pipeline, checked = _fitted(spec, frame)
+    matrix = pipeline.named_steps["features"].transform(feature_frame(checked, spec))
+    assert sp.issparse(matrix) and matrix.format == "csr" and matrix.dtype == np.float32
+    # category codes, the number and the flag are stored for every row, zeros included:
+    # XGBoost would read a left-out entry as missing
+    dense_part = matrix[:, :3].toarray()
+    assert (np.diff(matrix[:, :3].tocsr().indptr) == 3).all()
+    assert (dense_part[:, 2] == 0).any() and (dense_part[:, 0] == 0).any()
+    # XGBoost is told the first column is a category, as without text
+    classifier = pipeline.named_steps["classifier"]
+    assert classifier.categorical_features == (0,)
+    assert classifier.estimator_.get_params()["feature_types"][:3] == ["c", "q", "q"]
+    assert matrix.shape[1] > 100  # the TF-IDF terms follow
+
+
+def test_a_linear_model_gets_one_hot_categories_and_scaled_numbers():
+    spec = _spec(
+        lambda: LogisticRegression(max_iter=300),
+        text=("description",),
+        categorical=("plant",),
+        numeric=("thickness_mm",),
+    )
+    pipeline, checked = _fitted(spec, _articles(600, 2))
+    matrix = pipeline.named_steps["features"].transform(feature_frame(checked, spec))
+    assert sp.issparse(matrix)
+    plants = checked["plant"].nunique()
+    assert matrix[:, :plants].sum(axis=1).min() == 1  # one-hot: one plant per row
+    assert abs(matrix[:, plants].toarray()).max() <= 1.0  # thickness scaled
+    assert pipeline.named_steps["classifier"].categorical_features == ()
+
+
+@pytest.mark.parametrize("estimator", ["xgboost", "logistic"])
+def test_a_text_model_round_trips_through_the_artifact_format(estimator):
+    factory = {
+        "xgboost": lambda: xgboost_hist(n_estimators=10),
+        "logistic": lambda: LogisticRegression(max_iter=300),
+    }[estimator]
+    spec = _spec(factory, text=("description",), categorical=("plant",))
+    pipeline, _ = _fitted(spec, _articles(500, 3))
+    data = serialize.dumps(pipeline)
+    loaded = serialize.loads(data, serialize.sha256(data), len(data))
+    raw = _articles(50, 4)[["description", "plant"]]
+    raw.loc[:5, "description"] = None  # missing text is empty text, also after loading
+    assert (loaded.predict(raw) == pipeline.predict(raw)).all()
+
+
+def test_text_options_are_checked_and_passed_on():
+    with pytest.raises(ValueError, match="char_ngrams must be"):
+        TextOptions(char_ngrams=(5, 3))
+    with pytest.raises(ValueError, match="both None"):
+        TextOptions(word_ngrams=None, char_ngrams=None)
+    with pytest.raises(ValueError, match="min_df"):
+        TextOptions(min_df=0)
+    options = TextOptions(char_ngrams=None, max_word_features=50)
+    spec = _spec(lambda: LogisticRegression(max_iter=200), text=("description",))
+    spec = toy_spec(
+        features=Features(text=("description",), text_options=options),
+        target="surface",
+        min_rows=1,
+        estimator=spec.estimator,
+    )
+    pipeline, _ = _fitted(spec, _articles(400, 5))
+    names = pipeline.named_steps["features"].get_feature_names_out()
+    assert len(names) == 50 and all(":w:" in n for n in names)
+
+
+def test_the_card_has_vocabulary_size_and_top_terms_per_class():
+    spec = _spec(lambda: LogisticRegression(max_iter=300))
+    pipeline, checked = _fitted(spec, _articles(800, 6))
+    summary = text_card.text_summary(pipeline, spec)
+    assert summary is not None
+    assert summary["vocabulary_size"]["description"] > 100
+    terms = summary["top_terms_per_class"]
+    assert set(terms) == set(checked["surface"].astype(str).unique())
+    assert any("hpl" in term for term in terms["HPL"][:5])
+    json.dumps(summary)  # goes into the card as it is
+    xgb = _spec()
+    fitted, _ = _fitted(xgb, _articles(800, 6))
+    assert text_card.text_summary(fitted, xgb)["top_terms_by_importance"]
+
+
+# --- profile and drift ------------------------------------------------------------------
+
+
+def _text_findings(before: pd.DataFrame, after: pd.DataFrame) -> list[dict]:
+    spec = _spec()
+    champion = json.loads(json.dumps(validate(before, spec).profile))
+    found = validate(after, spec, champion).findings
+    return [f for f in found if f["rule"] in TEXT_RULES and f["column"] == "description"]
+
+
+def test_the_profile_counts_missing_and_empty_text_and_lengths():
+    frame = pd.DataFrame(
+        {"description": ["MDF roh 19mm", "", None, "  ", "Span P2"], "surface": list("abaab")}
+    )
+    column = profile(frame, _spec())["columns"]["description"]
+    assert (column["missing"], column["empty"], column["rows"]) == (1, 2, 5)
+    assert column["length"]["mean"] == pytest.approx((12 + 7) / 2)
+    assert column["tokens"]["mdf"] == 1 and "19mm" in column["tokens"]
+
+
+texts = st.lists(
+    st.one_of(st.none(), st.sampled_from(["", "MDF roh", "Span P2 18mm"]), st.text(max_size=12)),
+    min_size=1,
+    max_size=300,
+)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(values=texts, seed=st.integers(0, 2**16))
+def test_the_same_texts_in_any_order_give_no_finding(values, seed):
+    spec = _spec()
+    labels = (["a", "b"] * len(values))[: len(values)]
+    before = pd.DataFrame({"description": values, "surface": labels})
+    champion = json.loads(json.dumps(profile(before, spec)))
+    after = before.sample(frac=1.0, random_state=seed)
+    assert drift.compare(after, spec, profile(after, spec), champion) == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "seeds"), [(4000, [(1, 2)]), (300, [(s, s + 50) for s in range(5)])]
+)
+def test_a_fresh_sample_of_the_same_articles_gives_no_finding(rows, seeds):
+    for first, second in seeds:
+        assert _text_findings(_articles(rows, first), _articles(rows, second)) == []
+
+
+def test_new_wording_is_found_as_a_vocabulary_shift():
+    before, after = _articles(3000, 1), _articles(3000, 2)
+    english = after["description"].str.replace("Spanplatte", "chipboard", regex=False)
+    after["description"] = english.str.replace("roh", "raw", regex=False)
+    found = _text_findings(before, after)
+    assert [f["rule"] for f in found] == ["vocabulary_shift"]
+    assert re.search(r"token '(chipboard|roh|raw)' \d+% → \d+% of tokens", found[0]["message"])
+
+
+def test_texts_going_empty_and_getting_shorter_are_found():
+    before, after = _articles(3000, 1), _articles(3000, 2)
+    after.loc[after.index[:900], "description"] = ""
+    messages = [f["message"] for f in _text_findings(before, after)]
+    assert messages == ["description: empty texts 0% → 30% (PSI 2.49)"]
+    short = _articles(3000, 3)
+    short["description"] = short["description"].str.split().str[:2].str.join(" ")
+    messages = [f["message"] for f in _text_findings(before, short)]
+    assert any(m.startswith("description length: mean") for m in messages), messages
+
+
+def test_klasse_roh_with_its_description_reruns_without_a_drift_finding():
+    from retrain.classifiers import default_registry
+
+    spec = default_registry().get("KLASSE_ROH")
+    assert spec.features.text == ("description",)
+    frame = _articles(3000, 7)
+    champion = json.loads(json.dumps(validate(frame, spec).profile))
+    rules = {f["rule"] for f in validate(frame.copy(), spec, champion).findings}
+    assert not rules & {"feature_shift", "vocabulary_shift", "label_shift", "new_categories"}

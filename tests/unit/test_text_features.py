@@ -91,6 +91,21 @@ def test_a_linear_model_gets_one_hot_categories_and_scaled_numbers():
     assert pipeline.named_steps["classifier"].categorical_features == ()
 
 
+def test_other_estimators_take_missing_numbers_beside_text():
+    """A decision tree and logistic regression refuse NaN in a sparse matrix: the pipeline
+    gives them the median and a was-missing column (density_kg_m3 has gaps)."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    frame = _articles(600, 8)
+    assert frame["density_kg_m3"].isna().any()
+    for estimator in (DecisionTreeClassifier, lambda: LogisticRegression(max_iter=300)):
+        spec = _spec(estimator, text=("description",), numeric=("density_kg_m3",))
+        pipeline, checked = _fitted(spec, frame)
+        matrix = pipeline.named_steps["features"].transform(feature_frame(checked, spec))
+        assert sp.issparse(matrix) and not np.isnan(matrix.data).any()
+        assert matrix[:, 1].sum() == checked["density_kg_m3"].isna().sum()  # was missing
+
+
 @pytest.mark.parametrize("estimator", ["xgboost", "logistic"])
 def test_a_text_model_round_trips_through_the_artifact_format(estimator):
     factory = {

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, OrdinalEncoder
 
@@ -96,10 +97,12 @@ def text_blocks(spec: ModelSpec, estimator: Any) -> tuple[list[tuple[str, Any, A
       same integer codes as without text, in the first columns, and numbers as they are:
       both stored as explicit values (``StoredZeros``), since XGBoost reads an entry left
       out of a sparse matrix as missing.
-    - Any other estimator gets one-hot categories (sparse; unknown values -> all zero): a
-      code's number means nothing to a linear model. A linear model (logistic regression,
-      SGD) also gets its numbers scaled into [-1, 1] (``MaxAbsScaler``, sparse-safe), the
-      range of the TF-IDF values beside them.
+    - Any other estimator gets one-hot categories (sparse; missing is a category of its
+      own, unknown values -> all zero): a code's number means nothing to a linear model.
+      Its numbers get the median for missing values plus a was-missing column (scikit-learn
+      estimators refuse NaN in a sparse matrix), and a linear model (logistic regression,
+      SGD) also gets them scaled into [-1, 1] (``MaxAbsScaler``, sparse-safe), the range of
+      the TF-IDF values beside them.
     - Each text column: ``TextTfidf`` with the spec's ``text_options``.
     """
     native = "feature_types" in estimator.get_params()
@@ -112,13 +115,25 @@ def text_blocks(spec: ModelSpec, estimator: Any) -> tuple[list[tuple[str, Any, A
         blocks.append(("categories", one_hot, categorical))
     numbers = [*spec.features.numeric, *spec.features.boolean]
     if numbers:
-        scaled = type(estimator).__module__.startswith(LINEAR_MODULES)
-        steps = [MaxAbsScaler(), StoredZeros()] if scaled else [StoredZeros()]
-        blocks.append(("numbers", make_pipeline(*steps), numbers))
+        blocks.append(("numbers", make_pipeline(*_number_steps(estimator, native)), numbers))
     for col in spec.features.text:
         # a column named as a string (not a list): the vectorizer takes one text per row
         blocks.append((f"text:{col}", TextTfidf.from_options(spec.features.text_options), col))
     return blocks, native
+
+
+def _number_steps(estimator: Any, native: bool) -> list[Any]:
+    """XGBoost takes NaN as missing; other estimators refuse NaN in a sparse matrix, so they
+    get the median and a was-missing column per column with gaps, then (linear models) the
+    scale of the TF-IDF values beside them."""
+    if native:
+        return [StoredZeros()]
+    steps: list[Any] = [
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+    ]
+    if type(estimator).__module__.startswith(LINEAR_MODULES):
+        steps.append(MaxAbsScaler())
+    return [*steps, StoredZeros()]
 
 
 def _ordinal() -> OrdinalEncoder:

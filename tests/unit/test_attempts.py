@@ -271,3 +271,24 @@ def test_an_announcement_whose_claim_landed_unanswered_is_posted_once(svc, clock
     execute_run(svc, run_id)
     execute_run(svc, run_id)  # a redelivery finds the run announced
     assert [r.run_id for r in svc.notifier.runs] == [run_id]
+
+
+class ClaimNeverLands(LandsThenFails):
+    """Storage refuses every write of the announcement's claim; reads work."""
+
+    def replace(self, key, data, etag):
+        if b'"notified": true' in data:
+            raise BackendError(f"blob storage replace failed on {key}: HTTP 503")
+        return self.store.replace(key, data, etag)
+
+
+def test_an_announcement_storage_keeps_refusing_is_retried_not_dropped(svc, clock):
+    run_id = queued(svc)
+    store = svc.runs.store
+    svc.runs.store = ClaimNeverLands(store, failures=0)
+    with pytest.raises(BackendError):
+        execute_run(svc, run_id)  # the queue delivers it again
+    assert svc.notifier.runs == []
+    svc.runs.store = store
+    execute_run(svc, run_id)
+    assert [r.run_id for r in svc.notifier.runs] == [run_id]

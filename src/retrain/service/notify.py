@@ -39,14 +39,20 @@ def _claim_announcement(svc: Services, record: RunRecord) -> tuple[bool, RunReco
     """Set ``notified`` with a compare-and-swap, naming this claim; True for the one claim
     that stands (also when its answer was lost and the stored record shows it)."""
     token = secrets.token_hex(8)
+    failure: BackendError | None = None
     for _ in range(5):
         if record.notified:
             return record.notified_by == token, record
         record.notified, record.notified_by = True, token
         try:
             return True, svc.runs.save(record)
-        except (PreconditionFailed, BackendError):  # taken, or our write's answer was lost
-            record = _reread(svc, record.run_id)
+        except PreconditionFailed:  # someone else wrote the record: see what they did
+            failure = None
+        except BackendError as exc:  # failed, or landed with its answer lost
+            failure = exc
+        record = _reread(svc, record.run_id)
+    if failure is not None and not record.notified:
+        raise failure  # unclaimed because storage fails: the message is delivered again
     return False, record
 
 

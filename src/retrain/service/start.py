@@ -109,7 +109,8 @@ def _start(svc: Services, record: RunRecord, result: Started) -> None:
 def _create(svc: Services, record: RunRecord) -> bool:
     """``runs.create``, asked again when storage fails: a write whose answer was lost may
     have landed, and asking again with the same bytes counts it as ours. If storage keeps
-    failing, a record of ours that did land is removed, so none is left without a message."""
+    failing, a record of ours that did land is removed (best effort: if that fails too, the
+    record is failed as abandoned once stale, docs/reliability.md)."""
     attempt = 1
     while True:
         try:

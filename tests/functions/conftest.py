@@ -22,24 +22,12 @@ from retrain.classifiers import default_registry
 from retrain.config import Settings
 from retrain.domain.specs import Registry
 from retrain.entrypoints import app_services
+from retrain.entrypoints.local_server import Out  # what the host hands an output binding
 from retrain.service.context import Services
 from tests.fakes import RecordingNotifier, tree
 
 # get_functions() indexes the app; the host does it once per worker process
 FUNCTIONS = {fn.get_function_name(): fn for fn in function_app.app.get_functions()}
-
-
-class Out(func.Out):
-    """What the host hands an output binding: collects the value the function sets."""
-
-    def __init__(self) -> None:
-        self.value: Any = None
-
-    def set(self, val: Any) -> None:
-        self.value = val
-
-    def get(self) -> Any:
-        return self.value
 
 
 def function(name: str) -> Any:

@@ -3,14 +3,15 @@
     PYTHONPATH=src .venv/bin/python -m benchmarks.console_bench
     PYTHONPATH=src .venv/bin/python -m benchmarks.console_bench --models 10 --versions 20
 
-Seeds each backend through the product's own write path (ModelRepository.publish, which
-writes the per-model summary, and move_champion for ~70 % of the versions, as the gate
-would), with a real model card as the template and one run record per version. Then it
-serves the app with the local server (``retrain console``) and times every request the
-console makes, over HTTP with a function key: median and slowest of ``--reps``. For
-comparison it times the old way of listing versions (read every card) and the one-off
-rebuild of a lost summary. Results: a Markdown table on stdout, raw numbers in
-bench-results/console.json."""
+Seeds each backend by writing the storage layout directly (a real model card as the
+template, ~70 % of the versions promoted with an alias-history entry each, one run record
+per version), then builds each model's summary once through the read path. Then it serves
+the app with the local server (``retrain console``) and times every request the console
+makes, over HTTP with a function key: median and slowest of ``--reps`` after one warm-up
+(which builds the overview the two cross-model lists read). For comparison it times the old
+way of listing versions (read every card), the one-off rebuild of a lost summary and the
+first list requests after the overview was lost. Results: a Markdown table on stdout, raw
+numbers in bench-results/console.json."""
 
 from __future__ import annotations
 
@@ -128,6 +129,7 @@ def get(url: str, key: str) -> bytes:
 def measure(svc: Any, settings: Any, reps: int) -> dict[str, dict[str, float]]:
     from retrain.entrypoints import app_services
     from retrain.entrypoints.local_server import LocalServer
+    from retrain.service import overview
     from retrain.service.version_summary import SUMMARY
 
     app_services.override(svc, settings)
@@ -169,6 +171,20 @@ def measure(svc: Any, settings: Any, reps: int) -> dict[str, dict[str, float]]:
         svc.models.summary(model)
 
     out["(once) rebuild a lost summary"] = timed(rebuild, max(3, reps // 3))
+
+    def lost_overview(path: str) -> Callable[[], Any]:
+        def call() -> None:  # the first list request after the overview was lost
+            svc.runs.store.delete(overview.KEY)
+            get(server.url + path, server.key)
+
+        return call
+
+    with LocalServer("127.0.0.1", 0) as server:
+        server.start(worker=False)
+        for name in ("GET /api/models", "GET /api/training/runs?limit=50"):
+            out[f"(once) {name} without its overview"] = timed(
+                lost_overview(paths[name]), max(3, reps // 3)
+            )
     app_services.override(None)
     return out
 

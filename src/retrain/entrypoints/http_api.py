@@ -111,13 +111,11 @@ def get_run(req: func.HttpRequest) -> func.HttpResponse:
 def list_runs(req: func.HttpRequest) -> func.HttpResponse:
     svc = services()
     model = req.params.get("model") or None
-    if model is not None:
-        svc.registry.get(model)
     status = req.params.get("status") or None
     if status is not None and status not in {s.value for s in RunStatus}:
         raise BadRequest(f"status must be one of {', '.join(s.value for s in RunStatus)}")
     limit = _int_param(req, "limit", 50, 1, 500)
-    records, unreadable = svc.runs.scan(model, status, limit, models=svc.registry.names())
+    records, unreadable = queries.list_runs(svc, model, status, limit)
     body: dict[str, Any] = {"runs": [{**r.to_dict(), "duration_s": r.duration_s} for r in records]}
     if unreadable:
         body["unreadable"] = unreadable

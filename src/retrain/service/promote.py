@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from retrain.domain.errors import NotFoundError, PromotionRefusedError, RetrainError
+from retrain.service import overview
 from retrain.service.context import Services
 
 
@@ -25,7 +26,7 @@ def promote(svc: Services, name: str, version: int, *, reason: str, actor: str) 
         ) from exc
     metrics = card.get("metrics")
     score = metrics.get(spec.primary_metric) if isinstance(metrics, dict) else None
-    return svc.models.move_champion(
+    moved = svc.models.move_champion(
         spec.name,
         version,
         reason=reason,
@@ -33,3 +34,5 @@ def promote(svc: Services, name: str, version: int, *, reason: str, actor: str) 
         expected=svc.models.champion_for_update(spec.name),
         score=score if isinstance(score, int | float) else None,
     )
+    overview.note_model(svc, spec.name)
+    return moved

@@ -104,7 +104,7 @@ class RunRepository:
         ordered = sorted(ids, reverse=True)
         chunk = max(limit, WORKERS)
         for start in range(0, len(ordered), chunk):
-            for item in read_all(self._read, ordered[start : start + chunk]):
+            for item in read_all(self.read_or_error, ordered[start : start + chunk]):
                 if isinstance(item, CorruptStateError):
                     unreadable.append(item.key)
                 elif item and (status is None or item.status == status):
@@ -113,7 +113,8 @@ class RunRepository:
                         return out, unreadable
         return out, unreadable
 
-    def _read(self, run_id: str) -> RunRecord | CorruptStateError | None:
+    def read_or_error(self, run_id: str) -> RunRecord | CorruptStateError | None:
+        """The record, None if there is none, or the error that names it if unreadable."""
         try:
             return self.find(run_id)
         except CorruptStateError as exc:

@@ -29,6 +29,7 @@ from retrain.domain.ports import Holdout, LoadedRows, TrainingEngine
 from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage, iso
 from retrain.domain.specs import ModelSpec
 from retrain.service import card as cards
+from retrain.service import overview
 from retrain.service.attempt import Attempt, claim, held_elsewhere
 from retrain.service.context import Services
 from retrain.service.notify import announce
@@ -91,7 +92,7 @@ def execute_run(svc: Services, run_id: str, *, final_attempt: bool = True) -> Ru
         except AttemptSupersededError:
             logger.warning("another attempt took this run over; this one stops, writing nothing")
             return svc.runs.get(run_id)
-        return announce(svc, final)
+        return _announced(svc, final)
 
 
 def _attempt(svc: Services, attempt: Attempt, final_attempt: bool) -> RunRecord:
@@ -155,14 +156,22 @@ def give_up(svc: Services, run_id: str, message: str) -> RunRecord:
             )
         record.error = {"stage": str(record.stage), "type": "GaveUp", "message": message}
         logger.error("run failed in {}: {}", record.stage, message)
-        return announce(svc, finish(svc, Attempt(svc, record)))
+        return _announced(svc, finish(svc, Attempt(svc, record)))
 
 
 def _settle(svc: Services, record: RunRecord) -> RunRecord:
     """What a finished run's attempt may not have lived to do: release the model's mark and
     announce (both do nothing when already done)."""
     svc.runs.release(record.model, record.run_id)
-    return announce(svc, record)
+    return _announced(svc, record)
+
+
+def _announced(svc: Services, record: RunRecord) -> RunRecord:
+    """Announce a finished run, then tell the overview its final record and its model's
+    row (best effort, like the summary: the lists mend what this could not write)."""
+    record = announce(svc, record)
+    overview.note_model(svc, record.model, [record])
+    return record
 
 
 def finish(svc: Services, attempt: Attempt) -> RunRecord:

@@ -21,6 +21,7 @@ from retrain.domain.errors import (
     RunAlreadyActiveError,
 )
 from retrain.domain.runs import RunRecord, new_run_id
+from retrain.service import overview
 from retrain.service.context import Services
 from retrain.service.notify import start_batch
 
@@ -75,6 +76,7 @@ def start_runs(
         except RetrainError as exc:
             logger.error("{} not started: {}", spec.name, exc)
             result.failed.append((spec.name, exc))
+    overview.note_runs(svc, result.runs)  # best effort: the lists mend a lost note
     if result.batch_id and (result.runs or result.existing):
         try:
             start_batch(svc, result.batch_id, result.runs + result.existing)

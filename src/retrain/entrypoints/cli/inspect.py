@@ -74,7 +74,9 @@ def runs(ctx: Context) -> int:
     svc = ctx.services()
     args = ctx.args
     model = svc.registry.get(args.model).name if args.model else None  # unknown: say so
-    records = svc.runs.list(model, args.status, args.limit, models=svc.registry.names())
+    from retrain.service.queries import list_runs
+
+    records, _ = list_runs(svc, model, args.status, args.limit)
     found = [{**r.to_dict(), "duration_s": r.duration_s} for r in records]
     found = [{k: r.get(k) for k in RUN_KEYS} for r in found]
     if args.json:

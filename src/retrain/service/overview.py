@@ -1,0 +1,352 @@
+"""One object the two cross-model lists read, instead of a few requests per model.
+
+``overview.json`` (runs store) holds a row per model (champion, version count, newest
+version, newest run) and the newest runs of every model. Blob Storage answers each request
+in milliseconds, but a list of 50 models that reads an alias, a summary and a run listing
+per model still costs 150 requests; Azurite, which answers one request at a time and scans
+its whole database for each, takes seconds for them (docs/benchmarks.md). With this object
+a list costs one read, plus a few checks.
+
+It is derived state, like the per-model summaries (service/version_summary.py):
+
+- **Writers patch it** with compare-and-swap, best effort: a start adds its new runs, a
+  run's end adds the run and reads its model's row again from the alias and the summary, a
+  promote reads the row again. A patch that fails is logged; it never fails a run or a
+  promote.
+- **Readers check what can change unseen.** An unfinished run is read from its record on
+  every request (its stage moves; another caller may fail it as abandoned). A model with no
+  row is read from its sources. Each models-list request reads ``RECHECK`` rows again in
+  turn, so a lost patch is mended within minutes. What a reader mends it writes back
+  (compare-and-swap; a lost race is left to the next request).
+- **The run list answers from it only where it holds every run:** ``runs_from`` is the
+  oldest run id from which it does (set by the first full scan, raised as old runs drop
+  out; "" for all of them). A longer or filtered list that reaches past it scans as before.
+
+A missing or unreadable overview is rebuilt that way: the first request pays for the
+per-model reads once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+
+from retrain.domain.errors import CorruptStateError, RetrainError
+from retrain.domain.ports import PreconditionFailed
+from retrain.domain.runs import RunRecord, RunStatus
+from retrain.domain.specs import ModelSpec
+from retrain.service import stored, version_summary
+from retrain.service.context import Services
+from retrain.service.parallel import read_all
+from retrain.service.version_summary import UNREADABLE, problem
+
+KEY = "overview.json"
+FORMAT = 1
+KEEP_RUNS = 100  # the newest runs of all models it holds (the console asks for 50)
+RECHECK = 2  # rows a models-list request reads again from their sources, in turn
+TURN_S = 5  # the turn moves on every TURN_S seconds: 50 rows in about two minutes
+ATTEMPTS = 8
+ROW_KEYS = {"champion_version", "champion_score", "versions", "latest_version", "last_run"}
+_NEWEST_TRIED = 5  # run ids a row reads back from the newest to find an existing record
+
+
+@dataclass
+class Overview:
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id -> record
+    runs_from: str | None = None  # holds every run with an id >= this ("": all of them)
+    etag: str | None = None
+    changed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "models": {name: row for name, row in sorted(self.models.items())},
+            "runs": dict(sorted(self.runs.items())),
+            "runs_from": self.runs_from,
+        }
+
+
+# reading and writing -------------------------------------------------------------------
+def load(svc: Services) -> Overview:
+    """The overview as stored; an empty one if there is none or it cannot be read."""
+    obj = svc.runs.store.get(KEY)
+    if obj is None:
+        return Overview()
+    try:
+        return stored.parse(obj, "overview", KEY, lambda data: _parse(data, obj.etag))
+    except CorruptStateError as exc:
+        logger.warning("{}; it is rebuilt from the models and runs", exc)
+        return Overview(etag=obj.etag)
+
+
+def _parse(data: Any, etag: str) -> Overview:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"not an overview of format {FORMAT}")
+    models, runs, runs_from = data["models"], data["runs"], data["runs_from"]
+    if not (isinstance(models, dict) and all(_row_shape(r) for r in models.values())):
+        raise ValueError("'models' is not an object of rows")
+    if not isinstance(runs, dict) or not (runs_from is None or isinstance(runs_from, str)):
+        raise ValueError("'runs' or 'runs_from' has the wrong type")
+    for run_id, record in runs.items():
+        if RunRecord.from_dict(record).run_id != run_id:
+            raise ValueError("a run is filed under another run's id")
+    return Overview(models, runs, runs_from, etag)
+
+
+def _row_shape(row: Any) -> bool:
+    if not isinstance(row, dict) or not row.keys() >= ROW_KEYS:
+        return False
+    last = row["last_run"]
+    return last is None or (isinstance(last, dict) and isinstance(last.get("run_id"), str))
+
+
+def save(svc: Services, overview: Overview) -> None:
+    """A reader's mends, once: a lost race or a storage failure leaves them to the next."""
+    try:
+        svc.runs.store.replace(KEY, _encode(overview), overview.etag)
+    except PreconditionFailed:
+        pass
+    except RetrainError as exc:
+        logger.warning("overview not written ({}): the next request mends it", exc.code)
+
+
+def patch(svc: Services, change: Callable[[Overview], None]) -> None:
+    """Read, ``change``, write with compare-and-swap, again on a lost race. Never raises."""
+    try:
+        for _ in range(ATTEMPTS):
+            overview = load(svc)
+            change(overview)
+            try:
+                svc.runs.store.replace(KEY, _encode(overview), overview.etag)
+                return
+            except PreconditionFailed:
+                continue
+        logger.warning("overview not updated: it kept changing; the lists mend it")
+    except RetrainError as exc:
+        logger.warning("overview not updated ({}): the lists mend it", exc.code)
+
+
+def _encode(overview: Overview) -> bytes:
+    return json.dumps(overview.to_json(), sort_keys=True, separators=(",", ":")).encode()
+
+
+# what writers tell it ------------------------------------------------------------------
+def note_runs(svc: Services, records: Iterable[RunRecord]) -> None:
+    """New or finished runs (start, a run's end)."""
+    records = list(records)
+    if records:
+        patch(svc, lambda overview: add_runs(overview, records))
+
+
+def note_model(svc: Services, name: str, records: Iterable[RunRecord] = ()) -> None:
+    """``name``'s champion or versions changed (a run's end, a promote): its row is read
+    again from the alias and the summary; ``records`` are added as in ``note_runs``."""
+    records = list(records)
+    try:
+        spec = svc.registry.get(name)
+        fresh = model_facts(svc, spec)
+    except RetrainError as exc:
+        logger.warning("overview row of {} not read ({}): the lists mend it", name, exc.code)
+        fresh = None
+
+    def change(overview: Overview) -> None:
+        row = overview.models.get(name)
+        if fresh is not None and "error" not in fresh and row is not None:
+            row.update(fresh)
+        add_runs(overview, records)
+
+    patch(svc, change)
+
+
+def add_runs(overview: Overview, records: Iterable[RunRecord]) -> None:
+    """Merge ``records`` (the further along of two copies wins), keep the newest runs and
+    each model's newest run on its row."""
+    for record in records:
+        data = record.to_dict()
+        held = overview.runs.get(record.run_id)
+        if held != data and (held is None or _progress(data) >= _progress(held)):
+            overview.runs[record.run_id] = data
+            overview.changed = True
+        row = overview.models.get(record.model)
+        last = row.get("last_run") if row else None
+        newer = last is None or record.run_id >= last["run_id"]
+        if row is not None and newer and last != (summary := last_run_of(record)):
+            row["last_run"] = summary
+            overview.changed = True
+    if len(overview.runs) > KEEP_RUNS:
+        kept = sorted(overview.runs)[-KEEP_RUNS:]
+        overview.runs = {run_id: overview.runs[run_id] for run_id in kept}
+        if overview.runs_from is not None:
+            overview.runs_from = max(overview.runs_from, kept[0])
+
+
+def _progress(data: dict[str, Any]) -> tuple[bool, str]:
+    return RunStatus(data["status"]).finished, data.get("updated_at") or ""
+
+
+# a model's row from its sources --------------------------------------------------------
+def model_facts(svc: Services, spec: ModelSpec) -> dict[str, Any]:
+    """Champion and versions as the alias and the summary say (two reads)."""
+    facts: dict[str, Any] = {
+        "champion_version": None,
+        "champion_score": None,
+        "versions": 0,
+        "latest_version": None,
+    }
+    try:
+        champion = svc.models.champion(spec.name)
+    except UNREADABLE as exc:
+        champion = None
+        facts["error"] = problem(exc)
+    if champion is not None:
+        facts["champion_version"] = champion.version
+        facts["champion_score"] = champion.record.get("score")
+    summary = version_summary.stored(svc.models, spec.name)
+    facts["versions"] = len(summary.versions) + len(summary.unreadable)
+    if summary.versions:
+        latest = summary.versions[max(summary.versions)]
+        facts["latest_version"] = {
+            "version": latest["version"],
+            "status": latest["status"],
+            "score": latest["metrics"].get(spec.primary_metric),
+            "created_at": latest["created_at"],
+        }
+    return facts
+
+
+def model_row(svc: Services, spec: ModelSpec) -> tuple[dict[str, Any], RunRecord | None]:
+    """A row from its sources, and the newest run's record it read (if it is readable): the
+    alias, the summary, the model's run listing and the newest record that exists."""
+    row = model_facts(svc, spec)
+    row["last_run"] = None
+    for run_id in reversed(svc.runs.ids_of(spec.name)[-_NEWEST_TRIED:]):
+        try:
+            record = svc.runs.find(run_id)
+        except UNREADABLE as exc:
+            row["last_run"] = {"run_id": run_id, "error": problem(exc)}
+            return row, None
+        if record is not None:  # else: a record removed again (its model was busy)
+            row["last_run"] = last_run_of(record)
+            return row, record
+    return row, None
+
+
+def last_run_of(record: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": record.run_id,
+        "status": str(record.status),
+        "stage": str(record.stage),
+        "outcome": str(record.outcome) if record.outcome else None,
+        "dry_run": record.dry_run,
+        "trigger": record.trigger,
+        "version": record.version,
+        "created_at": record.created_at,
+        "finished_at": record.finished_at,
+        "error": record.error,
+    }
+
+
+# what readers check --------------------------------------------------------------------
+def rows(svc: Services, specs: list[ModelSpec]) -> dict[str, dict[str, Any]]:
+    """Every registered model's row: from the overview, the missing ones and this turn's
+    ``RECHECK`` from their sources, unfinished last runs from their records."""
+    overview = load(svc)
+    held = [spec for spec in specs if spec.name in overview.models]
+    due = [spec for spec in specs if spec.name not in overview.models]
+    if held:
+        turn = int(svc.clock().timestamp() // TURN_S) * RECHECK
+        due += [held[(turn + i) % len(held)] for i in range(min(RECHECK, len(held)))]
+    out = {name: dict(row) for name, row in overview.models.items()}
+    found: list[RunRecord] = []
+    for spec, (row, record) in zip(due, read_all(lambda s: model_row(svc, s), due), strict=True):
+        out[spec.name] = row
+        if record is not None:
+            found.append(record)
+        if not _readable(row):
+            overview.models.pop(spec.name, None)  # shown, never stored: read again next time
+        elif overview.models.get(spec.name) != row:
+            overview.models[spec.name] = row
+            overview.changed = True
+    unfinished = [
+        row["last_run"]["run_id"]
+        for name, row in out.items()
+        if row.get("last_run") and _unfinished(row["last_run"])
+    ]
+    for record in _live(svc, overview, unfinished)[0]:
+        found.append(record)
+        out[record.model]["last_run"] = last_run_of(record)
+    add_runs(overview, found)
+    for name in set(overview.models) - {spec.name for spec in specs}:
+        del overview.models[name]  # no longer registered
+        overview.changed = True
+    if overview.changed:
+        save(svc, overview)
+    return out
+
+
+def runs(
+    svc: Services, status: str | None, limit: int, names: list[str]
+) -> tuple[list[RunRecord], list[str]]:
+    """The newest ``limit`` runs of the ``names`` models (with ``status``, if given), and
+    unreadable records met on the way: from the overview where it holds every run asked
+    for, else by a scan (whose result seeds the overview's run list)."""
+    overview = load(svc)
+    wanted = set(names)
+    if overview.runs_from is not None:
+        held = sorted((r for r in overview.runs.values() if r["model"] in wanted),
+                      key=lambda r: r["run_id"], reverse=True)  # fmt: skip
+        unfinished = [r["run_id"] for r in held if _unfinished(r)]
+        live, unreadable = _live(svc, overview, unfinished)
+        fresh = {record.run_id: record for record in live}
+        records = [
+            fresh.get(r["run_id"]) or RunRecord.from_dict(r)
+            for r in held
+            if r["run_id"] in overview.runs  # else it vanished
+        ]
+        add_runs(overview, live)
+        if overview.changed:
+            save(svc, overview)
+        matching = [r for r in records if status is None or r.status == status]
+        if len(matching) >= limit or overview.runs_from == "":
+            return matching[:limit], unreadable
+    records, unreadable = svc.runs.scan(None, status, limit, models=names)
+    if status is None and not unreadable:
+        oldest = "" if len(records) < limit else records[-1].run_id
+        before = overview.runs_from
+        add_runs(overview, records)
+        overview.runs_from = oldest if before is None else min(before, oldest)
+        if len(overview.runs) >= KEEP_RUNS:
+            overview.runs_from = max(overview.runs_from, min(overview.runs))
+        save(svc, overview)
+    return records, unreadable
+
+
+def _readable(row: dict[str, Any]) -> bool:
+    """Whether the row's alias and newest run could be read (an unreadable run record is
+    a last run with an error and no status)."""
+    return "error" not in row and (row["last_run"] is None or "status" in row["last_run"])
+
+
+def _unfinished(data: dict[str, Any]) -> bool:
+    return data.get("status") in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+def _live(
+    svc: Services, overview: Overview, run_ids: list[str]
+) -> tuple[list[RunRecord], list[str]]:
+    """The records of ``run_ids`` as stored now, and the keys of unreadable ones; a vanished
+    one leaves the overview."""
+    records: list[RunRecord] = []
+    unreadable: list[str] = []
+    for run_id, found in zip(run_ids, read_all(svc.runs.read_or_error, run_ids), strict=True):
+        if isinstance(found, RunRecord):
+            records.append(found)
+        elif isinstance(found, CorruptStateError):
+            unreadable.append(found.key)
+        elif overview.runs.pop(run_id, None) is not None:
+            overview.changed = True
+    return records, unreadable

@@ -15,8 +15,9 @@ It is derived state, like the per-model summaries (service/version_summary.py):
   promote.
 - **Readers check what can change unseen.** An unfinished run is read from its record on
   every request (its stage moves; another caller may fail it as abandoned). A model with no
-  row is read from its sources. Each models-list request reads ``RECHECK`` rows again in
-  turn, so a lost patch is mended within minutes. What a reader mends it writes back
+  row is read from its sources. Each models-list request reads ``RECHECK`` rows again,
+  picked at random, so a lost patch is mended within a few dozen requests (a console open
+  on the models list asks every 10 s). What a reader mends it writes back
   (compare-and-swap; a lost race is left to the next request).
 - **The run list answers from it only where it holds every run:** ``runs_from`` is the
   oldest run id from which it does (set by the first full scan, raised as old runs drop
@@ -28,6 +29,7 @@ per-model reads once."""
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,8 +48,7 @@ from retrain.service.version_summary import UNREADABLE, problem
 KEY = "overview.json"
 FORMAT = 1
 KEEP_RUNS = 100  # the newest runs of all models it holds (the console asks for 50)
-RECHECK = 2  # rows a models-list request reads again from their sources, in turn
-TURN_S = 5  # the turn moves on every TURN_S seconds: 50 rows in about two minutes
+RECHECK = 2  # rows a models-list request reads again from their sources, at random
 ATTEMPTS = 8
 ROW_KEYS = {"champion_version", "champion_score", "versions", "latest_version", "last_run"}
 _NEWEST_TRIED = 5  # run ids a row reads back from the newest to find an existing record
@@ -252,14 +253,12 @@ def last_run_of(record: RunRecord) -> dict[str, Any]:
 
 # what readers check --------------------------------------------------------------------
 def rows(svc: Services, specs: list[ModelSpec]) -> dict[str, dict[str, Any]]:
-    """Every registered model's row: from the overview, the missing ones and this turn's
-    ``RECHECK`` from their sources, unfinished last runs from their records."""
+    """Every registered model's row: from the overview, the missing ones and ``RECHECK``
+    others from their sources, unfinished last runs from their records."""
     overview = load(svc)
     held = [spec for spec in specs if spec.name in overview.models]
     due = [spec for spec in specs if spec.name not in overview.models]
-    if held:
-        turn = int(svc.clock().timestamp() // TURN_S) * RECHECK
-        due += [held[(turn + i) % len(held)] for i in range(min(RECHECK, len(held)))]
+    due += random.sample(held, min(RECHECK, len(held)))  # stateless: nothing to write
     out = {name: dict(row) for name, row in overview.models.items()}
     found: list[RunRecord] = []
     for spec, (row, record) in zip(due, read_all(lambda s: model_row(svc, s), due), strict=True):

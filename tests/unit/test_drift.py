@@ -9,7 +9,9 @@ goes through JSON first, as it does through a model card."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,20 +21,13 @@ from hypothesis import strategies as st
 
 from retrain.adapters import demo_data
 from retrain.classifiers import default_registry
+from retrain.domain.findings import DRIFT_RULES
 from retrain.domain.specs import Features, ModelSpec
 from retrain.training import drift
 from retrain.training.profile import profile
 from retrain.training.validate import validate
 from tests.fakes import toy_spec
 
-DRIFT_RULES = {
-    "label_shift",
-    "new_classes",
-    "feature_shift",
-    "new_categories",
-    "vanished_categories",
-    "vocabulary_shift",
-}
 Column = Callable[[np.random.Generator, int], np.ndarray]
 
 
@@ -276,3 +271,12 @@ def test_an_unreadable_champion_profile_is_reported_not_raised(broken):
     assert [f["rule"] for f in findings if f["rule"] not in {"duplicate_rows"}] == [
         "drift_unchecked"
     ]
+
+
+def test_every_rule_drift_writes_is_a_drift_rule():
+    """Slack tells drift from data checks by DRIFT_RULES: a rule missing there would be
+    shown as a data check."""
+    source = Path(drift.__file__).read_text()
+    written = set(re.findall(r'_warn\(\s*"(\w+)"', source))
+    written |= set(re.findall(r'\["rule"\] = "(\w+)"', source))
+    assert written == DRIFT_RULES

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from retrain.domain.findings import DRIFT_RULES
 from retrain.domain.runs import Outcome, RunRecord, RunStatus
 from retrain.redact import scrub
 from retrain.service.report import batch_line, outcome_words, run_line
@@ -18,14 +19,6 @@ __all__ = ["batch_message", "run_message", "scrub"]
 MAX_BLOCKS, SECTION_CHARS, FIELD_CHARS, HEADER_CHARS, TEXT_CHARS = 50, 3000, 2000, 150, 3000
 MAX_FINDINGS = 5
 MAX_DRIFT, DRIFT_CHARS = 10, 120
-DRIFT_RULES = {
-    "label_shift",
-    "new_classes",
-    "feature_shift",
-    "new_categories",
-    "vanished_categories",
-    "vocabulary_shift",
-}
 ICONS = {
     Outcome.PROMOTED: ":white_check_mark:",
     Outcome.KEPT_CHAMPION: ":heavy_minus_sign:",

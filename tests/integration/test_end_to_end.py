@@ -10,6 +10,7 @@ from pathlib import Path
 from azure.storage.blob import BlobServiceClient
 
 import retrain
+from retrain.domain.runs import RUN_ID
 from tests.integration.conftest import AS_OF
 from tests.services import DEV_KEY, READER_PASSWORD
 
@@ -48,7 +49,8 @@ def test_train_all_publishes_to_blob_storage_and_load_model_reads_it_back(pg, az
         } <= names
         assert any(n.startswith(f"{model}/history/") for n in names)
     runs = list(service.get_container_client("e2e-runs").list_blob_names())
-    assert sum(n.endswith(".json") and "/" not in n for n in runs) == 3
+    assert sum(RUN_ID.match(n.removesuffix(".json")) is not None for n in runs) == 3
+    assert "overview.json" in runs  # what the cross-model lists read
     assert not any(n.startswith("active/") for n in runs)  # released after the runs
 
     pipeline = retrain.load_model("KLASSE_ROH", env=env)

@@ -106,7 +106,14 @@ def _row_shape(row: Any) -> bool:
 
 
 def save(svc: Services, overview: Overview) -> None:
-    """A reader's mends, once: a lost race or a storage failure leaves them to the next."""
+    """A reader's mends, once: a lost race or a storage failure leaves them to the next.
+    Nothing stored yet: nothing written (a read in an empty home creates nothing)."""
+    if (
+        overview.etag is None
+        and not overview.runs
+        and not any(row["versions"] or row["last_run"] for row in overview.models.values())
+    ):
+        return
     try:
         svc.runs.store.replace(KEY, _encode(overview), overview.etag)
     except PreconditionFailed:
@@ -127,8 +134,14 @@ def patch(svc: Services, change: Callable[[Overview], None]) -> None:
             except PreconditionFailed:
                 continue
         logger.warning("overview not updated: it kept changing; the lists mend it")
-    except RetrainError as exc:
-        logger.warning("overview not updated ({}): the lists mend it", exc.code)
+    except Exception as exc:  # derived state: never fails a start, a run or a promote
+        logger.warning("overview not updated ({}): the lists mend it", _why(exc))
+
+
+def _why(exc: Exception) -> str:
+    """A failure in a log line: our code, or only the type of anything else (its text may
+    hold a storage URL)."""
+    return exc.code if isinstance(exc, RetrainError) else type(exc).__name__
 
 
 def _encode(overview: Overview) -> bytes:
@@ -148,10 +161,9 @@ def note_model(svc: Services, name: str, records: Iterable[RunRecord] = ()) -> N
     again from the alias and the summary; ``records`` are added as in ``note_runs``."""
     records = list(records)
     try:
-        spec = svc.registry.get(name)
-        fresh = model_facts(svc, spec)
-    except RetrainError as exc:
-        logger.warning("overview row of {} not read ({}): the lists mend it", name, exc.code)
+        fresh = model_facts(svc, svc.registry.get(name))
+    except Exception as exc:  # as in patch
+        logger.warning("overview row of {} not read ({}): the lists mend it", name, _why(exc))
         fresh = None
 
     def change(overview: Overview) -> None:

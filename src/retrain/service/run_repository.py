@@ -127,11 +127,6 @@ class RunRepository:
         prefix = f"{INDEX}/{model}/"
         return [k[len(prefix) :] for k in self.store.list(prefix) if RUN_ID.match(k[len(prefix) :])]
 
-    def newest_ids(self, models: builtins.list[str]) -> dict[str, str]:
-        """Each model's newest run id (run ids sort by time)."""
-        found = read_all(self.ids_of, models)
-        return {m: ids[-1] for m, ids in zip(models, found, strict=True) if ids}
-
     def active_ids(self) -> dict[str, str]:
         """Every model's active run id: one listing, then the few marks there are."""
         keys = [k for k in self.store.list("active/") if k.endswith(".json")]

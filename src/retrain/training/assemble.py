@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 
 from retrain.domain.specs import ModelSpec
+from retrain.training.estimators import feature_types
 from retrain.training.features import build_pipeline
 
 
@@ -66,10 +67,9 @@ def xgboost_setup(
     classifier = build_pipeline(spec).named_steps["classifier"]
     params = spec.estimator().get_params()
     if classifier.categorical_features and params.get("feature_types", "") is None:
-        wanted = set(classifier.categorical_features)
-        params["feature_types"] = [
-            "c" if i in wanted else "q" for i in range(len(spec.features.all))
-        ]
+        params["feature_types"] = feature_types(
+            classifier.categorical_features, len(spec.features.all)
+        )
         params["enable_categorical"] = True
     if classifier.class_weight != "balanced":
         return params, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -56,10 +57,7 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
         codes = self.label_encoder_.transform(labels)
         estimator = self._declare_categories(clone(self.estimator), X.shape[1])
         if self.native_categories_ and not isinstance(X, np.ndarray):  # sparse: say which
-            wanted = set(self.categorical_features)
-            estimator.set_params(
-                feature_types=["c" if j in wanted else "q" for j in range(X.shape[1])]
-            )
+            estimator.set_params(feature_types=feature_types(self.categorical_features, X.shape[1]))
         X = self._input(X, fitting=True)
         if self.class_weight is not None:
             fit_params["sample_weight"] = compute_sample_weight(self.class_weight, codes)
@@ -141,6 +139,12 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         return np.asarray(self.estimator_.predict_proba(self._input(X)))
+
+
+def feature_types(categorical: Sequence[int], n_columns: int) -> list[str]:
+    """XGBoost's ``feature_types``: "c" for the ``categorical`` column positions, else "q"."""
+    wanted = set(categorical)
+    return ["c" if j in wanted else "q" for j in range(n_columns)]
 
 
 def _rows(X: Any, index: np.ndarray) -> Any:

@@ -90,12 +90,14 @@ def observe(frame: pd.DataFrame, spec: ModelSpec, champion: dict[str, Any]) -> d
     for kind, cols in spec.features.by_kind().items():
         for col in cols:
             before = reference.get(col)
-            if before and before.get("kind") == kind and kind == "numeric":
+            if not before or before.get("kind") != kind:
+                continue  # not profiled by the champion as this kind: nothing to compare
+            if kind == "numeric":
                 numbers = profiling.finite(frame[col])
                 seen[col] = {"buckets": profiling.bucket_counts(numbers, before["edges"])}
-            elif before and before.get("kind") == kind and kind == "categorical":
+            elif kind == "categorical":
                 seen[col] = {"present": {str(v) for v in frame[col].dropna().unique()}}
-            elif before and before.get("kind") == kind and kind == "text":
+            elif kind == "text":
                 lengths = profiling.finite(text_stats.text_lengths(frame[col]))
                 edges = before["length"]["edges"]
                 seen[col] = {"length": {"buckets": profiling.bucket_counts(lengths, edges)}}

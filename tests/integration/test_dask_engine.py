@@ -189,6 +189,12 @@ def test_runs_on_dask_publish_a_loadable_pipeline_scored_like_local_training(
     assert settings.secrets() and services.READER_PASSWORD not in str(card1)
 
 
+# the killed worker's XGBoost collective tracker is collected later and its __del__ raises
+# (library clean-up of the abandoned fit, not the product); seen once in four full runs
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <function RabitTracker.__del__"
+    ":pytest.PytestUnraisableExceptionWarning"
+)
 def test_a_worker_killed_mid_fit_fails_the_attempt_and_the_retry_publishes_a_whole_model(
     dask_db, tmp_path
 ):

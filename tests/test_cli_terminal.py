@@ -39,15 +39,22 @@ def test_the_console_script_and_python_m_work_from_any_folder(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+# the demo rows end on AS_OF and the runs see them a few weeks later, whatever today is
+AS_OF = "2026-11-01"
+PINNED = _environ(PINNED_NOW="2026-11-22T09:00:00+00:00")
+PINNED_CLI = [sys.executable, str(Path(__file__).with_name("pinned_cli.py"))]
+
+
 def _on_a_terminal(args: list[str], home: Path) -> str:
-    """Run ``retrain`` with stdout and stderr on a pseudo-terminal; everything it drew."""
+    """Run ``retrain`` (clock pinned) with stdout and stderr on a pseudo-terminal; everything
+    it drew."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [str(BIN / "retrain"), *args],
+        [*PINNED_CLI, *args],
         stdin=follower,
         stdout=follower,
         stderr=follower,
-        env=_environ(RETRAIN_HOME=str(home)),
+        env={**PINNED, "RETRAIN_HOME": str(home)},
         close_fds=True,
     )
     os.close(follower)
@@ -67,7 +74,7 @@ def _on_a_terminal(args: list[str], home: Path) -> str:
 
 def test_a_terminal_shows_rows_rounds_and_an_eta_and_quiet_shows_none(tmp_path):
     demo = subprocess.run(
-        [str(BIN / "retrain"), "demo-data", "--rows", "2000", "--as-of", "2026-11-01"],
+        [str(BIN / "retrain"), "demo-data", "--rows", "2000", "--as-of", AS_OF],
         env=_environ(RETRAIN_HOME=str(tmp_path)),
         capture_output=True,
         text=True,

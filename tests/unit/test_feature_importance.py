@@ -12,7 +12,8 @@ def test_the_card_ranks_the_columns_the_label_depends_on(svc):
     record = execute_run(svc, run.run_id)
     importance = svc.models.card("TOY", record.version)["feature_importance"]
     assert (importance["method"], importance["metric"]) == ("permutation", "accuracy")
-    assert importance["rows"] == 200 and importance["repeats"] == 3
+    card = svc.models.card("TOY", record.version)
+    assert importance["rows"] == card["rows"]["test"] < 1000 and importance["repeats"] == 3
     ranked = [f["feature"] for f in importance["features"]]
     assert ranked[0] == "size" and set(ranked) == {"size", "colour", "coated"}
     by_name = {f["feature"]: f["importance"] for f in importance["features"]}

@@ -10,7 +10,7 @@ from retrain.domain.specs import Registry
 from retrain.service.promote import promote
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
-from retrain.training.gate import decide
+from retrain.training.gate import Comparison, decide
 from tests.fakes import toy_frame, toy_spec, tree
 
 
@@ -120,7 +120,11 @@ def test_rollback_to_a_tampered_version_is_refused(svc):
 )
 def test_decision_rules(candidate, champion, expected):
     spec = toy_spec()
-    assert decide(spec, candidate, champion, 1 if champion else None).outcome is expected
+    compared = None
+    if champion is not None:
+        d = candidate - champion
+        compared = Comparison(1000, candidate, champion, d - 0.01, d + 0.01, "its rule")
+    assert decide(spec, candidate, compared, 1 if champion else None).outcome is expected
 
 
 def test_a_model_with_an_active_run_gets_no_second_one(svc):

@@ -88,16 +88,17 @@ def test_metrics_from_added_confusion_counts_equal_metrics_on_all_rows():
 
 
 def test_the_hash_holdout_is_stable_and_does_not_depend_on_partitioning():
-    keys = pd.Series(np.arange(20_000))
-    parts = holdout.parts(keys, test_size=0.2, validation_fraction=0.1)
-    again = np.concatenate([holdout.parts(keys.iloc[i::7], 0.2, 0.1) for i in range(7)])
+    keys = pd.DataFrame({"row_id": np.arange(20_000)})
+    rule = holdout.Rule("hash", ("row_id",), True, 0.2)
+    parts = rule.parts(keys, validation_fraction=0.1)
+    again = np.concatenate([rule.parts(keys.iloc[i::7], 0.1) for i in range(7)])
     order = np.concatenate([np.arange(20_000)[i::7] for i in range(7)])
     assert (again == parts[order]).all()
     share = np.bincount(parts, minlength=3) / len(parts)
     assert share[holdout.TEST] == pytest.approx(0.2, abs=0.01)
     assert share[holdout.VALID] == pytest.approx(0.08, abs=0.01)
     # the same key as text lands in the same part
-    assert (holdout.parts(keys.astype(str), 0.2, 0.1) == parts).all()
+    assert (rule.parts(keys.astype(str), 0.1) == parts).all()
 
 
 def test_partitions_give_the_findings_and_profile_of_validate():

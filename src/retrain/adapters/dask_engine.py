@@ -95,9 +95,10 @@ class DaskHoldout:
         lengths: list[dict],
         classes: list[str],
         features: Any,
+        rule: Any,
     ) -> None:
         self.engine, self.parts, self.lengths = engine, parts, lengths
-        self.classes, self.features = classes, features
+        self.classes, self.features, self.rule = classes, features, rule
 
     @property
     def rows_train(self) -> int:
@@ -116,6 +117,20 @@ class DaskHoldout:
             shipped = client.scatter(model, broadcast=True, hash=False)
             counts = self.engine.gather(client.map(tasks.confusion, self.parts, model=shipped))
         return evaluate.evaluate_counts(sum(counts, Counter()))
+
+    def triples(self, candidate: Any, champion: Any, sight: Any) -> Any:
+        """``training.evaluate.triples`` counted where the test rows are, then added."""
+        tasks = _tasks()
+        client = self.engine.client()
+        with self.engine.cluster("comparing with the champion"):
+            ours = client.scatter(candidate, broadcast=True, hash=False)
+            theirs = client.scatter(champion, broadcast=True, hash=False)
+            found = self.engine.gather(
+                client.map(tasks.triples, self.parts, candidate=ours, champion=theirs, sight=sight)
+            )
+        unseen, every = sum((f[0] for f in found), Counter()), sum((f[1] for f in found), Counter())
+        bases = [f[2] for f in found if f[2] != "no rows"]
+        return unseen, every, bases[0] if bases else "no rows"
 
     def feature_importance(
         self, model: Any, metric: str, random_state: int
@@ -277,8 +292,9 @@ class DaskEngine:
 
     def split(self, checked: DaskChecked, spec: ModelSpec) -> DaskHoldout:
         tasks = _tasks()
-        from retrain.training import assemble
+        from retrain.training import assemble, fit, holdout
 
+        rule = holdout.rule_for(spec, checked.rows.window(spec, None)["last"])
         vocabularies = {
             col: list(checked.second["columns"][col]["all"]) for col in spec.features.categorical
         }
@@ -300,6 +316,7 @@ class DaskEngine:
                 tasks.split_partition,
                 checked.rows.frames.futures,
                 spec=spec,
+                rule=rule,
                 features=features,
                 classes=classes,
                 validation_fraction=fraction,
@@ -307,7 +324,15 @@ class DaskEngine:
             )
             lengths = self.gather(client.map(tasks.pick, parts, name="lengths", pure=False))
         checked.rows.frames = DaskPartitions(self, [])  # the split parts hold what is needed
-        return DaskHoldout(self, parts, lengths, classes, features)
+        train_classes = [sum(c) for c in zip(*(n["classes"] for n in lengths), strict=True)]
+        fit.check_parts(
+            spec,
+            rule,
+            sum(n["test"] for n in lengths),
+            sum(train_classes),
+            sum(1 for n in train_classes if n),
+        )
+        return DaskHoldout(self, parts, lengths, classes, features, rule)
 
     def fit(
         self,
@@ -352,8 +377,7 @@ class DaskEngine:
         problems = []
         if spec.key_column is None:
             problems.append(
-                f"{spec.name} has no key_column (the Dask engine partitions rows and splits "
-                "the holdout by it)"
+                f"{spec.name} has no key_column (the Dask engine partitions rows by it)"
             )
         estimator = spec.estimator()
         if not assemble.is_xgboost(estimator):

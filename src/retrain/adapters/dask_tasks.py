@@ -47,13 +47,15 @@ def repeats(*parts: np.ndarray) -> int:
 def split_partition(
     rows: pd.DataFrame,
     spec: ModelSpec,
+    rule: holdout.Rule,
     features: Any,
     classes: list[str],
     validation_fraction: float,
 ) -> dict[str, Any]:
     """Encoded train and validation rows (float32 matrix, label codes) and the raw test rows
-    (the pipeline, and the champion's, take the parsed feature columns)."""
-    part = holdout.parts(rows[spec.key_column], spec.test_size, validation_fraction)
+    (the pipeline, and the champion's, take the parsed feature columns; the gate, every
+    column)."""
+    part = rule.parts(rows, validation_fraction)
     labels = rows[spec.target].astype(str)
     X = feature_frame(rows, spec)
     codes = pd.Categorical(labels, categories=classes).codes.astype(np.int32)
@@ -65,6 +67,7 @@ def split_partition(
         out[f"{name}_y"] = codes[mask]
     test = part == holdout.TEST
     out["test"] = (X[test], labels[test])
+    out["test_rows"] = rows[test]
     out["lengths"] = {
         name: int((part == which).sum())
         for name, which in (
@@ -157,6 +160,13 @@ def fit_xgboost(
             model.save_model(path)
             with open(path, "rb") as saved:
                 return saved.read()
+
+
+def triples(
+    parts: dict[str, Any], candidate: Any, champion: Any, sight: holdout.Sight
+) -> evaluate.Triples:
+    X, y = parts["test"]
+    return evaluate.triples(candidate, champion, X, y, parts["test_rows"], sight)
 
 
 def confusion(parts: dict[str, Any], model: Any) -> Counter[tuple[str, str]]:

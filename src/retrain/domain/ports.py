@@ -68,8 +68,18 @@ class Holdout(Protocol):
     @property
     def rows_test(self) -> int: ...
 
+    @property
+    def rule(self) -> Any:
+        """The ``training.holdout.Rule`` that chose the test rows (recorded in the card)."""
+        ...
+
     def evaluate(self, model: Any) -> dict[str, Any]:
-        """``training.evaluate`` metrics of ``model`` (candidate or champion) on the holdout."""
+        """``training.evaluate`` metrics of ``model`` on the holdout."""
+        ...
+
+    def triples(self, candidate: Any, champion: Any, sight: Any) -> Any:
+        """``training.evaluate.triples``: both models' predictions on the test rows, counted,
+        and which of them the champion (``sight``: what its card says) did not train on."""
         ...
 
     def feature_importance(

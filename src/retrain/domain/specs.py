@@ -115,8 +115,13 @@ class ModelSpec:
     max_null_rate: float = 0.6
     random_state: int = 42
     tags: dict[str, str] = field(default_factory=dict)
-    # A unique row key the query returns: partitions and the hash holdout of the Dask engine
+    # A unique row key the query returns: a row's holdout part is a hash of it (without one,
+    # of the row's feature values); the Dask engine partitions by it
     key_column: str | None = None
+    # Out-of-time holdout: the newest test_months calendar months are the test part (needs
+    # a time_column; test_size then does not apply). None: test_size of rows by hash.
+    test_months: int | None = None
+    holdout_salt: str = ""  # another salt draws another (fixed) hash holdout
 
     def __post_init__(self) -> None:
         problems = []
@@ -181,6 +186,14 @@ class ModelSpec:
             problems.append("window_months needs a time_column to count months on")
         if self.window_months is not None and self.window_months < 1:
             problems.append("window_months must be at least 1")
+        if self.test_months is not None:
+            if not self.time_column:
+                problems.append("test_months needs a time_column (the newest months are tested)")
+            elif not 1 <= self.test_months < (self.window_months or DEFAULT_WINDOW_MONTHS):
+                problems.append(
+                    "test_months must be at least 1 and fewer than the window's months "
+                    "(the rest is trained on)"
+                )
         return problems
 
     @property

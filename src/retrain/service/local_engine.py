@@ -18,7 +18,9 @@ from retrain.domain.specs import ModelSpec
 if TYPE_CHECKING:
     import pandas as pd
 
+    from retrain.training.evaluate import Triples
     from retrain.training.fit import Split
+    from retrain.training.holdout import Rule, Sight
     from retrain.training.validate import Validated
 
 
@@ -63,10 +65,23 @@ class LocalHoldout:
     def rows_test(self) -> int:
         return len(self.data.y_test)
 
+    @property
+    def rule(self) -> Rule | None:
+        return self.data.rule
+
     def evaluate(self, model: Any) -> dict[str, Any]:
         from retrain.training import evaluate
 
         return evaluate.evaluate(model, self.data.X_test, self.data.y_test)
+
+    def triples(self, candidate: Any, champion: Any, sight: Sight) -> Triples:
+        from retrain.training import evaluate
+
+        test_rows = self.data.test_rows
+        assert test_rows is not None
+        return evaluate.triples(
+            candidate, champion, self.data.X_test, self.data.y_test, test_rows, sight
+        )
 
     def feature_importance(
         self, model: Any, metric: str, random_state: int

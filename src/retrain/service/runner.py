@@ -34,7 +34,7 @@ from retrain.service.attempt import Attempt, claim, held_elsewhere
 from retrain.service.context import Services
 from retrain.service.notify import announce
 from retrain.service.text_ablation import text_ablation
-from retrain.training import gate, serialize, text_card, validate
+from retrain.training import gate, holdout, serialize, text_card, validate
 
 # Retrying these cannot help: the data, the code or the stored state must change first.
 PERMANENT = (
@@ -240,11 +240,11 @@ def _train(svc: Services, attempt: Attempt) -> None:
         pipeline = engine.fit(spec, data, on_round=on_round)
     with _stage(attempt, Stage.EVALUATE):
         metrics = data.evaluate(pipeline)
-        champion_score, problem = _score_champion(svc, spec, champion, data)
+        comparison, problem = _compare(svc, spec, champion, champion_card, pipeline, data)
         decision = gate.decide(
             spec,
             metrics[spec.primary_metric],
-            champion_score,
+            comparison,
             champion.version if champion else None,
             problem,
         )
@@ -288,6 +288,7 @@ def _conclude(
         champion_version=decision["champion_version"],
         delta=decision["delta"],
         gate_reason=decision["reason"],
+        comparison=decision.get("comparison"),
         rows_train=card["rows"]["train"],
         rows_test=card["rows"]["test"],
         artifact_uri=card["artifact"]["uri"],
@@ -328,15 +329,23 @@ def _champion_card(svc: Services, spec: ModelSpec, champion: Any) -> dict[str, A
         return None
 
 
-def _score_champion(
-    svc: Services, spec: ModelSpec, champion: Any, data: Holdout
-) -> tuple[float | None, str | None]:
+def _compare(
+    svc: Services,
+    spec: ModelSpec,
+    champion: Any,
+    champion_card: dict[str, Any] | None,
+    candidate: Any,
+    data: Holdout,
+) -> tuple[gate.Comparison | None, str | None]:
+    """Candidate and champion on the test rows the champion did not train on (by what its
+    card records), or why the champion could not be scored."""
     if champion is None:
         return None, None
     try:
         model, _ = svc.models.load(spec.name, champion.version)
-        scores = data.evaluate(model)
-        return scores[spec.primary_metric], None
+        sight = holdout.Sight.from_card(champion.version, champion_card or {})
+        unseen, every, basis = data.triples(candidate, model, sight)
+        return gate.compare(spec, unseen, every, basis, champion.version), None
     except Exception as exc:  # reported in the decision; the rule is in training/gate.py
         logger.warning(
             "champion v{} could not score the holdout: {}", champion.version, describe(exc, 200)
@@ -386,6 +395,7 @@ def _card(
         "status": str(decision.outcome),
         "gate": decision.to_dict(),
         "rows": {"loaded": rows.count, "train": data.rows_train, "test": data.rows_test},
+        "holdout": data.rule.to_card() if data.rule else None,
         "class_distribution": checked.profile["class_counts"],
         "classes": [str(c) for c in pipeline.classes_],
         "feature_schema": cards.feature_schema(spec),

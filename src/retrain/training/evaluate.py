@@ -19,6 +19,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from retrain.training import holdout
+
 
 def evaluate(model: Any, X: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
     y_true = np.asarray(y, dtype=object)
@@ -32,6 +34,32 @@ def confusion_counts(model: Any, X: pd.DataFrame, y: pd.Series) -> Counter[tuple
         return Counter()
     predicted = np.asarray(model.predict(X), dtype=object)
     return Counter(zip(np.asarray(y, dtype=object), predicted, strict=True))
+
+
+# (test rows unseen by the champion, all test rows, how "unseen" is known), each counted
+# as (true label, candidate's prediction, champion's prediction) -> rows: the gate's input
+Triples = tuple[Counter[tuple[str, str, str]], Counter[tuple[str, str, str]], str]
+
+
+def triples(
+    candidate: Any,
+    champion: Any,
+    X: pd.DataFrame,
+    y: pd.Series,
+    rows: pd.DataFrame,
+    sight: holdout.Sight,
+) -> Triples:
+    """Both models' predictions on the test rows ``X`` / ``y`` (validated: ``rows``),
+    counted for the gate; adds up over partitions like ``confusion_counts``."""
+    if not len(y):
+        return Counter(), Counter(), "no rows"
+    unseen, basis = holdout.unseen_by(sight, rows)
+    true = np.asarray(y, dtype=object)
+    ours = np.asarray(candidate.predict(X), dtype=object)
+    theirs = np.asarray(champion.predict(X), dtype=object)
+    every = Counter(zip(true, ours, theirs, strict=True))
+    unseen_only = Counter(zip(true[unseen], ours[unseen], theirs[unseen], strict=True))
+    return unseen_only, every, basis
 
 
 def evaluate_counts(counts: Counter[tuple[str, str]]) -> dict[str, Any]:

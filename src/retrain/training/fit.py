@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
+from retrain.domain.errors import DataValidationError
 from retrain.domain.specs import ModelSpec
+from retrain.training import holdout
 from retrain.training.features import build_pipeline, feature_frame
+from retrain.training.validate import finding
 
 # (rounds done, most rounds): called after each boosting round of estimators that have
 # rounds to report (XGBoost); others fit without calls
@@ -25,16 +27,45 @@ class Split:
     X_test: pd.DataFrame
     y_train: pd.Series
     y_test: pd.Series
+    rule: holdout.Rule | None = None
+    test_rows: pd.DataFrame | None = None  # the validated test rows, every column
 
 
 def split(frame: pd.DataFrame, spec: ModelSpec) -> Split:
-    """Stratified holdout, reproducible from the spec's seed."""
+    """Train and test parts by the spec's holdout rule (``training/holdout.py``): a row's
+    part follows from the row, so it is the same in every run that loads it."""
+    newest = holdout.newest_time(frame[spec.time_column]) if spec.test_months else None
+    rule = holdout.rule_for(spec, newest)
+    test = rule.test_mask(frame)
+    train_labels = frame[spec.target][~test].astype(str)
+    check_parts(spec, rule, int(test.sum()), len(train_labels), train_labels.nunique())
     X = feature_frame(frame, spec)
     y = frame[spec.target].astype(str)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=spec.test_size, stratify=y, random_state=spec.random_state
-    )
-    return Split(X_train, X_test, y_train, y_test)
+    return Split(X[~test], X[test], y[~test], y[test], rule, frame[test])
+
+
+def check_parts(
+    spec: ModelSpec, rule: holdout.Rule, test_rows: int, train_rows: int, train_classes: int
+) -> None:
+    """Stop with what to change when the rule leaves no rows to test or too little to
+    learn from (out of time: the newest months hold every row or none)."""
+    problems = []
+    if test_rows == 0:
+        problems.append(f"the test part ({rule.describe()}) holds no rows")
+    if train_classes < 2:
+        problems.append(
+            f"the training part (every row but {rule.describe()}) holds {train_rows} rows "
+            f"of {train_classes} classes"
+        )
+    if problems:
+        fix = (
+            "lower test_months or widen window_months"
+            if rule.kind == "newest"
+            else "load more rows, or raise test_size if the table is tiny"
+        )
+        message = f"{spec.name}: {'; '.join(problems)}: {fix}"
+        knob = "test_months" if rule.kind == "newest" else "test_size"
+        raise DataValidationError(message, [finding("error", "holdout", None, message, knob)])
 
 
 def fit(spec: ModelSpec, data: Split, on_round: OnRound | None = None) -> Pipeline:

@@ -1,25 +1,222 @@
-"""A holdout that needs no global shuffle: each row's part follows from a hash of its key.
+"""Which part a row belongs to, decided by the row itself: the same row lands in the same
+part in every run, every process and every partition, however the table grows or the
+window moves.
 
-The same key always lands in the same part, in any process and any partition, so workers
-split their own rows and the union is one reproducible split. Parts: TEST (``test_size`` of
-the rows), VALID (``validation_fraction`` of the rest: early stopping) and TRAIN."""
+Parts: TEST (the rows a model is judged on), VALID (``validation_fraction`` of the rest:
+early stopping on the Dask engine) and TRAIN. A ``Rule`` says how TEST is chosen:
+
+- ``hash`` (the default): a fixed hash of the spec's ``key_column`` or, for a table
+  without a key, of the row's feature values, put into one of 10,000 buckets; the first
+  ``test_fraction`` of the buckets are TEST. Duplicate rows (and rows equal in every
+  feature whatever their label) share a bucket, so a duplicate never sits on both sides,
+  and a corrected label never moves a row.
+- ``newest`` (out of time): the rows of the newest ``test_months`` calendar months of
+  the time column are TEST: rows a model trained before they arrived cannot have seen.
+
+The rule goes into the card (``to_card``), so a later run can tell which of its own test
+rows a champion trained on (``unseen_by``)."""
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from retrain.domain.specs import ModelSpec
+
 TRAIN, VALID, TEST = 0, 1, 2
 BUCKETS = 10_000
+HASH = "pandas.util.hash_array/siphash-1-3:v1"  # how a value becomes 64 bits; see _hash_values
+MISSING = "\x00<missing>"  # what a missing value hashes as (no real text is this)
 
 
-def parts(keys: pd.Series, test_size: float, validation_fraction: float = 0.0) -> np.ndarray:
-    """TRAIN / VALID / TEST per row, from a fixed hash of the key's text."""
-    text = keys.astype(str).to_numpy(dtype=object)
-    bucket = pd.util.hash_array(text, categorize=False) % BUCKETS
-    test_end = round(test_size * BUCKETS)
-    valid_end = test_end + round(validation_fraction * (BUCKETS - test_end))
-    out = np.full(len(keys), TRAIN, dtype=np.int8)
-    out[bucket < valid_end] = VALID
-    out[bucket < test_end] = TEST
-    return out
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # "hash" or "newest"
+    columns: tuple[str, ...]  # hashed: (key_column,) or the feature columns
+    by_key: bool
+    test_fraction: float
+    salt: str = ""
+    buckets: int = BUCKETS
+    hash: str = HASH
+    time_column: str | None = None  # newest: the column, and the first time that is TEST
+    test_since: str | None = None
+
+    def to_card(self) -> dict[str, Any]:
+        return {**asdict(self), "columns": list(self.columns)}
+
+    @classmethod
+    def from_card(cls, card: dict[str, Any]) -> Rule | None:
+        """The rule a card recorded; None for a card from before rules (or another hash)."""
+        found = card.get("holdout")
+        if not isinstance(found, dict) or found.get("hash") != HASH:
+            return None
+        try:
+            return cls(**{**found, "columns": tuple(found["columns"])})
+        except (TypeError, KeyError):
+            return None
+
+    def describe(self) -> str:
+        if self.kind == "newest":
+            return f"the rows with {self.time_column} from {self.test_since} on"
+        on = f"key {self.columns[0]}" if self.by_key else "feature values"
+        return f"{self.test_fraction:.0%} of rows by a hash of their {on}"
+
+    def test_mask(self, frame: pd.DataFrame) -> np.ndarray:
+        """True for each row of ``frame`` (validated: parsed columns) that is TEST."""
+        if self.kind == "newest":
+            assert self.time_column and self.test_since
+            return (times(frame[self.time_column]) >= pd.Timestamp(self.test_since)).to_numpy()
+        return self.buckets_of(frame) < round(self.test_fraction * self.buckets)
+
+    def buckets_of(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.by_key:
+            hashed = _hash_text(frame[self.columns[0]], self.salt)
+        else:
+            hashed = _hash_values(frame, self.columns, self.salt)
+        return (hashed % np.uint64(self.buckets)).astype(np.int64)
+
+    def parts(self, frame: pd.DataFrame, validation_fraction: float = 0.0) -> np.ndarray:
+        """TRAIN / VALID / TEST per row; VALID is ``validation_fraction`` of the non-TEST
+        rows, by the same buckets (or, out of time, by a hash of the row's feature values)."""
+        test = self.test_mask(frame)
+        if self.kind == "newest":
+            bucket = Rule("hash", self.columns, self.by_key, 0.0, self.salt).buckets_of(frame)
+            valid_end = round(validation_fraction * self.buckets)
+        else:
+            bucket = self.buckets_of(frame)
+            test_end = round(self.test_fraction * self.buckets)
+            valid_end = test_end + round(validation_fraction * (self.buckets - test_end))
+        out = np.full(len(frame), TRAIN, dtype=np.int8)
+        out[bucket < valid_end] = VALID
+        out[test] = TEST
+        return out
+
+
+def rule_for(spec: ModelSpec, newest: Any = None) -> Rule:
+    """The spec's rule: out of time (the ``test_months`` calendar months up to ``newest``,
+    the newest time loaded) when the spec asks for it, else the hash of the key or of the
+    feature values."""
+    columns = (spec.key_column,) if spec.key_column else tuple(spec.features.all)
+    by_key = spec.key_column is not None
+    if not spec.test_months:
+        return Rule("hash", columns, by_key, spec.test_size, spec.holdout_salt)
+    since = "9999-12-31"  # nothing loaded has a time: no row is TEST, and the run says so
+    day = pd.Timestamp(newest) if newest is not None and not pd.isna(newest) else None
+    if day is not None:
+        index = day.year * 12 + day.month - 1 - (spec.test_months - 1)
+        since = f"{index // 12:04d}-{index % 12 + 1:02d}-01"
+    return Rule(
+        "newest",
+        columns,
+        by_key,
+        0.0,
+        spec.holdout_salt,
+        time_column=spec.time_column,
+        test_since=since,
+    )
+
+
+def newest_time(values: pd.Series) -> pd.Timestamp | None:
+    newest = times(values).max()
+    return None if pd.isna(newest) else newest
+
+
+def times(values: pd.Series) -> pd.Series:
+    """A time column as naive UTC timestamps (unparseable: NaT), whatever the source
+    returned: datetimes with or without a zone, dates or ISO text."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    return parsed.dt.tz_localize(None)
+
+
+@dataclass(frozen=True)
+class Sight:
+    """What a champion's card says about the rows it trained on."""
+
+    version: int
+    rule: Rule | None
+    time_column: str | None
+    since: str | None  # its data window: the first time it could load
+    last: str | None  # the newest time it loaded
+
+    @classmethod
+    def from_card(cls, version: int, card: dict[str, Any]) -> Sight:
+        window = card.get("data_window") or {}
+        return cls(
+            version,
+            Rule.from_card(card),
+            window.get("column"),
+            window.get("since"),
+            window.get("last"),
+        )
+
+
+def unseen_by(sight: Sight, frame: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """(True for each row of ``frame`` the champion cannot have trained on, how that is
+    known). Unseen: in the champion's own test part by its recorded rule, or outside its
+    data window (newer than the newest row it loaded, older than its window). A card
+    without a rule and without a time window: every row, and the basis says the champion
+    may have seen them."""
+    unseen = np.zeros(len(frame), dtype=bool)
+    basis = []
+    if sight.rule is not None:
+        missing = [c for c in (*sight.rule.columns, sight.rule.time_column) if c and c not in frame]
+        if not missing:
+            unseen |= sight.rule.test_mask(frame)
+            basis.append(f"its recorded holdout rule ({sight.rule.describe()})")
+    column = sight.time_column
+    if column and column in frame and (sight.last or sight.since):
+        at = times(frame[column])
+        outside = np.zeros(len(frame), dtype=bool)
+        if sight.last:
+            outside |= (at > _naive(sight.last)).to_numpy()
+        if sight.since:
+            outside |= (at < _naive(sight.since)).to_numpy()
+        unseen |= outside
+        basis.append(f"its data window ({column} {sight.since or '…'} to {sight.last or '…'})")
+    if not basis:
+        return np.ones(len(frame), dtype=bool), "unknown"
+    return unseen, " and ".join(basis)
+
+
+def _naive(text: str) -> pd.Timestamp:
+    stamp = pd.Timestamp(text)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+
+
+def _hash_text(values: pd.Series, salt: str) -> np.ndarray:
+    text = values.astype(str).to_numpy(dtype=object)
+    if salt:
+        text = np.array([salt + t for t in text], dtype=object)
+    return pd.util.hash_array(text, categorize=False)
+
+
+def _hash_values(frame: pd.DataFrame, columns: tuple[str, ...], salt: str) -> np.ndarray:
+    """One 64-bit hash per row over the columns' values, independent of how the source
+    typed them: numbers as float64 (3 and 3.0 are one value; -0.0 is 0.0; every NaN is
+    one), everything else as its text; missing values as one marker."""
+    combined = _hash_text(pd.Series([salt] * len(frame), dtype=object), "") if salt else None
+    for column in columns:
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64) + 0.0
+            numbers[np.isnan(numbers)] = np.nan
+            hashed = pd.util.hash_array(numbers.astype(np.float32).astype(np.float64))
+        else:
+            text = values.astype(object).where(values.notna(), MISSING).astype(str)
+            hashed = pd.util.hash_array(text.to_numpy(dtype=object), categorize=False)
+        combined = hashed if combined is None else _mix(combined, hashed)
+    assert combined is not None
+    return combined
+
+
+def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Order-dependent combination of two uint64 hash arrays (boost's hash_combine, 64-bit)."""
+    with np.errstate(over="ignore"):
+        return a ^ (b + np.uint64(0x9E3779B97F4A7C15) + (a << np.uint64(6)) + (a >> np.uint64(2)))

@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import create_engine
@@ -36,6 +36,7 @@ from tests import services
 from tests.fakes import RecordingNotifier
 from tests.integration.conftest import AS_OF
 
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 ROWS = 20_000  # enough holdout rows (4,000) that two fits of one model agree within 0.01
 BASE = default_registry().get("KLASSE_ROH")
 SPEC = dataclasses.replace(  # the seed spec (key_column and all) without its text, fewer rounds
@@ -90,9 +91,8 @@ def local_services(db: services.Postgres, home, spec=SPEC, **env: str):
     settings = Settings.from_environ(
         {"TRAINING_DB_URL": db.reader_url, "RETRAIN_HOME": str(home), **env}
     )
-    return settings, bootstrap.build(
-        settings, registry=Registry([spec]), notifier=RecordingNotifier()
-    )
+    svc = bootstrap.build(settings, registry=Registry([spec]), notifier=RecordingNotifier())
+    return settings, dataclasses.replace(svc, clock=lambda: NOW)  # never today's calendar
 
 
 def train(svc, name=SPEC.name, final_attempt=True):
@@ -179,9 +179,16 @@ def test_runs_on_dask_publish_a_loadable_pipeline_scored_like_local_training(
     # the champion's profile against the same rows: no drift on either engine
     assert validate.validate(frame, SPEC, card1["data_profile"]).findings == checked.findings
     assert card2["validation_findings"] == checked.findings
-    test = holdout.parts(rows["article_id"], SPEC.test_size) == holdout.TEST
+    # one rule for both engines: the card's rule is the local engine's, row for row
+    assert card1["holdout"] == fit.split(rows, SPEC).rule.to_card()
+    assert card1["holdout"]["columns"] == ["article_id"] and card1["holdout"]["by_key"]
+    test = holdout.Rule.from_card(card1).test_mask(rows)
     X, y = feature_frame(rows, SPEC), rows[SPEC.target].astype(str)
     assert int(test.sum()) == card1["rows"]["test"]
+    # v1 is compared on v2's test rows, all of which are in v1's own test part
+    compared = card2["gate"]["comparison"]
+    assert compared["rows"] == card2["rows"]["test"] == card1["rows"]["test"]
+    assert compared["caveat"] is None and "recorded holdout rule" in compared["basis"]
     local = fit.fit(SPEC, fit.Split(X[~test], X[test], y[~test], y[test]))
     local_score = evaluate.evaluate(local, X[test], y[test])["balanced_accuracy"]
     assert abs(score - local_score) <= 0.01, (score, local_score)
@@ -284,3 +291,40 @@ def test_an_empty_window_stops_with_the_local_engine_s_words(dask_db, cluster, t
         errors.append(record.error["message"])
     assert errors[0] == errors[1]
     assert "older rows lie outside it" in errors[0] and "widen window_months" in errors[0]
+
+
+def test_a_growing_table_on_dask_compares_on_rows_the_champion_never_trained_on(
+    pg, cluster, tmp_path
+):
+    """v1 trains on the older 6,000 rows; 3,000 newer rows arrive; v2 is compared with v1 on
+    its test rows, each of which v1 either held out by the same rule or never loaded."""
+    db = services.Postgres(pg.port, "dask_growing")
+    pg.psql(f"CREATE DATABASE {db.database}")
+    rows = demo_data.generate(9000, 12, AS_OF)  # oldest first, article_id in that order
+    demo_data.write(create_engine(db.superuser_url), rows.iloc[:6000])
+    db.grant_reader()
+    _, svc = dask_services(db, cluster, tmp_path)
+    first = train(svc)
+    assert first.outcome is Outcome.PROMOTED, first.error
+    demo_data.write(create_engine(db.superuser_url), rows)
+    db.grant_reader()
+    second = train(svc)
+    assert second.status is RunStatus.SUCCEEDED, second.error
+    card1, card2 = svc.models.card(SPEC.name, 1), svc.models.card(SPEC.name, 2)
+    assert card1["holdout"] == card2["holdout"]
+    compared = card2["gate"]["comparison"]
+    assert compared["rows"] == card2["rows"]["test"] > card1["rows"]["test"]
+    assert compared["caveat"] is None and compared["low"] <= compared["delta"] <= compared["high"]
+    # v1's score on the compared rows is v1's score on rows it never saw
+    since = window_start(NOW.date(), SPEC.months)
+    frame = validate.validate(SqlSource(create_engine(db.reader_url)).load(SPEC, since), SPEC).frame
+    test = frame[holdout.Rule.from_card(card2).test_mask(frame)]
+    assert not set(test["article_id"]) & _trained_on(card1, rows.iloc[:6000])
+    v1 = retrain.load_model(SPEC.name, version=1, env={"RETRAIN_HOME": str(tmp_path)})
+    seen = evaluate.evaluate(v1, feature_frame(test, SPEC), test[SPEC.target].astype(str))
+    assert seen[SPEC.primary_metric] == pytest.approx(compared["champion"], abs=1e-6)
+
+
+def _trained_on(card: dict, rows) -> set[int]:
+    """The keys of the rows a card's model trained on: those its rule kept out of the test."""
+    return set(rows["article_id"][~holdout.Rule.from_card(card).test_mask(rows)])

@@ -32,6 +32,7 @@ def _record(model: str = "KLASSE_CORE", **changes) -> RunRecord:
             "champion_score": 0.8816,
             "champion_version": 6,
             "delta": -0.0204,
+            "comparison": {"delta": -0.0204, "low": -0.0301, "high": -0.0107, "rows": 6250},
             "gate_reason": "balanced_accuracy 0.8612 is worse than champion v6 (0.8816) by more "
             "than 0.0100",
             "rows_train": 25000,
@@ -55,7 +56,10 @@ def test_kept_champion_says_why_and_by_how_much():
         payload["blocks"][0]["text"]["text"] == ":heavy_minus_sign: KLASSE_CORE v7 · kept champion"
     )
     fields = [f["text"] for f in payload["blocks"][1]["fields"]]
-    assert fields[0] == "*balanced_accuracy*\n0.8612  (-0.0204 vs champion v6 0.8816)"
+    assert fields[0] == (
+        "*balanced_accuracy*\n0.8612  (vs champion v6 0.8816: -0.0204, 95 % CI -0.0301 to "
+        "-0.0107, 6,250 rows)"
+    )
     assert fields[2] == "*Data window*\nsince 2023-11-01 (no rows)"  # 'last' missing
     assert fields[3] == "*Duration*\n2 min 05 s (fit 1 min 58 s)"
     assert "worse than champion v6" in _shown(payload)

@@ -66,8 +66,10 @@ def test_rate_limit_is_retried_after_retry_after_and_succeeds(fake, home, demo_d
     assert not [w for w in warnings if "Slack" in w]
     # the second run of the model reports its change against the champion it replaced
     metric = f"*{record.summary['metric']}*\n{record.summary['score']:.4f}"
+    c = record.summary["comparison"]
     delta = (
-        f"({record.summary['delta']:+.4f} vs champion v1 {record.summary['champion_score']:.4f})"
+        f"(vs champion v1 {record.summary['champion_score']:.4f}: {c['delta']:+.4f}, "
+        f"95 % CI {c['low']:+.4f} to {c['high']:+.4f}, {c['rows']:,} rows)"
     )
     assert second.body["blocks"][1]["fields"][0]["text"] == f"{metric}  {delta}"
 

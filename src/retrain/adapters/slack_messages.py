@@ -12,7 +12,7 @@ from typing import Any
 from retrain.domain.findings import DRIFT_RULES
 from retrain.domain.runs import Outcome, RunRecord, RunStatus
 from retrain.redact import scrub
-from retrain.service.report import batch_line, outcome_words, run_line
+from retrain.service.report import batch_line, comparison_text, outcome_words, run_line
 
 __all__ = ["batch_message", "run_message", "scrub"]
 
@@ -117,7 +117,8 @@ def _batch_row(record: RunRecord, final: bool) -> str:
 def _versus(s: dict[str, Any]) -> str:
     if s.get("champion_score") is not None and s.get("delta") is not None:
         champion = f"v{s.get('champion_version')} {s['champion_score']:.4f}"
-        return f"({s['delta']:+.4f} vs champion {champion})"
+        compared = comparison_text(s.get("comparison")) or f"{s['delta']:+.4f}"
+        return f"(vs champion {champion}: {_esc(compared)})"
     if s.get("champion_version") is not None:
         return f"(champion v{s['champion_version']} could not be scored)"
     return "(first version)"

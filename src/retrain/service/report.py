@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from retrain.domain.runs import Outcome, RunRecord
 
 OUTCOME_WORDS = {
@@ -19,6 +21,35 @@ def outcome_words(record: RunRecord) -> str:
     return OUTCOME_WORDS[record.outcome]
 
 
+def comparison_text(comparison: Any) -> str:
+    """'+0.0040, 95 % CI -0.0020 to +0.0100, 10,788 rows' (candidate minus champion on the
+    same rows), from a gate decision's ``comparison``; '' when there was none."""
+    if not isinstance(comparison, dict):
+        return ""
+    try:
+        text = (
+            f"{comparison['delta']:+.4f}, 95 % CI {comparison['low']:+.4f} to "
+            f"{comparison['high']:+.4f}, {comparison['rows']:,} rows"
+        )
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return text + (" (champion may have seen some)" if comparison.get("caveat") else "")
+
+
+def holdout_text(rule: Any) -> str:
+    """How a card's test rows were chosen, in words (cards before rules: a random split)."""
+    if not isinstance(rule, dict):
+        return "a random split (before holdout rules)"
+    if rule.get("kind") == "newest":
+        return f"out of time: rows with {rule.get('time_column')} from {rule.get('test_since')} on"
+    columns = rule.get("columns") or []
+    on = f"key {columns[0]}" if rule.get("by_key") and columns else "feature values"
+    salt = f", salt {rule['salt']!r}" if rule.get("salt") else ""
+    fraction = rule.get("test_fraction")
+    share = f"{fraction:.0%}" if isinstance(fraction, int | float) else "?"
+    return f"{share} of rows by a hash of their {on}{salt}"
+
+
 def score_text(record: RunRecord) -> str:
     s = record.summary
     if s.get("score") is None:
@@ -26,7 +57,7 @@ def score_text(record: RunRecord) -> str:
     text = f"{s['metric']} {s['score']:.4f}"
     if s.get("champion_score") is not None:
         text += f" vs champion v{s['champion_version']} {s['champion_score']:.4f}"
-        text += f" ({s['delta']:+.4f})"
+        text += f" ({comparison_text(s.get('comparison')) or format(s['delta'], '+.4f')})"
     return text
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from retrain.entrypoints.cli.tables import Column, pairs, score, table, when, yes_no
+from retrain.service.report import comparison_text, holdout_text
 
 FEATURE_KINDS = ("numeric", "categorical", "boolean", "text", "target")
 
@@ -42,6 +43,7 @@ def card_text(card: dict[str, Any], champion: bool) -> str:
     data = [
         ("rows", " · ".join(f"{rows[k]:,} {k}" for k in ("loaded", "train", "test") if k in rows)),
         ("window", f"since {window.get('since')}: {window.get('first')} .. {window.get('last')}"),
+        ("holdout", holdout_text(card.get("holdout"))),
         ("classes", _counts(card.get("class_distribution") or {})),
         ("rows sha256", str(fingerprint.get("rows_sha256", "-"))[:16] + "…"),
         ("query sha256", str(fingerprint.get("query_sha256", "-"))[:16] + "…"),
@@ -87,12 +89,15 @@ def _gate_items(gate: dict[str, Any]) -> list[tuple[str, str]]:
     if gate.get("champion") is not None:
         champion = f"{score(gate['champion'])} (v{gate.get('champion_version')})"
     delta = gate.get("delta")
+    compared = gate.get("comparison") if isinstance(gate.get("comparison"), dict) else None
     return [
         ("decision", str(gate.get("outcome"))),
         ("reason", str(gate.get("reason"))),
         ("candidate", f"{score(gate.get('candidate'))} {gate.get('metric', '')}".rstrip()),
         ("champion", champion),
-        ("delta", "-" if delta is None else f"{delta:+.4f}"),
+        ("delta", comparison_text(compared) or ("-" if delta is None else f"{delta:+.4f}")),
+        *([("compared on", str(compared.get("basis")))] if compared else []),
+        *([("caveat", str(compared["caveat"]))] if compared and compared.get("caveat") else []),
         ("floor", score(gate.get("floor"))),
         ("tolerance", score(gate.get("tolerance"))),
     ]

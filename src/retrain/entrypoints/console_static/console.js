@@ -547,6 +547,7 @@
           ['Attempts', String(r.attempts)],
           sum.gate_reason ? ['Gate', sum.gate_reason] : null,
           typeof sum.score === 'number' ? ['Score', `${num(sum.score)} ${sum.metric} (champion ${num(sum.champion_score)})`] : null,
+          sum.comparison ? ['Compared with the champion', comparisonText(sum.comparison)] : null,
           sum.rows_loaded !== undefined ? ['Rows loaded', String(sum.rows_loaded)] : null,
         ]),
         section('Timings', 'timings-title', table('Stage timings', ['Stage', 'Seconds', 'Share'],
@@ -598,6 +599,19 @@
     return wrap;
   }
 
+  // candidate minus champion on the same rows, as the gate saw it (training/gate.py)
+  function comparisonText(c) {
+    const text = `${signed(c.delta)}, 95 % CI ${signed(c.low)} to ${signed(c.high)}, ${Number(c.rows).toLocaleString('en')} rows`;
+    return c.caveat ? `${text}; ${c.caveat}` : text;
+  }
+
+  function holdoutText(rule) {
+    if (!rule) return 'a random split (before holdout rules)';
+    if (rule.kind === 'newest') return `out of time: rows with ${rule.time_column} from ${rule.test_since} on`;
+    const on = rule.by_key ? `key ${rule.columns[0]}` : 'feature values';
+    return `${Math.round(rule.test_fraction * 100)} % of rows by a hash of their ${on}${rule.salt ? `, salt ${rule.salt}` : ''}`;
+  }
+
   async function versionView(name, version) {
     const card = await api(`models/${encodeURIComponent(name)}/versions/${version}`);
     const m = card.metrics || {};
@@ -612,6 +626,9 @@
         ['Gate outcome', badge(card.status)],
         ['Gate decision', gate.reason],
         ['Candidate vs champion', typeof gate.champion === 'number' ? `${num(gate.candidate)} vs v${gate.champion_version} ${num(gate.champion)} (${signed(gate.delta)}, tolerance ${gate.tolerance})` : num(gate.candidate)],
+        gate.comparison ? ['Compared on the same rows', comparisonText(gate.comparison)] : null,
+        gate.comparison ? ['Rows unseen by the champion by', gate.comparison.basis] : null,
+        ['Holdout', holdoutText(card.holdout)],
         ['Created', when(card.created_at)],
         ['Run', card.run_id ? link(runHref(card.run_id), card.run_id) : '–'],
         ['Rows', `${rows.loaded} loaded, ${rows.train} train, ${rows.test} test`],

@@ -1,13 +1,18 @@
 """The promotion gate: never replace a good model with a worse or broken one.
 
 Rules, in order:
-1. Below the spec's absolute floor of its primary metric -> ``rejected``.
+1. Below the spec's absolute floor of its primary metric (on the candidate's whole test
+   part) -> ``rejected``.
 2. No champion yet -> ``promoted``.
-3. Champion scored on the candidate's own holdout: candidate worse than the champion by
-   more than ``tolerance`` -> ``kept_champion``; otherwise ``promoted``.
+3. Both models on the candidate's test rows that the champion did not train on either
+   (``compare``: by the holdout rule its card records, else its data window, else all rows
+   with a caveat), with the paired difference and its bootstrap interval (``paired``):
+   ``promotes(RULE, ...)`` false -> ``kept_champion``; otherwise ``promoted``.
 4. The champion could not score the holdout (its artifact is unreadable, or the columns it
    needs are gone): the candidate is promoted if it meets the floor, and the reason says the
    champion was unusable. A champion that cannot score today's data cannot serve it either.
+
+Pure: the engines count the predictions (``training.evaluate.triples``), this decides.
 """
 
 from __future__ import annotations

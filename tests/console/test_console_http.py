@@ -4,7 +4,6 @@ cache headers, no data in the shell, nothing served but the asset files."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 
 import azure.functions as func
@@ -12,6 +11,7 @@ import pytest
 from azure.functions.http import HttpResponseConverter
 
 from retrain.entrypoints.console import CSP, STATIC
+from tests import strict
 from tests.functions.conftest import function
 
 
@@ -25,7 +25,7 @@ class Served:
         self.body = value["body"].value or b""
         self.text = self.body.decode()
         self.json = (
-            json.loads(self.body)
+            strict.loads(self.body)
             if self.headers.get("content-type", "").startswith("application/json")
             else None
         )

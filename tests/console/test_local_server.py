@@ -12,6 +12,7 @@ import pytest
 
 from retrain.entrypoints.local_queue import LocalQueue
 from retrain.entrypoints.local_server import LocalServer
+from tests import strict
 
 
 def call(server, path, key=None, method="GET", body=None, headers=None):
@@ -40,7 +41,7 @@ def test_routes_come_from_the_app_and_keys_are_checked(console):
     assert call(server, "/api/models", key="x" * 43)[0] == 401
     status, headers, body = call(server, "/api/models", key=server.key)
     assert status == 200 and headers["content-type"] == "application/json"
-    assert [m["name"] for m in json.loads(body)["models"]] == [
+    assert [m["name"] for m in strict.loads(body)["models"]] == [
         "ARTFAM_ROH",
         "KLASSE_CORE",
         "KLASSE_ROH",
@@ -58,11 +59,11 @@ def test_a_started_run_waits_in_the_queue_until_the_worker_trains_it(console):
         server, "/api/training", server.key, "POST", {"models": ["KLASSE_CORE"]}
     )
     assert status == 202
-    (run,) = json.loads(body)["runs"]
+    (run,) = strict.loads(body)["runs"]
     assert headers["Location"] == f"{server.url}/api/training/runs/{run['run_id']}"
     assert len(server.queue) == 1 and svc.runs.get(run["run_id"]).status == "queued"
     assert server.queue.run_pending() == 1
-    record = json.loads(call(server, f"/api/training/runs/{run['run_id']}", server.key)[2])
+    record = strict.loads(call(server, f"/api/training/runs/{run['run_id']}", server.key)[2])
     assert (record["status"], record["version"]) == ("succeeded", 1)
     too_big = {"models": ["KLASSE_CORE"], "reason": "x" * 2_000_000}
     assert call(server, "/api/training", server.key, "POST", too_big)[0] == 413
@@ -96,7 +97,7 @@ def test_the_background_worker_trains_without_being_asked(console):
     server.queue.start()
     status, _, body = call(server, "/api/training", server.key, "POST", {"models": ["KLASSE_ROH"]})
     assert status == 202
-    run_id = json.loads(body)["runs"][0]["run_id"]
+    run_id = strict.loads(body)["runs"][0]["run_id"]
     deadline = time.monotonic() + 60
     while svc.runs.get(run_id).status != "succeeded" and time.monotonic() < deadline:
         time.sleep(0.1)

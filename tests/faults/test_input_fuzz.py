@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests import strict
 from tests.functions.conftest import FUNCTIONS, deliver, http
 
 HTTP = {
@@ -68,7 +69,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 def _assert_4xx_json(response: Any) -> None:
     assert response.status < 500, (response.status, response.text[:300])
     if response.status >= 400:
-        error = json.loads(response.text)["error"]
+        error = strict.loads(response.text)["error"]
         assert error["code"] and error["message"]
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import inspect
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,10 @@ from retrain.domain.specs import Registry
 from retrain.entrypoints import app_services
 from retrain.entrypoints.local_server import Out  # what the host hands an output binding
 from retrain.service.context import Services
+from tests import strict
 from tests.fakes import RecordingNotifier, tree
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # the demo rows end on 2026-11-01
 
 # get_functions() indexes the app; the host does it once per worker process
 FUNCTIONS = {fn.get_function_name(): fn for fn in function_app.app.get_functions()}
@@ -40,7 +43,7 @@ class Response:
         self.headers = dict(response.headers)
         self.text = response.get_body().decode()
         is_json = (response.mimetype or "").startswith("application/json")
-        self.json = json.loads(self.text) if self.text and is_json else None
+        self.json = strict.loads(self.text) if self.text and is_json else None
 
 
 def http(
@@ -95,7 +98,8 @@ def build_services(home: Path, **overrides: Any) -> tuple[Services, Settings]:
         demo_data.write(engine, demo_data.generate(3000, 11, date(2026, 11, 1)))
         engine.dispose()
     overrides.setdefault("notifier", RecordingNotifier())
-    return bootstrap.build(settings, **overrides), settings
+    svc = dataclasses.replace(bootstrap.build(settings, **overrides), clock=lambda: NOW)
+    return svc, settings
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import azure.functions as func
 from loguru import logger
 
+from retrain import strict_json
 from retrain.domain import errors
 
 MAX_BODY = 64 * 1024
@@ -45,7 +46,7 @@ def respond(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
     return func.HttpResponse(
-        json.dumps(body, indent=2, default=str),
+        strict_json.dumps(body, indent=2),
         status_code=status,
         mimetype="application/json",
         headers=headers,

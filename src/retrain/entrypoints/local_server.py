@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 import importlib.util
-import json
 import re
 import secrets
 import sys
@@ -30,6 +29,7 @@ import azure.functions as func
 from azure.functions.http import HttpResponseConverter
 from loguru import logger
 
+from retrain import strict_json
 from retrain.entrypoints.local_queue import LocalQueue
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ class LocalServer:
 
 
 def _json(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    body = strict_json.dumps({"error": {"code": code, "message": message}}).encode()
     return status, {"Content-Type": "application/json"}, body
 
 

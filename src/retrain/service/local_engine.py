@@ -1,7 +1,8 @@
 """The in-process engine: one frame in memory, fitted by scikit-learn / XGBoost here.
 
 This is the runner's original path, step for step: ``TrainingSource.load``,
-``validate.validate``, ``fit.split`` (the holdout rule of ``training/holdout.py``), ``fit.fit``, ``evaluate.evaluate``.
+``validate.validate``, ``fit.split`` (the rule of ``training/holdout.py``), ``fit.fit``,
+``evaluate.evaluate``.
 pandas and scikit-learn are imported when a run uses them, not when the app starts."""
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ per-model reads once."""
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import Any
 
 from loguru import logger
 
+from retrain import strict_json
 from retrain.domain.errors import CorruptStateError, RetrainError
 from retrain.domain.ports import PreconditionFailed
 from retrain.domain.runs import RunRecord, RunStatus
@@ -145,7 +145,7 @@ def _why(exc: Exception) -> str:
 
 
 def _encode(overview: Overview) -> bytes:
-    return json.dumps(overview.to_json(), sort_keys=True, separators=(",", ":")).encode()
+    return strict_json.dumps(overview.to_json(), sort_keys=True, compact=True).encode()
 
 
 # what writers tell it ------------------------------------------------------------------

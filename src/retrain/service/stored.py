@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from retrain import strict_json
 from retrain.domain.errors import CorruptStateError
 from retrain.domain.ports import ObjectStore, StoredObject
 
@@ -37,4 +38,4 @@ def read(store: ObjectStore, key: str, what: str, repair: str = "") -> Any | Non
 
 
 def dumps(data: Any) -> bytes:
-    return json.dumps(data, indent=2, sort_keys=True, default=str).encode()
+    return strict_json.dumps(data, indent=2, sort_keys=True).encode()

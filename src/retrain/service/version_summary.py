@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from retrain import strict_json
 from retrain.domain.errors import NotFoundError, RetrainError
 from retrain.domain.ports import AlreadyExists, PreconditionFailed
 from retrain.service.parallel import read_all
@@ -191,7 +192,7 @@ def _complete(repo: ModelRepository, summary: Summary, found: Listing) -> bool:
 
 
 def _save(repo: ModelRepository, summary: Summary, etag: str | None) -> None:
-    data = json.dumps(summary.to_json(), sort_keys=True, separators=(",", ":")).encode()
+    data = strict_json.dumps(summary.to_json(), sort_keys=True, compact=True).encode()
     key = f"{summary.model}/{SUMMARY}"
     if etag is None:
         repo.store.create(key, data)

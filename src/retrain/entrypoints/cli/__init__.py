@@ -8,8 +8,6 @@ subcommand is adding an entry."""
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from retrain import __version__, bootstrap
+from retrain import __version__, bootstrap, strict_json
 from retrain.config import Settings
 from retrain.domain.errors import ConfigError, RetrainError
 from retrain.domain.ports import NoProgress
@@ -48,7 +46,7 @@ class Context:
         return self._services
 
     def json(self, data: Any) -> None:
-        text = json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False, default=str)
+        text = strict_json.dumps(data, indent=2, ensure_ascii=False)
         self.out.write(text + "\n")
 
     def print(self, text: str = "") -> None:
@@ -66,17 +64,6 @@ class Command:
     arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
     offers_json: bool = True
     reads: bool = True  # creates nothing; says so when nothing is stored yet
-
-
-def _finite(value: Any) -> Any:
-    """Strict JSON: NaN and infinities (an estimator's ``missing`` param) become strings."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 class _NoRows:
@@ -168,7 +155,7 @@ def _progress(args: argparse.Namespace) -> Any:
 def _failed(args: argparse.Namespace, exc: RetrainError, code: int) -> int:
     print(f"error: {exc}", file=sys.stderr)
     if getattr(args, "json", False):
-        print(json.dumps({"error": {"code": exc.code, "message": str(exc)}}, indent=2))
+        print(strict_json.dumps({"error": {"code": exc.code, "message": str(exc)}}, indent=2))
     return code
 
 

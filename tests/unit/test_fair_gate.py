@@ -249,3 +249,17 @@ def _forget_the_rule(svc) -> None:
     card.pop("holdout")
     store._put(key, json.dumps(card).encode())
     assert "holdout" not in svc.models.card("TOY", 1)
+
+
+def test_the_card_records_the_boosting_rounds_trained(svc):
+    from retrain.classifiers.estimators import xgboost_hist
+
+    svc.source.frames["TOY"] = months_frame(3000, 1)
+    at(svc, "2025-06-01")
+    use(svc, lambda: xgboost_hist(n_estimators=400, early_stopping_rounds=5))
+    _, card = train(svc)
+    rounds = card["estimator"]["rounds"]
+    model, _ = svc.models.load("TOY", 1)
+    booster = model.named_steps["classifier"].estimator_.get_booster()
+    assert rounds["planned"] == 400 > rounds["trained"] == booster.num_boosted_rounds()
+    assert rounds["used"] <= rounds["trained"]

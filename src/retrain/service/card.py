@@ -43,11 +43,35 @@ def _json_safe(value: Any) -> Any:
 
 
 def estimator_description(pipeline: Any) -> dict[str, Any]:
-    estimator = pipeline.named_steps["classifier"].estimator_
+    step = pipeline.named_steps["classifier"]
+    estimator = step.estimator_
+    template = getattr(step, "estimator", None) or estimator  # as configured, before a refit
     return {
         "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
         "params": _json_safe(estimator.get_params()),
+        **({"rounds": rounds} if (rounds := rounds_trained(estimator, template)) else {}),
     }
+
+
+def rounds_trained(estimator: Any, template: Any) -> dict[str, Any] | None:
+    """Boosting rounds as fitted, beside the most the parameters allowed (``n_estimators``
+    400 with early stopping may train 85): ``trained`` rounds are in the model, ``used`` by
+    its predictions (XGBoost predicts with the best round when early stopping ended the fit
+    without a refit). None for estimators without rounds."""
+    params = template.get_params()
+    if hasattr(estimator, "get_booster"):
+        trained = int(estimator.get_booster().num_boosted_rounds())
+        try:
+            used = int(estimator.best_iteration) + 1
+        except (AttributeError, TypeError, ValueError):
+            used = trained
+        planned = params.get("n_estimators")
+    elif hasattr(estimator, "n_iter_"):  # scikit-learn's histogram gradient boosting
+        trained = used = int(estimator.n_iter_)
+        planned = params.get("max_iter")
+    else:
+        return None
+    return {"planned": planned, "trained": trained, "used": min(used, trained)}
 
 
 def feature_schema(spec: ModelSpec) -> dict[str, list[str]]:

@@ -58,7 +58,8 @@ def card_text(card: dict[str, Any], champion: bool) -> str:
     )
     if text := _text_lines(card):
         out.append(_section("Text", text))
-    params = (card.get("estimator") or {}).get("params") or {}
+    estimator = card.get("estimator") or {}
+    params = estimator.get("params") or {}
     shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if v is not None)
     libraries = card.get("library_versions") or {}
     out.append(
@@ -66,6 +67,7 @@ def card_text(card: dict[str, Any], champion: bool) -> str:
             "Estimator",
             [
                 ("params", shown or "-"),
+                *([("rounds", _rounds(rounds))] if (rounds := estimator.get("rounds")) else []),
                 ("libraries", " · ".join(f"{k} {v}" for k, v in libraries.items()) or "-"),
             ],
         )
@@ -82,6 +84,14 @@ def card_text(card: dict[str, Any], champion: bool) -> str:
         )
     )
     return "\n\n".join(out)
+
+
+def _rounds(rounds: dict[str, Any]) -> str:
+    """'85 trained (of at most 400)', and which round predicts when it is not the last."""
+    text = f"{rounds.get('trained')} trained (of at most {rounds.get('planned')})"
+    if rounds.get("used") != rounds.get("trained"):
+        text += f", predicting with the first {rounds.get('used')}"
+    return text
 
 
 def _gate_items(gate: dict[str, Any]) -> list[tuple[str, str]]:

@@ -633,6 +633,8 @@
         ['Run', card.run_id ? link(runHref(card.run_id), card.run_id) : '–'],
         ['Rows', `${rows.loaded} loaded, ${rows.train} train, ${rows.test} test`],
         ['Estimator', card.estimator && card.estimator.class],
+        card.estimator && card.estimator.rounds ? ['Boosting rounds', `${card.estimator.rounds.trained} trained (of at most ${card.estimator.rounds.planned})` +
+          (card.estimator.rounds.used !== card.estimator.rounds.trained ? `, predicting with the first ${card.estimator.rounds.used}` : '')] : null,
         ['Code version', card.code_version],
       ]),
       section('Metrics on the holdout', 'metrics-title', table('Metrics', ['Metric', 'Value'],

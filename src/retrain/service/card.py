@@ -66,7 +66,7 @@ def rounds_trained(estimator: Any, template: Any) -> dict[str, Any] | None:
         except (AttributeError, TypeError, ValueError):
             used = trained
         planned = params.get("n_estimators")
-    elif hasattr(estimator, "n_iter_"):  # scikit-learn's histogram gradient boosting
+    elif type(estimator).__name__.startswith("HistGradientBoosting"):
         trained = used = int(estimator.n_iter_)
         planned = params.get("max_iter")
     else:

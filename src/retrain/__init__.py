@@ -5,8 +5,14 @@ Consumers load a model with ``retrain.load_model(name, version=None)``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
+
+# OpenMP threads (XGBoost, scikit-learn) sleep instead of spinning while they wait: on a
+# machine whose cores other jobs share, spinning threads made fits up to 30x slower
+# (docs/benchmarks.md). Read when the OpenMP runtime loads, so set before any fit library.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __all__ = ["__version__", "load_model"]
 __version__ = "0.1.0"  # the one place; pyproject.toml reads it

@@ -245,3 +245,60 @@ def test_bad_settings_exit_2_naming_them_without_a_traceback(bad, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: invalid settings: ") and "Traceback" not in err
     assert "hunter2" not in err and "kv.vault" not in err
+
+
+def test_a_validation_stop_names_every_column_that_stopped_it(tmp_path, monkeypatch, capsys):
+    """Eight features mostly null: the text summary names all eight (the run record's error
+    message is cut at 500 characters; the findings are not)."""
+    from retrain import classifiers
+    from retrain.classifiers.estimators import xgboost_hist
+    from retrain.domain.specs import Features, ModelSpec
+
+    columns = [f"measurement_{i}_value" for i in range(8)]
+    values = ", ".join(f"CASE WHEN rowid % 10 = 0 THEN density_kg_m3 END AS {c}" for c in columns)
+    spec = ModelSpec(
+        name="MOSTLY_NULL",
+        description="eight features that are 90 % null",
+        query=f"SELECT {values}, plant, emission_class FROM panel_articles",
+        target="emission_class",
+        features=Features(numeric=tuple(columns), categorical=("plant",)),
+        estimator=xgboost_hist,
+    )
+    monkeypatch.setattr(classifiers, "CLASSIFIERS", [*classifiers.CLASSIFIERS, spec])
+    env = {"RETRAIN_HOME": str(tmp_path), "LOG_LEVEL": "WARNING"}
+    assert main(["demo-data", "--rows", "2000", "--as-of", "2026-11-01"], env) == 0
+    for args in (["--dry-run"], []):
+        code, out, _ = run(capsys, env, "train", "--model", "MOSTLY_NULL", *args)
+        assert code == 1
+        assert "MOSTLY_NULL: failed in validate: DataValidationError" in out
+        for column in columns:
+            assert f"feature '{column}' is 90% null (max_null_rate=0.6)" in " ".join(out.split())
+        assert "…" not in out
+        assert all(len(line) <= 100 and line == line.rstrip() for line in out.splitlines())
+
+
+def test_your_own_training_database_gets_no_demo_hint(tmp_path, monkeypatch, capsys):
+    """TRAINING_DB_URL set (here a SQLite file of one's own; PostgreSQL alike): no command
+    suggests `retrain demo-data`, which writes demo rows into that database."""
+    monkeypatch.chdir(tmp_path)
+    own, home = tmp_path / "own.db", tmp_path / "home"
+    env = {"LOG_LEVEL": "WARNING", "RETRAIN_HOME": str(home)}
+    for url in (f"sqlite:///{own}", "postgresql+psycopg2://reader@127.0.0.1:9/training"):
+        code, _, err = run(capsys, {**env, "TRAINING_DB_URL": url}, "models")
+        assert code == 0 and "demo-data" not in err
+        assert f"nothing trained yet in {home / 'artifacts'}" in err
+        assert "the first `retrain train` creates it" in err
+    env["TRAINING_DB_URL"] = f"sqlite:///{own}"
+    code, out, err = run(capsys, env, "train", "--model", "KLASSE_ROH", "--dry-run")
+    assert code == 1 and "demo-data" not in out + err
+    assert f"no training database at {own} (TRAINING_DB_URL)" in err
+    assert not own.exists()
+    assert main(["demo-data", "--rows", "2000", "--as-of", "2026-11-01"], env) == 0
+    code, out, err = run(capsys, env, "train", "--model", "KLASSE_ROH", "--dry-run")
+    assert code == 0 and "KLASSE_ROH: dry run, nothing published" in out
+    assert "demo-data" not in out + err
+    # the embedded default still says how to make demo rows
+    code, _, err = run(
+        capsys, {"LOG_LEVEL": "WARNING", "RETRAIN_HOME": str(tmp_path / "x")}, "runs"
+    )
+    assert code == 0 and "retrain demo-data" in err

@@ -6,7 +6,9 @@ import io
 
 import pytest
 
+from retrain.domain.runs import RunRecord
 from retrain.entrypoints.cli.progress import TerminalProgress
+from retrain.entrypoints.cli.results import notes
 from retrain.entrypoints.cli.tables import Column, duration, pairs, table, yes_no
 
 
@@ -37,6 +39,28 @@ def test_long_values_wrap_under_themselves():
     lines = pairs([("reason", "word " * 40), ("size", "1.2 MB")])
     assert all(len(line) <= 100 for line in lines)
     assert lines[1].startswith(" " * len("  reason  ")) and lines[-1] == "  size    1.2 MB"
+
+
+def test_a_validation_stop_lists_each_finding_wrapped_to_the_width():
+    stops = [
+        {"severity": "error", "column": f"col_{i}", "message": f"feature 'col_{i}' is 90% null "
+         "(max_null_rate=0.6): raise max_null_rate, fill the nulls in the query, or drop "
+         f"'col_{i}' from the features"}
+        for i in range(12)
+    ]  # fmt: skip
+    warning = {"severity": "warning", "column": None, "message": "dropped 3 rows"}
+    error = {"stage": "validate", "type": "DataValidationError", "message": "cut at 500 …"}
+    record = RunRecord("r1", "M", error=error, summary={"findings": [warning, *stops]})
+    lines = "\n".join(notes(record, width=60)).splitlines()
+    text = " ".join(" ".join(lines).split())
+    assert text.startswith(
+        "M: failed in validate: DataValidationError: 12 problems stopped the run"
+    )
+    assert all(f"feature 'col_{i}' is 90% null" in text for i in range(12))
+    assert "dropped 3 rows" not in text and all(len(line) <= 60 for line in lines)
+    gave_up = RunRecord("r2", "M", error={**error, "type": "GaveUp", "message": "no worker"},
+                        summary={"findings": stops})  # fmt: skip
+    assert notes(gave_up) == ["M: failed in validate: GaveUp: no worker"]
 
 
 class Clock:

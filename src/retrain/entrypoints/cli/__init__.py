@@ -159,11 +159,26 @@ def _failed(args: argparse.Namespace, exc: RetrainError, code: int) -> int:
     return code
 
 
+def embedded_database(settings: Settings) -> bool:
+    """Whether the training database is the embedded SQLite default (RETRAIN_HOME's
+    training.db, where `retrain demo-data` writes) rather than one TRAINING_DB_URL names."""
+    return settings.training_db_url.reveal() == f"sqlite:///{settings.home / 'training.db'}"
+
+
 def _say_if_nothing_stored(ctx: Context) -> None:
     """Run from another folder, the default home (./.retrain) is usually not there: say
-    which home was looked in and how to make one, and create nothing."""
+    which home was looked in and how to make one, and create nothing. With a training
+    database of one's own, demo rows are no advice: the first training run makes the
+    folder."""
     settings = ctx.settings
     if settings.uses_blob or settings.artifact_dir.exists():
+        return
+    if not embedded_database(settings):
+        ctx.note(
+            f"note: nothing trained yet in {settings.artifact_dir.resolve()} "
+            f"(RETRAIN_HOME={settings.home}, from {Path.cwd()}); the first `retrain train` "
+            "creates it."
+        )
         return
     ctx.note(
         f"note: nothing stored yet in {settings.artifact_dir.resolve()} "

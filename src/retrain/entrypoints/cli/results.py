@@ -3,11 +3,20 @@ the keys of `train --json`."""
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from retrain.domain.runs import RunRecord
 from retrain.entrypoints.cli import Context
-from retrain.entrypoints.cli.tables import Column, duration, pairs, score, table, wrapped
+from retrain.entrypoints.cli.tables import (
+    WIDTH,
+    Column,
+    duration,
+    pairs,
+    score,
+    table,
+    wrapped,
+)
 
 RESULT_COLUMNS = [
     Column("model"),
@@ -48,9 +57,10 @@ def run_result(r: RunRecord) -> dict[str, Any]:
 def print_results(ctx: Context, results: list[RunRecord]) -> None:
     from retrain.service.report import outcome_words
 
+    width = _width()
     for r in results:
         if r.dry_run and "profile" in r.summary:
-            ctx.print("\n".join(profile_lines(r)) + "\n")
+            ctx.print("\n".join(profile_lines(r, width)) + "\n")
     rows = [
         {
             "model": r.model,
@@ -66,14 +76,37 @@ def print_results(ctx: Context, results: list[RunRecord]) -> None:
     ]
     ctx.print(table(rows, RESULT_COLUMNS))
     for r in results:
-        note = (r.error or {}).get("message") or r.summary.get("gate_reason")
-        if r.error:
-            note = f"failed in {r.error['stage']}: {r.error['type']}: {note}"
-        if note:
-            ctx.print(wrapped(r.model, note))
+        for line in notes(r, width):
+            ctx.print(line)
 
 
-def profile_lines(r: RunRecord) -> list[str]:
+def notes(r: RunRecord, width: int = WIDTH) -> list[str]:
+    """What follows a run's row: its gate reason, or why it failed. A validation stop
+    lists every finding that stopped it, one each: the run record's error message joins
+    them and is cut at 500 characters, so on its own it could hide some columns."""
+    if not r.error:
+        reason = r.summary.get("gate_reason")
+        return [wrapped(r.model, reason, width)] if reason else []
+    failed = f"failed in {r.error['stage']}: {r.error['type']}"
+    stops = [
+        f
+        for f in r.summary.get("findings") or []
+        if f.get("severity") == "error" and r.error.get("type") == "DataValidationError"
+    ]
+    if len(stops) < 2:
+        return [wrapped(r.model, f"{failed}: {r.error.get('message')}", width)]
+    return [
+        wrapped(r.model, f"{failed}: {len(stops)} problems stopped the run", width),
+        *(wrapped("  error", f["message"], width) for f in stops),
+    ]
+
+
+def _width() -> int:
+    """The terminal's width, at most the tables' 100 columns (100 in a pipe)."""
+    return max(40, min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns))
+
+
+def profile_lines(r: RunRecord, width: int = WIDTH) -> list[str]:
     """A dry run's data profile in a few lines (``--json`` has all of it)."""
     profile = r.summary["profile"]
     window = r.summary.get("data_window") or {}
@@ -92,8 +125,10 @@ def profile_lines(r: RunRecord) -> list[str]:
         ),
     ]
     findings = r.summary.get("findings") or []
-    lines = [f"{r.model}: dry run, nothing published", *pairs(items)]
-    lines += [wrapped(f"  {f['severity']}", f["message"]) for f in findings] or ["  no findings"]
+    lines = [f"{r.model}: dry run, nothing published", *pairs(items, width=width)]
+    lines += [wrapped(f"  {f['severity']}", f["message"], width) for f in findings] or [
+        "  no findings"
+    ]
     return lines
 
 

@@ -11,7 +11,14 @@ from loguru import logger
 
 from retrain import bootstrap
 from retrain.domain.errors import NotFoundError
-from retrain.entrypoints.cli import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, Command, Context
+from retrain.entrypoints.cli import (
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_USAGE,
+    Command,
+    Context,
+    embedded_database,
+)
 from retrain.entrypoints.cli.results import print_results, run_result
 
 
@@ -71,17 +78,24 @@ def where(ctx: Context) -> tuple[str, str]:
 
 
 def _training_db_exists(ctx: Context) -> None:
-    """The embedded SQLite default is a file in RETRAIN_HOME: if it is not there, say so
-    instead of creating an empty database and failing on a missing table."""
+    """A SQLite training database is a file: if it is not there, say so instead of
+    creating an empty database and failing on a missing table. Only the embedded default
+    (RETRAIN_HOME's) gets the demo hint; a file TRAINING_DB_URL names is the user's own."""
     url = ctx.settings.training_db_url.reveal()
     if not url.startswith("sqlite:///") or url.endswith(":memory:"):
         return
     path = Path(url.removeprefix("sqlite:///"))
-    if not path.exists():
+    if path.exists():
+        return
+    if embedded_database(ctx.settings):
         raise NotFoundError(
             f"no training database at {path.resolve()} (RETRAIN_HOME={ctx.settings.home}): "
             "write demo rows with `retrain demo-data`, or set TRAINING_DB_URL"
         )
+    raise NotFoundError(
+        f"no training database at {path.resolve()} (TRAINING_DB_URL): check the path; "
+        "nothing was created"
+    )
 
 
 def _promote_arguments(parser: argparse.ArgumentParser) -> None:

@@ -37,6 +37,8 @@ def test_list_model_card_run_promote_history(browser, console):
     text_in(browser, "main table tbody", "KLASSE_ROH")
     (row,) = [r for r in table_rows(browser, "Registered models") if r.startswith("KLASSE_ROH")]
     assert "v1" in row and "promoted" in row
+    links = browser.find_elements(By.CSS_SELECTOR, "main table tbody a")
+    assert links and all(link.text.strip() for link in links)  # every tab stop has a name
     assert no_horizontal_scroll(browser)  # readable at 1280 px
     shot(browser, "01-models")
     click_link(browser, "KLASSE_ROH")
@@ -51,7 +53,10 @@ def test_list_model_card_run_promote_history(browser, console):
     assert len(heatmap.find_elements(By.CSS_SELECTOR, "tbody tr")) == len(labels)
     assert len(table_rows(browser, "Per-class scores")) == len(labels)
     assert any(r.startswith("scikit-learn") for r in table_rows(browser, "Library versions"))
-    assert card["data_window"]["since"] in browser.find_element(By.TAG_NAME, "main").text
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert card["data_window"]["since"] in page
+    assert "Holdout\n20 % of rows by a hash of their" in page
+    assert "\nnull\n" not in page
     shot(browser, "02-model-card")
 
     # 2. start a run from the model page; it waits in the queue
@@ -70,6 +75,12 @@ def test_list_model_card_run_promote_history(browser, console):
     new_run = svc.runs.list(model="KLASSE_ROH", limit=1)[0]
     assert (new_run.status, new_run.reason, new_run.version) == ("succeeded", "new plant data", 2)
     shot(browser, "04-run-succeeded")
+    browser.execute_script("location.hash = arguments[0]", f"#/runs/{new_run.run_id}")
+    heading(browser, f"Run {new_run.run_id}")
+    text_in(browser, "main", "Compared with the champion")
+    assert "\nnull\n" not in f"\n{browser.find_element(By.TAG_NAME, 'main').text}\n"
+    browser.execute_script("location.hash = arguments[0]", "#/models/KLASSE_ROH")
+    heading(browser, "KLASSE_ROH")
 
     # 4. roll back to v1 with a reason; cancel first, then confirm
     champion_before = svc.models.champion("KLASSE_ROH").version

@@ -409,7 +409,7 @@
           m.champion_version ? `v${m.champion_version}` : 'none',
           m.champion_score === null || m.champion_score === undefined ? '–' : `${num(m.champion_score)} ${m.primary_metric}`,
           String(m.versions),
-          last ? h('span', {}, link(runHref(last.run_id), last.error && !last.status ? 'unreadable' : ''),
+          last ? h('a', { href: runHref(last.run_id), class: 'last-run' }, last.error && !last.status ? 'unreadable ' : null,
             last.status ? badge(last.status === 'succeeded' ? (last.outcome || 'succeeded') : last.status) : null,
             last.dry_run ? ' dry run ' : ' ', when(last.finished_at || last.created_at)) : 'never',
           m.active_run ? link(runHref(m.active_run), 'running or queued') : '–',
@@ -531,7 +531,7 @@
       const sum = r.summary || {};
       const timings = Object.entries(r.timings || {});
       const total = timings.reduce((a, [, t]) => a + t, 0) || 1;
-      body.replaceChildren(
+      body.replaceChildren(...[ // replaceChildren writes a null as the text "null"
         r.error ? h('div', { class: 'card error-box', role: 'alert' },
           h('h2', { text: `Failed in ${r.error.stage}` }),
           h('p', {}, h('strong', { text: `${r.error.type}: ` }), r.error.message)) : null,
@@ -552,9 +552,10 @@
         ]),
         section('Timings', 'timings-title', table('Stage timings', ['Stage', 'Seconds', 'Share'],
           timings.map(([stage, t]) => [stage, t.toFixed(3), bar(t / total)]), 'No stage finished yet.')),
-        section('Validation and drift findings', 'findings-title', findingsTable(sum.findings || [])),
+        section('Validation and drift findings', 'findings-title', Array.isArray(sum.findings) ?
+          findingsTable(sum.findings) : h('p', { text: 'No checks have run yet: the data is validated when the run reaches that stage.' })),
         sum.profile ? section('Data profile (dry run)', 'profile-title',
-          h('pre', { class: 'json', text: JSON.stringify(sum.profile, null, 2) })) : null);
+          h('pre', { class: 'json', text: JSON.stringify(sum.profile, null, 2) })) : null].filter((x) => x));
       return ACTIVE.has(r.status) ? 1500 : 0;
     }
     await poll(load);

@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,11 @@ def build_services(home: Path, **overrides: Any) -> tuple[Services, Settings]:
         demo_data.write(engine, demo_data.generate(3000, 11, date(2026, 11, 1)))
         engine.dispose()
     overrides.setdefault("notifier", RecordingNotifier())
-    svc = dataclasses.replace(bootstrap.build(settings, **overrides), clock=lambda: NOW)
+    started = time.monotonic()  # the pinned clock runs: leases and heartbeats age
+    svc = dataclasses.replace(
+        bootstrap.build(settings, **overrides),
+        clock=lambda: NOW + timedelta(seconds=time.monotonic() - started),
+    )
     return svc, settings
 
 

@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine
@@ -92,7 +92,10 @@ def local_services(db: services.Postgres, home, spec=SPEC, **env: str):
         {"TRAINING_DB_URL": db.reader_url, "RETRAIN_HOME": str(home), **env}
     )
     svc = bootstrap.build(settings, registry=Registry([spec]), notifier=RecordingNotifier())
-    return settings, dataclasses.replace(svc, clock=lambda: NOW)  # never today's calendar
+    started = time.monotonic()  # never today's calendar, but a clock that runs (leases)
+    return settings, dataclasses.replace(
+        svc, clock=lambda: NOW + timedelta(seconds=time.monotonic() - started)
+    )
 
 
 def train(svc, name=SPEC.name, final_attempt=True):

@@ -128,7 +128,8 @@ class DaskHoldout:
             found = self.engine.gather(
                 client.map(tasks.triples, self.parts, candidate=ours, champion=theirs, sight=sight)
             )
-        unseen, every = sum((f[0] for f in found), Counter()), sum((f[1] for f in found), Counter())
+        unseen: Counter[tuple[str, str, str]] = sum((f[0] for f in found), Counter())
+        every: Counter[tuple[str, str, str]] = sum((f[1] for f in found), Counter())
         bases = [f[2] for f in found if f[2] != "no rows"]
         return unseen, every, bases[0] if bases else "no rows"
 

@@ -18,7 +18,6 @@ rule rarely keeps out a better model (delta > 0) and rarely promotes a worse one
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections import Counter
@@ -201,13 +200,12 @@ def markdown(rates: dict) -> str:
 
 def write(path: Path, body: str) -> None:
     """Replace the block between the markers (the section is added once, at the end)."""
+    from benchmarks.quality import replace_block
+
     text = path.read_text()
     if BEGIN not in text:
         text = text.rstrip("\n") + "\n" + SECTION
-    block = f"{BEGIN}\n{body}\n{END}"
-    path.write_text(
-        re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    )
+    path.write_text(replace_block(text, BEGIN, END, body))
 
 
 def main() -> None:

@@ -133,11 +133,14 @@ def machine() -> str:
 
 def write(path: Path, body: str) -> None:
     """Replace the results block of docs/quality.md; the prose around it is kept."""
-    block = f"{BEGIN}\n{body}\n{END}"
     text = path.read_text() if path.exists() else f"# Quality\n\n{BEGIN}\n{END}\n"
-    path.write_text(
-        re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    )
+    path.write_text(replace_block(text, BEGIN, END, body))
+
+
+def replace_block(text: str, begin: str, end: str, body: str) -> str:
+    """``text`` with what stands between the markers ``begin`` and ``end`` replaced."""
+    block = f"{begin}\n{body}\n{end}"
+    return re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
 
 
 def main() -> None:

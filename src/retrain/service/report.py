@@ -40,14 +40,7 @@ def holdout_text(rule: Any) -> str:
     """How a card's test rows were chosen, in words (cards before rules: a random split)."""
     if not isinstance(rule, dict):
         return "a random split (before holdout rules)"
-    if rule.get("kind") == "newest":
-        return f"out of time: rows with {rule.get('time_column')} from {rule.get('test_since')} on"
-    columns = rule.get("columns") or []
-    on = f"key {columns[0]}" if rule.get("by_key") and columns else "feature values"
-    salt = f", salt {rule['salt']!r}" if rule.get("salt") else ""
-    fraction = rule.get("test_fraction")
-    share = f"{fraction:.0%}" if isinstance(fraction, int | float) else "?"
-    return f"{share} of rows by a hash of their {on}{salt}"
+    return str(rule.get("description") or "unreadable rule")
 
 
 def score_text(record: RunRecord) -> str:

@@ -45,7 +45,8 @@ class Rule:
     test_since: str | None = None
 
     def to_card(self) -> dict[str, Any]:
-        return {**asdict(self), "columns": list(self.columns)}
+        """The rule, and in words for the people who read the card (CLI, console)."""
+        return {**asdict(self), "columns": list(self.columns), "description": self.describe()}
 
     @classmethod
     def from_card(cls, card: dict[str, Any]) -> Rule | None:
@@ -53,8 +54,9 @@ class Rule:
         found = card.get("holdout")
         if not isinstance(found, dict) or found.get("hash") != HASH:
             return None
+        fields = {k: v for k, v in found.items() if k != "description"}
         try:
-            return cls(**{**found, "columns": tuple(found["columns"])})
+            return cls(**{**fields, "columns": tuple(found["columns"])})
         except (TypeError, KeyError):
             return None
 
@@ -62,7 +64,8 @@ class Rule:
         if self.kind == "newest":
             return f"the rows with {self.time_column} from {self.test_since} on"
         on = f"key {self.columns[0]}" if self.by_key else "feature values"
-        return f"{self.test_fraction:.0%} of rows by a hash of their {on}"
+        salt = f", salt {self.salt!r}" if self.salt else ""
+        return f"{round(self.test_fraction * 100)} % of rows by a hash of their {on}{salt}"
 
     def test_mask(self, frame: pd.DataFrame) -> np.ndarray:
         """True for each row of ``frame`` (validated: parsed columns) that is TEST."""

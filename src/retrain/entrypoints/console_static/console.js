@@ -606,11 +606,8 @@
     return c.caveat ? `${text}; ${c.caveat}` : text;
   }
 
-  function holdoutText(rule) {
-    if (!rule) return 'a random split (before holdout rules)';
-    if (rule.kind === 'newest') return `out of time: rows with ${rule.time_column} from ${rule.test_since} on`;
-    const on = rule.by_key ? `key ${rule.columns[0]}` : 'feature values';
-    return `${Math.round(rule.test_fraction * 100)} % of rows by a hash of their ${on}${rule.salt ? `, salt ${rule.salt}` : ''}`;
+  function holdoutText(rule) {  // the card says it in words (training/holdout.py)
+    return rule ? rule.description : 'a random split (before holdout rules)';
   }
 
   async function versionView(name, version) {

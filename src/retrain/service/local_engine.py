@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +57,8 @@ class LocalRows:
 @dataclass
 class LocalHoldout:
     data: Split
+    # the last model scored and its predictions: the gate reuses the candidate's
+    _predicted: tuple[Any, Any] | None = field(default=None, repr=False)
 
     @property
     def rows_train(self) -> int:
@@ -70,19 +72,24 @@ class LocalHoldout:
     def rule(self) -> Rule | None:
         return self.data.rule
 
+    def predictions(self, model: Any) -> Any:
+        if self._predicted is None or self._predicted[0] is not model:
+            self._predicted = (model, model.predict(self.data.X_test))
+        return self._predicted[1]
+
     def evaluate(self, model: Any) -> dict[str, Any]:
         from retrain.training import evaluate
 
-        return evaluate.evaluate(model, self.data.X_test, self.data.y_test)
+        return evaluate.scores(self.data.y_test, self.predictions(model))
 
     def triples(self, candidate: Any, champion: Any, sight: Sight) -> Triples:
         from retrain.training import evaluate
 
         test_rows = self.data.test_rows
         assert test_rows is not None
-        return evaluate.triples(
-            candidate, champion, self.data.X_test, self.data.y_test, test_rows, sight
-        )
+        X, y = self.data.X_test, self.data.y_test
+        ours = self.predictions(candidate)
+        return evaluate.triples(candidate, champion, X, y, test_rows, sight, ours=ours)
 
     def feature_importance(
         self, model: Any, metric: str, random_state: int

@@ -23,9 +23,12 @@ from retrain.training import holdout
 
 
 def evaluate(model: Any, X: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
-    y_true = np.asarray(y, dtype=object)
-    y_pred = np.asarray(model.predict(X), dtype=object)
-    return _metrics(y_true, y_pred, None)
+    return scores(y, model.predict(X))
+
+
+def scores(y: pd.Series, predicted: Any) -> dict[str, Any]:
+    """``evaluate``'s metrics from predictions already made."""
+    return _metrics(np.asarray(y, dtype=object), np.asarray(predicted, dtype=object), None)
 
 
 def confusion_counts(model: Any, X: pd.DataFrame, y: pd.Series) -> Counter[tuple[str, str]]:
@@ -48,14 +51,16 @@ def triples(
     y: pd.Series,
     rows: pd.DataFrame,
     sight: holdout.Sight,
+    ours: Any = None,
 ) -> Triples:
     """Both models' predictions on the test rows ``X`` / ``y`` (validated: ``rows``),
-    counted for the gate; adds up over partitions like ``confusion_counts``."""
+    counted for the gate; adds up over partitions like ``confusion_counts``. ``ours``: the
+    candidate's predictions when they were made already."""
     if not len(y):
         return Counter(), Counter(), "no rows"
     unseen, basis = holdout.unseen_by(sight, rows)
     true = np.asarray(y, dtype=object)
-    ours = np.asarray(candidate.predict(X), dtype=object)
+    ours = np.asarray(candidate.predict(X) if ours is None else ours, dtype=object)
     theirs = np.asarray(champion.predict(X), dtype=object)
     every = Counter(zip(true, ours, theirs, strict=True))
     unseen_only = Counter(zip(true[unseen], ours[unseen], theirs[unseen], strict=True))

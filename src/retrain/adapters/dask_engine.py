@@ -206,9 +206,9 @@ class DaskEngine:
                     )
             except TimeoutError:
                 done = set()
-            for future in done:
-                if future.status == "error":
-                    raise future.exception()
+            failed = [f for f in done if f.status == "error"]
+            # a lost worker first: its peers' tasks then fail with XGBoost's own words
+            # ("Invalid worker address ..."), which hide what happened
             gone = sorted(watch - self.workers()) if watch else []
             if gone:
                 client.cancel(list(pending))
@@ -216,6 +216,8 @@ class DaskEngine:
                     f"Dask worker {', '.join(gone)} left the cluster during the fit (killed, "
                     "out of memory or restarted); the fit was abandoned and nothing published"
                 )
+            if failed:
+                raise failed[0].exception()
         return client.gather(futures) if futures else []
 
     def ping(self) -> None:

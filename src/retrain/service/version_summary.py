@@ -16,17 +16,24 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from loguru import logger
 
 from retrain import strict_json
 from retrain.domain.errors import NotFoundError, RetrainError
-from retrain.domain.ports import AlreadyExists, PreconditionFailed
+from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
 from retrain.service.parallel import read_all
 
-if TYPE_CHECKING:
-    from retrain.service.model_repository import ModelRepository
+
+class ModelRepository(Protocol):
+    """What the summary reads through: the store and a model's verified cards (the
+    service's ModelRepository; named here so that this module imports nothing of it)."""
+
+    store: ObjectStore
+
+    def card(self, model: str, version: int) -> dict[str, Any]: ...
+
 
 SUMMARY = "summary.json"
 FORMAT = 1

@@ -140,6 +140,25 @@ class DaskHoldout:
         return None
 
 
+def _release_broken_rings(dask_scheduler: Any, gone: list[str]) -> int:
+    """Runs on the scheduler: release the worker locks (xgboost.dask's MultiLock, named by
+    worker address) of every fit whose ring included a worker in ``gone``. Such a fit can
+    never finish, and when its driving task died with the worker nobody releases them: every
+    later fit on the surviving workers would wait for them until DASK_TIMEOUT_S. Returns how
+    many holders were released."""
+    locks = dask_scheduler.extensions.get("multi_locks")
+    if locks is None:
+        return 0
+    broken = [
+        holder
+        for holder, names in list(locks.requests.items())
+        if locks.requests_left.get(holder) == 0 and set(names) & set(gone)
+    ]
+    for holder in broken:
+        locks.release(id=holder)
+    return len(broken)
+
+
 class DaskEngine:
     name = "dask"
 
@@ -212,6 +231,12 @@ class DaskEngine:
             gone = sorted(watch - self.workers()) if watch else []
             if gone:
                 client.cancel(list(pending))
+                released = client.run_on_scheduler(_release_broken_rings, gone=gone)
+                if released:
+                    logger.warning(
+                        "Dask: released {} XGBoost worker lock(s) held by the abandoned fit",
+                        released,
+                    )
                 raise BackendError(
                     f"Dask worker {', '.join(gone)} left the cluster during the fit (killed, "
                     "out of memory or restarted); the fit was abandoned and nothing published"

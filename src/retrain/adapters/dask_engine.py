@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, cast
@@ -140,23 +140,31 @@ class DaskHoldout:
         return None
 
 
-def _release_broken_rings(dask_scheduler: Any, gone: list[str]) -> int:
-    """Runs on the scheduler: release the worker locks (xgboost.dask's MultiLock, named by
-    worker address) of every fit whose ring included a worker in ``gone``. Such a fit can
-    never finish, and when its driving task died with the worker nobody releases them: every
-    later fit on the surviving workers would wait for them until DASK_TIMEOUT_S. Returns how
-    many holders were released."""
+def _lock_holders(dask_scheduler: Any) -> list[str]:
+    """Runs on the scheduler: who holds worker locks now (xgboost.dask's MultiLock ids)."""
+    locks = dask_scheduler.extensions.get("multi_locks")
+    return [str(holder) for holder in locks.requests] if locks else []
+
+
+def _release_abandoned(dask_scheduler: Any, before: list[str], workers: list[str]) -> int:
+    """Runs on the scheduler: release the worker locks that an abandoned fit took. xgboost.dask
+    locks its ring's workers (MultiLock, named by worker address) from the task that drives
+    the fit; when that task died with a worker, nobody ever releases them, and every later fit
+    on those workers waits until DASK_TIMEOUT_S. Released: holders that took all their locks
+    after the fit began (not in ``before``) on the fit's ``workers`` only. Returns how many."""
     locks = dask_scheduler.extensions.get("multi_locks")
     if locks is None:
         return 0
-    broken = [
+    abandoned = [
         holder
         for holder, names in list(locks.requests.items())
-        if locks.requests_left.get(holder) == 0 and set(names) & set(gone)
+        if str(holder) not in before
+        and locks.requests_left.get(holder) == 0
+        and set(names) <= set(workers)
     ]
-    for holder in broken:
+    for holder in abandoned:
         locks.release(id=holder)
-    return len(broken)
+    return len(abandoned)
 
 
 class DaskEngine:
@@ -205,11 +213,14 @@ class DaskEngine:
                 + (f": {text[0][:300]}" if text else "")
             ) from None
 
-    def gather(self, futures: list, watch: set[str] | None = None) -> list:
+    def gather(
+        self, futures: list, watch: Set[str] = frozenset(), locks_before: list[str] | None = None
+    ) -> list:
         """Results of ``futures``; the first task error is raised as it is, and waiting longer
         than DASK_TIMEOUT_S is a TimeoutError (see ``cluster``). With ``watch`` (worker
         addresses), a worker leaving the cluster fails at once: an XGBoost training ring
-        cannot lose a member, and would otherwise wait for its collective timeout."""
+        cannot lose a member, and would otherwise wait for its collective timeout. The worker
+        locks taken since ``locks_before`` on the watched workers are then released."""
         from distributed import wait
 
         client = self.client()
@@ -228,10 +239,12 @@ class DaskEngine:
             failed = [f for f in done if f.status == "error"]
             # a lost worker first: its peers' tasks then fail with XGBoost's own words
             # ("Invalid worker address ..."), which hide what happened
-            gone = sorted(watch - self.workers()) if watch else []
+            gone = sorted(set(watch) - self.workers()) if watch else []
             if gone:
                 client.cancel(list(pending))
-                released = client.run_on_scheduler(_release_broken_rings, gone=gone)
+                released = client.run_on_scheduler(
+                    _release_abandoned, before=locks_before or [], workers=sorted(watch)
+                )
                 if released:
                     logger.warning(
                         "Dask: released {} XGBoost worker lock(s) held by the abandoned fit",
@@ -382,6 +395,7 @@ class DaskEngine:
                 keys[name] = [f.key for f in futures]
             lengths = {part: [n[part] for n in holdout.lengths] for part in ("train", "valid")}
             workers = self.workers()
+            locks_before = client.run_on_scheduler(_lock_holders)
             fitted = client.submit(
                 tasks.fit_xgboost,
                 keys,
@@ -393,7 +407,7 @@ class DaskEngine:
                 self.timeout_s,
                 pure=False,
             )
-            model = self.gather([fitted], watch=workers)[0]
+            model = self.gather([fitted], watch=workers, locks_before=locks_before)[0]
             del picks  # kept alive until the fit is done
         return assemble.pipeline_from_booster(spec, holdout.features, holdout.classes, model)
 

@@ -106,8 +106,13 @@ def test_tables_fit_100_columns_and_read_well(env, capsys):
         assert code == 0
         outputs.append(out)
         for line in out.splitlines():
-            assert len(line) <= 100, line
+            assert len(line.encode()) <= 100, line  # bytes: what `awk length` counts
             assert line == line.rstrip(), repr(line)
+    assert "..." in outputs[0]  # the models' descriptions were cut to fit
+    for args in (["card", "KLASSE_ROH"], ["diff", "KLASSE_ROH", "1", "2"]):
+        code, out, _ = run(capsys, env, *args)
+        assert code == 0
+        assert all(len(line) <= 100 for line in out.splitlines()), out  # columns
     versions, runs = outputs[1], outputs[2]
     champions = re.findall(r"^ +[12] +promoted +(yes|no) ", versions, re.M)
     assert sorted(champions) == ["no", "yes"]

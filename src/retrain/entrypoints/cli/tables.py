@@ -1,5 +1,6 @@
 """Plain-text tables for a terminal: at most 100 columns, numbers right-aligned, readable
-durations and times, yes/no, no trailing spaces."""
+durations and times, yes/no, no trailing spaces. A cell cut to fit ends in ASCII "...", so
+a line is as many bytes as columns (``wc -c``, ``awk`` and the terminal agree)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 WIDTH = 100
 GAP = "  "
+CUT = "..."
 
 
 def duration(seconds: float | None) -> str:
@@ -55,7 +57,7 @@ class Column:
     header: str = ""
     show: Callable[[Any], str] = cell
     right: bool = False  # numbers
-    flex: bool = False  # may be cut short ("…") so the table fits
+    flex: bool = False  # may be cut short ("...") so the table fits
 
     @property
     def title(self) -> str:
@@ -86,7 +88,7 @@ def _fit(widths: list[int], columns: Sequence[Column], width: int) -> None:
 def _line(values: Sequence[str], widths: list[int], columns: Sequence[Column]) -> str:
     out = []
     for value, w, col in zip(values, widths, columns, strict=True):
-        text = value if len(value) <= w else value[: w - 1] + "…"
+        text = value if len(value) <= w else value[: w - len(CUT)] + CUT
         out.append(text.rjust(w) if col.right else text.ljust(w))
     return GAP.join(out).rstrip()
 

@@ -136,6 +136,13 @@ class BlobObjectStore:
         except ResourceNotFoundError:  # no container yet: nothing stored
             return []
 
+    @_translated
+    def set_tags(self, key: str, tags: dict[str, str]) -> None:
+        """Replace the blob's index tags (the lifecycle policy filters on them). Changes
+        neither its bytes, ETag nor last-modified time; needs Storage Blob Data Owner (or
+        blobs/tags/write) with an identity. A missing blob is a BackendError."""
+        self.container.get_blob_client(key).set_blob_tags(tags)
+
     def uri(self, key: str) -> str:
         parts = urlsplit(self.container.url)  # drop a SAS token, if one was configured
         return urlunsplit((parts.scheme, parts.netloc, f"{parts.path}/{key}", "", ""))

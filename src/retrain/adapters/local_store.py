@@ -145,6 +145,11 @@ class LocalObjectStore:
                     keys.append(key)
         return sorted(keys)
 
+    def set_tags(self, key: str, tags: dict[str, str]) -> None:
+        """No-op: a folder has no lifecycle policy, so nothing ages and no tag is kept (no
+        sidecar files). The key is still checked, like every other method."""
+        self._path(key)
+
     def uri(self, key: str) -> str:
         return str(self._path(key).resolve())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -176,6 +176,21 @@ class ObjectStore(Protocol):
         ...
 
     def ping(self) -> None: ...
+
+    # Optional (TaggableStore): ``set_tags(key, tags)``. A store that has it labels objects
+    # for the storage account's lifecycle policy (service/lifecycle.py); one without it
+    # (the local folder has it as a no-op) simply keeps every object.
+
+
+@runtime_checkable
+class TaggableStore(Protocol):
+    """An ObjectStore that can label an object with blob index tags, which a lifecycle policy
+    filters on. Tags are not content: setting them changes neither the bytes nor the ETag."""
+
+    def set_tags(self, key: str, tags: dict[str, str]) -> None:
+        """Replace ``key``'s tags with ``tags``; BackendError if ``key`` is missing or the
+        store refuses."""
+        ...
 
 
 class Notifier(Protocol):

@@ -5,6 +5,9 @@ Layout (DESIGN.md):
   <MODEL>/versions/<n>/card.json     model card, create-only
   <MODEL>/champion.json              alias -> version, moved with ETag compare-and-swap
   <MODEL>/history/<ts>-<n>.json      append-only alias changes
+
+Artifacts carry the lifecycle tag ``status`` (service/lifecycle.py): the gate's outcome at
+publish, ``champion`` / ``former_champion`` as the alias moves.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from loguru import logger
+
 from retrain.domain.errors import ConflictError, CorruptStateError, NotFoundError
 from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
 from retrain.domain.runs import iso, utcnow
-from retrain.service import stored, version_summary
+from retrain.service import lifecycle, stored, version_summary
+from retrain.service.lifecycle import ArtifactStatus
 from retrain.training import serialize
 
 ARTIFACT = "model.skops"
@@ -98,20 +104,42 @@ class ModelRepository:
                 if existing is not None and existing.data == data:
                     break
                 version += 1
-        key = f"{model}/versions/{version}/{ARTIFACT}"
+        key = self._artifact(model, version)
         try:
             self.store.create(key, artifact)
         except AlreadyExists:
             existing = self.store.get(key)
             if existing is None or existing.data != artifact:
                 raise ConflictError(f"{key} exists with other bytes than its card claims") from None
+        self._tag_published(model, key, full)
         version_summary.record_version(self, model, version, full)
         return version, full
+
+    def _tag_published(self, model: str, key: str, card: dict[str, Any]) -> None:
+        """The new artifact's lifecycle tag, and the current champion's once more (heals a
+        champion tag that was lost or overtaken). Best effort, never raises."""
+        if not lifecycle.taggable(self.store):
+            return
+        if (status := lifecycle.of_card(card)) is not None:
+            lifecycle.mark(self.store, key, status)
+        try:
+            champion = self.champion(model)
+        except Exception as exc:  # an unreadable alias is the run's business, not the tag's
+            logger.warning("{}: champion not re-tagged: {}", model, type(exc).__name__)
+            return
+        if champion is not None and champion.version is not None:
+            lifecycle.mark(
+                self.store, self._artifact(model, champion.version), ArtifactStatus.CHAMPION
+            )
+
+    @staticmethod
+    def _artifact(model: str, version: int) -> str:
+        return f"{model}/versions/{version}/{ARTIFACT}"
 
     def _complete_card(
         self, model: str, version: int, artifact: bytes, card: dict[str, Any]
     ) -> dict[str, Any]:
-        key = f"{model}/versions/{version}/{ARTIFACT}"
+        key = self._artifact(model, version)
         return {
             **card,
             "model": model,
@@ -219,6 +247,11 @@ class ModelRepository:
                 f"{model}: the champion alias changed while this run worked; v{version} was "
                 "stored but not promoted. Promote it explicitly if it should serve."
             ) from None
+        lifecycle.mark(self.store, self._artifact(model, version), ArtifactStatus.CHAMPION)
+        if expected is not None and expected.version not in (None, version):
+            lifecycle.mark(
+                self.store, self._artifact(model, expected.version), ArtifactStatus.FORMER_CHAMPION
+            )
         entry = {**record, "previous_version": expected.version if expected else None}
         if expected is not None and expected.version is None:
             entry["repaired"] = expected.record.get("unreadable")

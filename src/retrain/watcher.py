@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from retrain.domain.errors import NotFoundError, RetrainError
+from retrain.domain.errors import RetrainError
 
 if TYPE_CHECKING:
     from retrain.domain.ports import ObjectStore
@@ -71,11 +71,9 @@ class ChampionWatcher:
         self._repo = ModelRepository(store)
         self._clock = clock
         self._lock = threading.Lock()  # one check at a time
-        champion = self._repo.champion(name)
-        if champion is None or champion.version is None:
-            raise NotFoundError(f"{name} has no champion yet: train it first")
-        pipeline, card = self._repo.load(name, champion.version)
-        self._serving = _Serving(pipeline, card, champion.version, champion.etag)
+        version, etag = self._repo.serving(name)
+        pipeline, card = self._repo.load(name, version)
+        self._serving = _Serving(pipeline, card, version, etag)
         self._next_check = clock() + self.every_s
 
     # serving -------------------------------------------------------------------------

@@ -176,14 +176,18 @@ class ModelRepository:
                 continue
         return None
 
+    def serving(self, model: str) -> tuple[int, str]:
+        """The champion's version and the alias's ETag; NotFoundError when there is none."""
+        champion = self.champion(model)
+        if champion is None or champion.version is None:
+            raise NotFoundError(f"{model} has no champion yet: train it first")
+        return champion.version, champion.etag
+
     def load(self, model: str, version: int | None = None) -> tuple[Any, dict[str, Any]]:
         """The fitted pipeline and its card: the champion's, or a given version's.
         The artifact's size and sha256 are checked against the card before loading."""
         if version is None:
-            champion = self.champion(model)
-            if champion is None or champion.version is None:
-                raise NotFoundError(f"{model} has no champion yet: train it first")
-            version = champion.version
+            version, _ = self.serving(model)
         card = self.card(model, version)
         obj = self.store.get(card["artifact"]["path"])
         if obj is None:

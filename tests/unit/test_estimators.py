@@ -1,9 +1,12 @@
-"""The default XGBoost set-up: native categories, early stopping then refit, class weights,
-and an artifact that loads back with the trusted types only."""
+"""The default XGBoost set-up: native categories, early stopping (the stopped fit is the
+model), class weights, and an artifact that loads back with the trusted types only."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import xgboost
 from xgboost import XGBClassifier
 
 from retrain.classifiers.estimators import xgboost_hist
@@ -54,27 +57,23 @@ def test_the_default_is_one_fit_on_every_training_row():
     assert classifier.estimator_.get_booster().num_boosted_rounds() == 60
 
 
-def test_early_stopping_picks_the_rounds_and_the_refit_uses_every_training_row():
+def test_early_stopping_picks_the_rounds_and_the_stopped_fit_is_the_model():
     model, data = fitted(
         estimator=lambda: quick(n_estimators=300, learning_rate=0.5, early_stopping_rounds=20)
     )
     classifier = model.named_steps["classifier"]
     assert 1 <= classifier.rounds_ < 300  # stopped before the cap on this easy toy
     final = classifier.estimator_
-    assert final.get_params()["n_estimators"] == classifier.rounds_
-    assert final.get_params()["early_stopping_rounds"] is None
-    assert final.get_booster().num_boosted_rounds() == classifier.rounds_
-    assert final.rows_fitted_ == len(data.y_train)  # the validation split cost no rows
-
-
-def test_above_refit_max_rows_the_early_stopped_fit_is_kept():
-    frame = toy_frame(rows=1500)
-    X, y = frame[["size"]].to_numpy(np.float32), frame["label"].to_numpy()
-    classifier = EncodedLabelClassifier(quick(early_stopping_rounds=20), refit_max_rows=1000).fit(
-        X, y
-    )
-    assert classifier.estimator_.get_params()["early_stopping_rounds"] == 20
-    assert classifier.estimator_.rows_fitted_ == 1350  # 90 % of the rows
+    assert final.get_params()["early_stopping_rounds"] == 20  # one fit: no refit
+    assert final.best_iteration + 1 == classifier.rounds_
+    assert final.get_booster().num_boosted_rounds() == classifier.rounds_ + 20  # the patience
+    assert final.rows_fitted_ == len(data.y_train) - math.ceil(0.1 * len(data.y_train))
+    # predictions use the best round, not the 20 after it
+    X = model.named_steps["features"].transform(data.X_test)
+    best = final.predict_proba(classifier._input(X), iteration_range=(0, classifier.rounds_))
+    assert np.allclose(model.predict_proba(data.X_test), best)
+    saved = xgboost.Booster(model_file=final.get_booster().save_raw("ubj"))
+    assert saved.best_iteration == final.best_iteration  # the artifact remembers the best round
 
 
 def test_balanced_accuracy_weighs_classes_equally_and_other_metrics_do_not():

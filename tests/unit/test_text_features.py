@@ -3,6 +3,7 @@ vocabulary drift that stay quiet on the same data and speak on a real shift."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -231,3 +232,38 @@ def test_klasse_roh_with_its_description_reruns_without_a_drift_finding():
     champion = json.loads(json.dumps(validate(frame, spec).profile))
     rules = {f["rule"] for f in validate(frame.copy(), spec, champion).findings}
     assert not rules & {"feature_shift", "vocabulary_shift", "label_shift", "new_categories"}
+
+
+# --- the ablation (opt-in: TextOptions.ablation) ----------------------------------------
+
+
+def test_the_ablation_scores_the_same_split_without_the_text_only_when_asked():
+    from retrain.service.local_engine import LocalEngine
+    from retrain.service.text_ablation import text_ablation
+    from retrain.training import validate as validation
+
+    frame = _articles(3000, 5)
+    asked = _spec(
+        text=("description",),
+        categorical=("plant",),
+        text_options=TextOptions(min_df=5, max_word_features=200, ablation=True),
+    )
+    engine = LocalEngine(source=None)  # type: ignore[arg-type]
+    data = engine.split(validation.validate(frame, asked), asked)
+    metrics = data.evaluate(engine.fit(asked, data))
+    ablation = text_ablation(engine, asked, data, metrics)
+    assert ablation is not None and ablation["primary_metric"] == asked.primary_metric
+    assert ablation["with_text"]["macro_f1"] == metrics["macro_f1"]
+    without = dataclasses.replace(asked, features=dataclasses.replace(asked.features, text=()))
+    plain = data.evaluate(engine.fit(without, data))  # the same split, without the text
+    assert ablation["without_text"] == {m: plain[m] for m in ablation["without_text"]}
+    assert ablation["without_text"]["macro_f1"] != metrics["macro_f1"]
+
+    not_asked = dataclasses.replace(
+        asked, features=dataclasses.replace(asked.features, text_options=TextOptions(min_df=5))
+    )
+    assert text_ablation(engine, not_asked, data, metrics) is None  # no second fit
+    text_only = dataclasses.replace(
+        asked, features=dataclasses.replace(asked.features, categorical=())
+    )
+    assert text_ablation(engine, text_only, data, metrics) is None  # nothing left to fit

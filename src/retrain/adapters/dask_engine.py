@@ -382,7 +382,7 @@ class DaskEngine:
         on_round: Callable[[int, int], None] | None = None,  # rounds run on the workers
     ) -> Any:
         tasks = _tasks()
-        from retrain.training import assemble, estimators
+        from retrain.training import assemble
 
         class_rows = [sum(c) for c in zip(*(n["classes"] for n in holdout.lengths), strict=True)]
         params, class_weights = assemble.xgboost_setup(spec, class_rows)
@@ -403,7 +403,6 @@ class DaskEngine:
                 len(spec.features.all),
                 params,
                 class_weights,
-                estimators.REFIT_MAX_ROWS,
                 self.timeout_s,
                 pure=False,
             )

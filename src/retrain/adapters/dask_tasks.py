@@ -91,15 +91,13 @@ def fit_xgboost(
     width: int,
     params: dict[str, Any],
     class_weights: list[float] | None,
-    refit_max_rows: int,
     timeout_s: int,
 ) -> bytes:
     """Train ``params``' XGBClassifier with xgboost.dask on the partitions named by
     ``keys`` (futures the app holds), as the local EncodedLabelClassifier trains it: rows
-    weighted by ``class_weights``, and with early stopping the round count chosen on the
-    validation rows, then (up to ``refit_max_rows`` training rows) a fit on all training
-    rows for that many rounds. Returns the model as ``save_model`` writes it. Runs as a
-    task: it drives the other workers through ``worker_client``."""
+    weighted by ``class_weights``, and with early stopping the fit that stopped on the
+    validation rows (no second fit, as locally). Returns the model as ``save_model`` writes
+    it. Runs as a task: it drives the other workers through ``worker_client``."""
     import dask.array as da
     import xgboost.dask as dxgb
     from distributed import Future, worker_client
@@ -148,13 +146,6 @@ def fit_xgboost(
         else:
             valid = (array("valid_X", False), array("valid_y", True))
             model = fit(params, train_X, train_y, valid)
-            rows = sum(lengths["train"]) + sum(lengths["valid"])
-            if rows <= refit_max_rows:
-                rounds = int(model.best_iteration) + 1
-                again = {**params, "n_estimators": rounds, "early_stopping_rounds": None}
-                del model
-                X, y = da.concatenate([train_X, valid[0]]), da.concatenate([train_y, valid[1]])
-                model = fit(again, X, y)
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "model.ubj")
             model.save_model(path)

@@ -21,10 +21,9 @@ def xgboost_hist(
     validation log-loss stopped before the best macro-F1 and was dropped from the default.
 
     ``early_stopping_rounds`` (the seed classifiers set 20): a 10 % validation split picks
-    the round count, ``n_estimators`` is the cap, and up to 200,000 training rows the model
-    is then refitted on all of them (training/estimators.py). Faster on large tables whose
-    loss flattens early (docs/benchmarks.md). Two threads: a Functions instance has two
-    cores."""
+    the round count, ``n_estimators`` is the cap, and the fit that stopped is the model
+    (training/estimators.py). Faster on tables whose loss flattens early
+    (docs/benchmarks.md). Two threads: a Functions instance has two cores."""
     from xgboost import XGBClassifier
 
     return XGBClassifier(

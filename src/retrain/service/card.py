@@ -45,7 +45,7 @@ def _json_safe(value: Any) -> Any:
 def estimator_description(pipeline: Any) -> dict[str, Any]:
     step = pipeline.named_steps["classifier"]
     estimator = step.estimator_
-    template = getattr(step, "estimator", None) or estimator  # as configured, before a refit
+    template = getattr(step, "estimator", None) or estimator  # as configured
     return {
         "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
         "params": _json_safe(estimator.get_params()),
@@ -56,8 +56,8 @@ def estimator_description(pipeline: Any) -> dict[str, Any]:
 def rounds_trained(estimator: Any, template: Any) -> dict[str, Any] | None:
     """Boosting rounds as fitted, beside the most the parameters allowed (``n_estimators``
     400 with early stopping may train 85): ``trained`` rounds are in the model, ``used`` by
-    its predictions (XGBoost predicts with the best round when early stopping ended the fit
-    without a refit). None for estimators without rounds."""
+    its predictions (XGBoost predicts with the best round when early stopping ended the fit).
+    None for estimators without rounds."""
     params = template.get_params()
     if hasattr(estimator, "get_booster"):
         trained = int(estimator.get_booster().num_boosted_rounds())

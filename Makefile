@@ -7,16 +7,35 @@ PG_BIN ?= /usr/lib/postgresql/15/bin
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
+# the demo needs the app's own packages only (half the download of the test tools)
+RUNTIME := $(VENV)/.runtime-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 export PYTHONPATH := $(CURDIR)/src
 export PG_BIN
 
 .DEFAULT_GOAL := install
-.PHONY: install demo demo-local test stress quality lint bench bench-text clean check-postgres
+.PHONY: install venv demo demo-local test stress quality lint bench bench-text clean check-postgres
 
 install: $(STAMP) node_modules/.installed
 	@echo "ready: $(BIN)/retrain (or: source $(BIN)/activate; retrain --help)"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(MAKE) --no-print-directory venv
+	@echo "installing the pinned packages, the test tools and retrain (editable) into $(VENV):" \
+	  "about two minutes the first time"
+	$(BIN)/python -m pip install --progress-bar on -r requirements-dev.txt -e .
+	@rm -f $(VENV)/.installed-* $(VENV)/.runtime-*
+	@touch $@ $(RUNTIME)
+
+$(RUNTIME): requirements.txt pyproject.toml
+	@$(MAKE) --no-print-directory venv
+	@echo "installing the pinned packages and retrain (editable) into $(VENV):" \
+	  "under a minute the first time"
+	$(BIN)/python -m pip install --progress-bar on -r requirements.txt -e .
+	@rm -f $(VENV)/.runtime-*
+	@touch $@
+
+# The virtual environment with Python 3.11 (checked: the Functions runtime it deploys to).
+venv:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { \
 	  echo "missing: Python 3.11 ('$(PYTHON)' is not on PATH). Install it (apt-get install"; \
 	  echo "  python3.11 python3.11-venv, pyenv install 3.11, or python.org), or point make at"; \
@@ -28,11 +47,6 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $$($(PYTHON) --version)"; \
 	  $(PYTHON) -m venv $(VENV); }
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "installing the pinned packages and retrain (editable) into $(VENV):" \
-	  "about a minute the first time"
-	$(BIN)/python -m pip install --progress-bar on -r requirements-dev.txt -e .
-	@rm -f $(VENV)/.installed-*
-	@touch $@
 
 # Azurite (the Azure Storage emulator) for the tests, pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -56,7 +70,7 @@ check-postgres:
 	  echo "  Going on: the tests that need PostgreSQL will be skipped."; }
 
 ## Train every registered classifier on the embedded default (SQLite demo data, local folder).
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/retrain demo-data
 	$(BIN)/retrain train --all
 

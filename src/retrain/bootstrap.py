@@ -49,10 +49,21 @@ def build(
         runs=RunRepository(run_store),
         notifier=notifier or make_notifier(settings),
         max_rows=settings.max_rows,
+        memory_limit_mb=memory_limit(settings),
         code_version=settings.code_version or git_commit(),
         environment=settings.environment,
         engine=engine or training_engine(settings, source),
     )
+
+
+def memory_limit(settings: Settings) -> int | None:
+    """The MB a local run may use: TRAINING_MEMORY_LIMIT_MB, else the instance's own limit
+    (cgroup, else the machine's memory); 0 turns the pre-flight check off."""
+    from retrain.training import memory
+
+    if settings.memory_limit_mb is not None:
+        return settings.memory_limit_mb or None
+    return memory.instance_limit_mb()
 
 
 def sql_engine(settings: Settings, url: str | None = None) -> Any:

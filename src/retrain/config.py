@@ -76,6 +76,8 @@ class Settings:
     query_timeout_s: int
     connect_timeout_s: int
     max_rows: int | None
+    # MB a local run may use (training/memory.py); None: the instance's own limit; 0: no check
+    memory_limit_mb: int | None
     postgres_use_managed_identity: bool
     artifact_dir: Path
     artifact_connection_string: Secret | None
@@ -164,6 +166,7 @@ class Settings:
             query_timeout_s=reader.number("TRAINING_QUERY_TIMEOUT_S", 900, int, 1, 7200),
             connect_timeout_s=reader.number("TRAINING_CONNECT_TIMEOUT_S", 15, int, 1, 300),
             max_rows=reader.number("TRAINING_MAX_ROWS", None, int, 1, 1_000_000_000),
+            memory_limit_mb=reader.number("TRAINING_MEMORY_LIMIT_MB", None, int, 0, 10_000_000),
             postgres_use_managed_identity=reader.flag("POSTGRES_USE_MANAGED_IDENTITY", False),
             artifact_dir=Path(reader.text("ARTIFACT_DIR", "") or home / "artifacts"),
             artifact_connection_string=connection,

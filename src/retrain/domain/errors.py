@@ -7,7 +7,8 @@ RetrainError
 ├── ConflictError               optimistic concurrency lost / duplicate work
 │   ├── RunAlreadyActiveError   the model already has a queued or running run
 │   └── AttemptSupersededError  another attempt took the run over: this one stops, writing nothing
-├── CorruptStateError           a stored state object (alias, run record, batch, card) is unreadable
+├── CorruptStateError           a stored state object (alias, run record, batch, card) is unreadable,
+│                               or a card or artifact is not the model and version asked for
 ├── DataValidationError         training rows unusable: the run stops before fitting
 ├── ArtifactIntegrityError      stored artifact does not match its card or is untrusted
 ├── PromotionRefusedError       a champion move was refused (target unusable)
@@ -91,11 +92,11 @@ class CorruptStateError(RetrainError):
 
     code = "corrupt_state"
 
-    def __init__(self, what: str, key: str, problem: str, repair: str = "") -> None:
+    def __init__(
+        self, what: str, key: str, problem: str, repair: str = "", *, verdict: str = "is unreadable"
+    ) -> None:
         self.key = key
-        super().__init__(
-            f"{what} {key} is unreadable ({problem})" + (f"; {repair}" if repair else "")
-        )
+        super().__init__(f"{what} {key} {verdict} ({problem})" + (f"; {repair}" if repair else ""))
 
 
 class DataValidationError(RetrainError):
@@ -104,6 +105,13 @@ class DataValidationError(RetrainError):
     def __init__(self, message: str, findings: list[dict] | None = None) -> None:
         self.findings = findings or []
         super().__init__(message)
+
+
+class ResourceLimitError(RetrainError):
+    """A run would need more memory than its instance has (training/memory.py): it stops
+    before fitting, naming what to change; no retry can help."""
+
+    code = "resource_limit"
 
 
 class ArtifactIntegrityError(RetrainError):

@@ -22,6 +22,7 @@ class Services:
     runs: RunRepository
     notifier: Notifier
     max_rows: int | None = None
+    memory_limit_mb: int | None = None  # a local run's pre-flight check; None: no check
     code_version: str | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
     environment: str = "LOCAL"  # LOCAL, DEV, STAGING or PROD: shown in cards, logs and Slack
@@ -40,4 +41,4 @@ class Services:
             return self.engine, None
         from retrain.service.local_engine import LocalEngine
 
-        return LocalEngine(self.source), refused
+        return LocalEngine(self.source, self.memory_limit_mb), refused

@@ -104,8 +104,9 @@ class LocalHoldout:
 class LocalEngine:
     name = "local"
 
-    def __init__(self, source: TrainingSource) -> None:
+    def __init__(self, source: TrainingSource, memory_limit_mb: int | None = None) -> None:
         self.source = source
+        self.memory_limit_mb = memory_limit_mb
 
     def refuses(self, spec: ModelSpec) -> str | None:
         return None  # trains every spec
@@ -125,8 +126,11 @@ class LocalEngine:
         return validate.validate(rows.frame, spec, champion_profile, window)
 
     def split(self, checked: Validated, spec: ModelSpec) -> LocalHoldout:
-        from retrain.training import fit
+        """The holdout, after the pre-flight memory check (before the split's copies)."""
+        from retrain.training import fit, memory
 
+        classes = int(checked.frame[spec.target].nunique())
+        memory.check(spec, len(checked.frame), classes, self.memory_limit_mb)
         return LocalHoldout(fit.split(checked.frame, spec))
 
     def fit(

@@ -23,6 +23,7 @@ from retrain.domain.errors import (
     DataValidationError,
     NotFoundError,
     QueryRejectedError,
+    ResourceLimitError,
     RetrainError,
 )
 from retrain.domain.ports import Holdout, LoadedRows, TrainingEngine
@@ -45,6 +46,7 @@ PERMANENT = (
     ArtifactIntegrityError,
     CorruptStateError,
     QueryRejectedError,
+    ResourceLimitError,
 )
 
 

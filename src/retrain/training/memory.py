@@ -1,0 +1,78 @@
+"""The pre-flight memory estimate: before a local run copies its rows into a split and fits,
+it estimates the process's peak (interpreter and libraries included) from rows, columns and
+classes, and stops with a clear error when that exceeds the instance's memory, instead of
+being killed by the host mid-fit with nothing recorded.
+
+The figures are fitted to peaks measured at 1,000,000 rows (docs/benchmarks.md): BENCH_CORE
+(5 classes, 13 columns) 750 MB, ARTFAM_ROH (51 classes, 13 columns) 1,514 MB, KLASSE_CORE
+(HistGradientBoosting, 5 classes, 7 columns) 694 MB, KLASSE_ROH (4 classes, 8 columns and a
+description) 1,371 MB with its text ablation fit: per million rows a class costs ~17 MB
+(XGBoost's per-class gradients, hessians and margins), a column 25-29 MB (the frame, the
+split copies, the float32 matrix and its quantised form; the larger figure is used), a text
+column ~600 MB (TF-IDF rows). The estimate is within 15 % of those peaks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from retrain.domain.errors import ResourceLimitError
+from retrain.domain.specs import ModelSpec
+
+BASE_MB = 350  # interpreter, pandas, scikit-learn, XGBoost, the Azure SDK
+PER_CLASS_MB = 17  # per million rows
+PER_COLUMN_MB = 29
+PER_TEXT_COLUMN_MB = 600
+UNLIMITED = 1 << 60  # cgroup v1 says "no limit" with a number about this large
+
+
+def estimate_mb(spec: ModelSpec, rows: int, classes: int) -> int:
+    """The whole process's expected peak in MB for a local run of ``rows`` rows."""
+    columns = sum(len(cols) for kind, cols in spec.features.by_kind().items() if kind != "text")
+    per_million = (
+        PER_CLASS_MB * max(classes, 2)
+        + PER_COLUMN_MB * columns
+        + PER_TEXT_COLUMN_MB * len(spec.features.text)
+    )
+    return BASE_MB + round(per_million * rows / 1_000_000)
+
+
+def instance_limit_mb(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """The memory this process may use: its cgroup's limit (v2 ``memory.max``, v1
+    ``memory.limit_in_bytes``), else the machine's memory; None when unknown."""
+    for name in ("memory.max", "memory/memory.limit_in_bytes"):
+        try:
+            text = (root / name).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < UNLIMITED:
+            return int(text) // (1024 * 1024)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check(spec: ModelSpec, rows: int, classes: int, limit_mb: int | None) -> None:
+    """ResourceLimitError when the estimate exceeds ``limit_mb`` (None: no check)."""
+    if limit_mb is None:
+        return
+    needed = estimate_mb(spec, rows, classes)
+    if needed <= limit_mb:
+        return
+    fits = max(0, (limit_mb - BASE_MB) * rows // max(needed - BASE_MB, 1))
+    raise ResourceLimitError(
+        f"{spec.name}: {rows:,} rows x {classes} classes need about {needed:,} MB, more than "
+        f"this instance's {limit_mb:,} MB: nothing was fitted. Train on the newest rows "
+        f"(TRAINING_MAX_ROWS={_round_down(fits):,} fits), use the Dask engine "
+        "(TRAINING_ENGINE=dask, docs/scaling.md) or a larger instance; "
+        "TRAINING_MEMORY_LIMIT_MB overrides the limit read from the instance"
+    )
+
+
+def _round_down(rows: int) -> int:
+    """A readable row count at or below ``rows`` (two significant digits)."""
+    if rows < 100:
+        return rows
+    step = 10 ** (len(str(rows)) - 2)
+    return rows // step * step

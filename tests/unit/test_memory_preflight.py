@@ -1,0 +1,101 @@
+"""The pre-flight memory estimate: a run that would not fit its instance stops before the
+split and the fit, says what to change, and leaves the champion alone."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from retrain import bootstrap
+from retrain.classifiers import default_registry
+from retrain.config import Settings
+from retrain.domain.errors import ResourceLimitError
+from retrain.domain.runs import RunStatus
+from retrain.service.runner import execute_run
+from retrain.service.start import start_runs
+from retrain.training import memory
+from tests.fakes import toy_frame
+
+
+@pytest.mark.parametrize(
+    ("model", "classes", "measured_mb"),
+    [("ARTFAM_ROH", 51, 1514), ("KLASSE_CORE", 5, 694)],
+)  # fmt: skip
+def test_the_estimate_is_within_15_percent_of_the_measured_peaks(model, classes, measured_mb):
+    """docs/benchmarks.md, 1,000,000 rows on a quiet machine."""
+    estimate = memory.estimate_mb(default_registry().get(model), 1_000_000, classes)
+    assert abs(estimate - measured_mb) / measured_mb < 0.15, estimate
+
+
+def test_the_estimate_grows_with_rows_classes_columns_and_text():
+    spec = default_registry().get("KLASSE_ROH")
+    small = memory.estimate_mb(spec, 100_000, 4)
+    assert memory.estimate_mb(spec, 1_000_000, 4) > small
+    assert memory.estimate_mb(spec, 100_000, 40) > small
+    no_text = dataclasses.replace(spec, features=dataclasses.replace(spec.features, text=()))
+    assert memory.estimate_mb(no_text, 100_000, 4) < small
+
+
+def test_the_limit_comes_from_the_cgroup_and_unlimited_means_the_machine(tmp_path):
+    (tmp_path / "memory.max").write_text("3758096384\n")  # 3.5 GiB: a Premium EP1
+    assert memory.instance_limit_mb(tmp_path) == 3584
+    (tmp_path / "memory.max").write_text("max\n")
+    machine = memory.instance_limit_mb(tmp_path)
+    assert machine is not None and machine > 256  # no cgroup limit: the machine's memory
+    v1 = tmp_path / "v1"
+    (v1 / "memory").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert memory.instance_limit_mb(v1) == machine  # v1's "no limit"
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("1073741824\n")
+    assert memory.instance_limit_mb(v1) == 1024
+
+
+def test_the_setting_overrides_the_instance_and_zero_turns_the_check_off(tmp_path):
+    def limit(value: str | None) -> int | None:
+        env = {"RETRAIN_HOME": str(tmp_path)}
+        if value is not None:
+            env["TRAINING_MEMORY_LIMIT_MB"] = value
+        return bootstrap.memory_limit(Settings.from_environ(env))
+
+    assert limit("2048") == 2048
+    assert limit("0") is None
+    assert limit(None) == memory.instance_limit_mb()
+
+
+def test_a_run_too_large_for_its_instance_fails_before_the_split_and_keeps_the_champion(svc):
+    first = start_runs(svc, ["TOY"], trigger="test").runs[0]
+    assert execute_run(svc, first.run_id).status is RunStatus.SUCCEEDED
+    champion = svc.models.store.get("TOY/champion.json")
+
+    svc.source.frames["TOY"] = toy_frame(rows=2000)
+    needed = memory.estimate_mb(svc.registry.get("TOY"), 2000, 2)
+    small = dataclasses.replace(svc, memory_limit_mb=needed - 1)
+    record = start_runs(small, ["TOY"], trigger="test").runs[0]
+    done = execute_run(small, record.run_id, final_attempt=False)  # no retry can help
+    assert done.status is RunStatus.FAILED
+    assert done.stage == "split"
+    assert done.error["type"] == ResourceLimitError.__name__
+    message = done.error["message"]
+    assert f"need about {needed:,} MB" in message and f"{needed - 1:,} MB" in message
+    assert "TRAINING_MAX_ROWS=" in message and "TRAINING_ENGINE=dask" in message
+    assert "TRAINING_MEMORY_LIMIT_MB" in message
+    assert svc.models.store.get("TOY/champion.json") == champion
+    assert svc.models.versions("TOY") == [1]
+    assert svc.notifier.runs[-1].run_id == record.run_id  # Slack is told, once
+
+    enough = dataclasses.replace(svc, memory_limit_mb=needed)
+    again = start_runs(enough, ["TOY"], trigger="test").runs[0]
+    assert execute_run(enough, again.run_id).status is RunStatus.SUCCEEDED
+
+
+def test_the_suggested_row_count_fits_the_limit():
+    spec = default_registry().get("ARTFAM_ROH")
+    with pytest.raises(ResourceLimitError) as stopped:
+        memory.check(spec, 3_000_000, 51, 3584)
+    suggested = int(
+        str(stopped.value).split("TRAINING_MAX_ROWS=")[1].split(" ")[0].replace(",", "")
+    )
+    assert 0 < suggested < 3_000_000
+    assert memory.estimate_mb(spec, suggested, 51) <= 3584
+    memory.check(spec, suggested, 51, 3584)  # passes

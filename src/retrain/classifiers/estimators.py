@@ -40,14 +40,13 @@ def xgboost_hist(
 
 
 def hist_gradient_boosting(max_iter: int = 200, seed: int = 42) -> Any:
+    """scikit-learn's HistGradientBoosting. No ``class_weight`` of its own: the pipeline
+    weighs classes from the primary metric, as for every estimator (with its own
+    ``"balanced"`` as well the weights were squared: KLASSE_CORE's balanced accuracy on the
+    demo was 0.8567 with them, 0.8901 without)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(
-        max_iter=max_iter,
-        learning_rate=0.1,
-        class_weight="balanced",
-        random_state=seed,
-    )
+    return HistGradientBoostingClassifier(max_iter=max_iter, learning_rate=0.1, random_state=seed)
 
 
 def logistic_regression(c: float = 10.0, max_iter: int = 1000) -> Any:

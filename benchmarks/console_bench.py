@@ -11,7 +11,7 @@ makes, over HTTP with a function key: median and slowest of ``--reps`` after one
 (which builds the overview the two cross-model lists read). For comparison it times the old
 way of listing versions (read every card), the one-off rebuild of a lost summary and the
 first list requests after the overview was lost. Results: a Markdown table on stdout, raw
-numbers in bench-results/console.json."""
+numbers in bench-results/console.json (``--out``)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import copy
 import dataclasses
+import functools
 import json
 import platform
 import statistics
@@ -48,6 +49,7 @@ def card_template() -> dict[str, Any]:
     svc, _ = build_services(Path(tempfile.mkdtemp(prefix="bench-card-")), registry=quick_registry())
     (run,) = start_runs(svc, ["KLASSE_ROH"], trigger="bench").runs
     record = execute_run(svc, run.run_id)
+    assert record.version is not None, record.error
     return svc.models.card("KLASSE_ROH", record.version)
 
 
@@ -146,12 +148,14 @@ def measure(svc: Any, settings: Any, reps: int) -> dict[str, dict[str, float]]:
         "GET /api/training/runs?model={m}&limit=20": f"/api/training/runs?model={model}&limit=20",
         "GET /api/training/runs?limit=50": "/api/training/runs?limit=50",
         "GET /api/training/runs/{id}": f"/api/training/runs/{run_id}",
+        "GET /api/training/runs?limit=20": "/api/training/runs?limit=20",
+        "GET /api/training/runs?limit=200 (retrain all)": "/api/training/runs?limit=200",
     }
     out: dict[str, dict[str, float]] = {}
     with LocalServer("127.0.0.1", 0) as server:
         server.start(worker=False)
         for name, path in paths.items():
-            out[name] = timed(lambda p=path: get(server.url + p, server.key), reps)
+            out[name] = timed(functools.partial(get, server.url + path, server.key), reps)
         page = [paths[k] for k in list(paths)[2:4]] + [paths[k] for k in list(paths)[5:7]]
 
         def model_page() -> None:  # what the model page asks for, side by side as a browser
@@ -159,6 +163,24 @@ def measure(svc: Any, settings: Any, reps: int) -> dict[str, dict[str, float]]:
                 list(pool.map(lambda p: get(server.url + p, server.key), page))
 
         out["model page: its 4 API calls together"] = timed(model_page, reps)
+        together = {  # what a view asks for side by side, as a browser does
+            "compare view: 2 cards + models together": [
+                f"/api/models/{model}/versions/{max(1, last - 1)}",
+                f"/api/models/{model}/versions/{last}",
+                "/api/models",
+            ],
+            "retrain all asks: models + runs?limit=200 together": [
+                "/api/models",
+                "/api/training/runs?limit=200",
+            ],
+        }
+        for name, calls in together.items():
+
+            def side_by_side(calls: list[str] = calls) -> None:
+                with ThreadPoolExecutor(len(calls)) as pool:
+                    list(pool.map(lambda p: get(server.url + p, server.key), calls))
+
+            out[name] = timed(side_by_side, reps)
 
     def every_card() -> None:  # the list before the summary: one read per card
         for version in svc.models.versions(model):
@@ -206,6 +228,9 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=100)
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--backends", default="local,azurite")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench-results" / "console.json", help="raw numbers"
+    )
     args = parser.parse_args()
 
     from tests.fakes import RecordingNotifier
@@ -240,8 +265,8 @@ def main() -> None:
                 "seed_s": round(seeded, 1),
                 **measure(svc, settings, args.reps),
             }
-    out = ROOT / "bench-results" / "console.json"
-    out.parent.mkdir(exist_ok=True)
+    out = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(report(results))
 

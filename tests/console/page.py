@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
+from collections.abc import Iterator
 from typing import Any
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.console.conftest import OUTPUT
+from tests.console.conftest import OUTPUT, ROOT
 
 WAIT_S = 30  # generous: the machine may be shared
+DOC_IMAGES = ROOT / "docs" / "img"
+DESKTOP = (1400, 900)
+PHONE = (390, 844)
 
 
 def wait(driver: Any, condition: Any, seconds: float = WAIT_S) -> Any:
@@ -53,12 +59,33 @@ def shot(driver: Any, name: str, full_page: bool = True) -> str:
         driver.save_screenshot(str(path))
         return str(path)
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    # captured beyond the viewport the page has no scroll bar: it is laid out that much wider
+    width = max(size["width"], driver.execute_script("return innerWidth"))
+    clip = {"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1}
     shot = driver.execute_cdp_cmd(
         "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
     )
     path.write_bytes(base64.b64decode(shot["data"]))
     return str(path)
+
+
+def doc_shot(driver: Any, name: str, top: str, height: int, scale: float) -> None:
+    """A small PNG for docs/console.md: ``height`` CSS px of the page from the top of the
+    element ``top`` (a CSS selector), scaled by ``scale``. Written to docs/img/ only when
+    RETRAIN_DOC_SHOTS=1 (a tracked file is not rewritten by every test run)."""
+    if os.environ.get("RETRAIN_DOC_SHOTS") != "1":
+        return
+    y = driver.execute_script(
+        "return document.querySelector(arguments[0]).getBoundingClientRect().top + scrollY - 8",
+        top,
+    )
+    width = driver.execute_script("return document.documentElement.clientWidth")
+    clip = {"x": 0, "y": max(0, y), "width": width, "height": height, "scale": scale}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+    (DOC_IMAGES / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
 
 
 def no_horizontal_scroll(driver: Any) -> bool:
@@ -93,3 +120,41 @@ def severe_console_errors(driver: Any, allowed: tuple[str, ...] = ()) -> list[st
         for entry in driver.get_log("browser")
         if entry["level"] == "SEVERE" and not any(a in entry["message"] for a in allowed)
     ]
+
+
+@contextlib.contextmanager
+def window(driver: Any, width: int, height: int) -> Iterator[None]:
+    """The browser window at ``width`` x ``height`` CSS px for a while (the session's other
+    tests expect 1280 x 900)."""
+    driver.set_window_size(width, height)
+    inner = driver.execute_script("return [innerWidth, innerHeight]")
+    # headless Chromium may keep a few px for its frame: ask again for the inner size
+    driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
+    try:
+        yield
+    finally:
+        driver.set_window_size(1280, 900)
+
+
+def in_viewport(driver: Any, css: str) -> bool:
+    """Whether the element's box is wholly inside the viewport."""
+    return driver.execute_script(
+        """
+        const box = document.querySelector(arguments[0]).getBoundingClientRect();
+        return box.top >= 0 && box.left >= 0
+          && box.bottom <= innerHeight && box.right <= innerWidth;
+        """,
+        css,
+    )
+
+
+def scroll_y(driver: Any) -> float:
+    return driver.execute_script("return scrollY")
+
+
+def focused(driver: Any) -> str:
+    """The focused element as ``tag#id`` plus its text (for asserts and their messages)."""
+    return driver.execute_script(
+        "const e = document.activeElement;"
+        "return `${e.tagName.toLowerCase()}#${e.id} ${e.textContent.trim()}`"
+    )

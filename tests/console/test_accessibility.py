@@ -7,12 +7,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.console.page import (
+    DESKTOP,
     heading,
     no_horizontal_scroll,
     shot,
     text_in,
     visible,
     wait,
+    window,
 )
 from tests.console.test_click_through import train
 
@@ -67,3 +69,31 @@ def test_keyboard_only_labels_and_a_phone_screen(browser, console):
         shot(browser, "13-phone-card")
     finally:
         browser.set_window_size(1280, 900)
+
+
+def test_compare_and_more_by_keyboard_alone(browser, console):
+    """Issue 25's controls: every field labelled; the compare form and the compare view
+    reached and used with Tab and Enter; the focus follows each new view ("Show more" by
+    keyboard: test_readable.py)."""
+    server, svc = console
+    for _ in range(3):
+        train(svc, "KLASSE_ROH")
+    with window(browser, *DESKTOP):
+        browser.get(f"{server.url}/api/console")
+        visible(browser, "#key-input").send_keys(server.key, Keys.ENTER)
+        text_in(browser, "main table tbody", "KLASSE_ROH")
+        tab_to(browser, "KLASSE_ROH").send_keys(Keys.ENTER)
+        heading(browser, "KLASSE_ROH")
+        wait(browser, lambda d: d.switch_to.active_element.tag_name == "h1")
+        wait(browser, lambda d: d.find_element(By.ID, "compare-b").get_attribute("value") == "v3")
+        assert browser.execute_script(UNLABELLED) == []
+        button = tab_to(browser, "Compare", limit=80)
+        assert button is not None, "the compare button is not reachable with Tab"
+        button.send_keys(Keys.ENTER)
+        heading(browser, "KLASSE_ROH v2 → v3")  # the newest (the champion) and the one before
+        wait(browser, lambda d: d.switch_to.active_element.tag_name == "h1")
+        assert tab_to(browser, "v3 (champion) card") is not None
+        assert tab_to(browser, "Swap: v3 → v2") is not None
+        browser.switch_to.active_element.send_keys(Keys.ENTER)
+        heading(browser, "KLASSE_ROH v3 → v2")
+        assert browser.execute_script(UNLABELLED) == []

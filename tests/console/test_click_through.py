@@ -4,7 +4,6 @@ worker finishes it, the page shows it; promote with a reason (confirmed); the hi
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
 
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
@@ -84,7 +83,7 @@ def test_list_model_card_run_promote_history(browser, console):
 
     # 4. roll back to v1 with a reason; cancel first, then confirm
     champion_before = svc.models.champion("KLASSE_ROH").version
-    Select(browser.find_element(By.ID, "promote-version")).select_by_value("1")
+    browser.find_element(By.ID, "promote-version").send_keys("v1")
     browser.find_element(By.ID, "promote-reason").send_keys("roll back: v2 misroutes plant P04")
     browser.find_element(By.CSS_SELECTOR, "#promote-form button[type=submit]").click()
     dialog = visible(browser, "dialog#confirm")

@@ -7,7 +7,6 @@ import urllib.error
 import urllib.request
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
 
 from retrain.domain.errors import BackendError
 from tests.console.page import (
@@ -52,6 +51,9 @@ def test_a_wrong_key_is_refused_and_the_key_never_reaches_a_url(browser, console
     text_in(browser, "main table tbody", "KLASSE_ROH")
     browser.find_element(By.ID, "dry-all").click()  # retrain all, as a dry run
     browser.find_element(By.CSS_SELECTOR, "form[aria-label='Retrain all models'] button").click()
+    dialog = visible(browser, "dialog#confirm")  # it asks first (test_retrain_all.py)
+    assert "Dry-run all 3 models?" in dialog.text and "no dry-run batch yet" in dialog.text
+    browser.find_element(By.ID, "confirm-ok").click()
     text_in(browser, "#notice", "Dry run queued: ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH")
     assert len(server.queue) == 3
     loaded = urls_loaded(browser)
@@ -118,7 +120,7 @@ def test_conflicts_refusals_and_failed_or_dry_runs_are_explained(browser, consol
     # promotion: the reason is required; a tampered artifact is refused in words
     browser.find_element(By.CSS_SELECTOR, "#promote-form button[type=submit]").click()
     text_in(browser, "#notice", "Choose the version")
-    Select(browser.find_element(By.ID, "promote-version")).select_by_value("1")
+    browser.find_element(By.ID, "promote-version").send_keys("1")
     browser.find_element(By.CSS_SELECTOR, "#promote-form button[type=submit]").click()
     text_in(browser, "#notice", "the reason is kept in the alias history")
     artifact = svc.models.store.root / "KLASSE_CORE" / "versions" / "1" / "model.skops"

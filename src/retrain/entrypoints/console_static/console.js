@@ -9,6 +9,7 @@
   const noticeBox = document.getElementById('notice');
   const forgetButton = document.getElementById('forget-key');
   const ACTIVE = new Set(['queued', 'running']);
+  const PAGE = 20; // rows a list shows first, and adds with each "Show more"
   let timers = [];
   let serverOffsetMs = 0; // server clock minus browser clock, from the Date header
   let generation = 0; // bumps on every navigation: late answers of an old view are dropped
@@ -45,18 +46,77 @@
     }
   }
 
+  /** Replace what ``box`` shows; the element that had the focus in it keeps it (found again
+      by what it is), so a polled list never throws a keyboard user back to the page top. */
+  function swap(box, ...children) {
+    const active = document.activeElement;
+    const key = active && active !== box && box.contains(active) ? focusKey(active) : null;
+    box.replaceChildren();
+    append(box, children);
+    if (key === null) return;
+    const again = [...box.querySelectorAll('a, button, input, select, textarea, [tabindex]')]
+      .find((el) => focusKey(el) === key);
+    if (again) again.focus({ preventScroll: true });
+  }
+  function focusKey(el) {
+    return [el.tagName, el.id, el.getAttribute('href') || '',
+      el.getAttribute('aria-label') || el.textContent.trim()].join('|');
+  }
+
   function section(title, id, ...children) {
     return h('section', { 'aria-labelledby': id }, h('h2', { id, text: title }), ...children);
   }
 
-  function table(caption, columns, rows, empty) {
+  /** A table; on a phone (CSS .stack) one card per row, each cell named by its column and
+      the ``status`` column's cell first. */
+  function table(caption, columns, rows, empty, opts) {
+    const o = opts || {};
     if (!rows.length) return h('p', { class: 'empty', text: empty || 'Nothing yet.' });
-    return h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption },
-      h('table', {},
+    return h('div', { class: 'table-wrap stack', tabindex: 0, role: 'region', 'aria-label': caption },
+      h('table', { class: o.class || null },
         h('caption', { class: 'visually-hidden', text: caption }),
         h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: c })))),
-        h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) =>
-          i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c)))))));
+        h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) => {
+          const attrs = { 'data-label': columns[i] || null, class: i === o.status ? 'status-cell' : null };
+          return i === 0 ? h('th', { scope: 'row', ...attrs }, c) : h('td', attrs, c);
+        }))))));
+  }
+
+  /** Newest first, PAGE rows at a time: the first ``state.shown`` of ``rows`` and a button
+      for PAGE more while there are more (``total`` null: unknown, the server was asked for
+      ``state.shown`` rows; it may hold more when it sent that many). */
+  function paged(state, noun, caption, columns, rows, empty, opts, total) {
+    const shown = rows.slice(0, state.shown);
+    const more = total === null ? rows.length >= state.shown : total > state.shown;
+    const list = table(caption, columns, shown, empty, opts);
+    if (more && state.shown >= state.most) { // as many as one API answer holds
+      return h('div', {}, list, h('p', { class: 'pager', text: `Showing the newest ${shown.length} ${noun}, the most one list holds.` }));
+    }
+    if (!more) return list;
+    const count = total === null ? `the newest ${shown.length}` : `the newest ${shown.length} of ${total}`;
+    return h('div', {}, list, h('p', { class: 'pager' }, `Showing ${count} ${noun}.`,
+      h('button', { type: 'button', class: 'more', text: `Show ${PAGE} more`,
+        'aria-label': `Show ${PAGE} more ${noun}`, onclick: () => {
+          state.focusRow = state.shown;
+          state.shown = Math.min(state.shown + PAGE, state.most);
+          state.render();
+        } })));
+  }
+  const RUNS_MOST = 500; // the API's largest runs ?limit=
+  function pageState(render, most) { return { shown: PAGE, focusRow: null, render, most: most || Infinity }; }
+  /** After "Show more": the focus goes to the first new row (its link, else its header). */
+  function focusNewRow(box, state) {
+    if (state.focusRow === null) return;
+    const row = box.querySelectorAll('tbody tr')[state.focusRow];
+    state.focusRow = null;
+    if (!row) { // nothing more came: the list itself
+      const wrap = box.querySelector('.table-wrap');
+      if (wrap) wrap.focus();
+      return;
+    }
+    let target = row.querySelector('a, button');
+    if (!target) { target = row.firstElementChild; target.setAttribute('tabindex', '-1'); }
+    target.focus();
   }
 
   function dl(pairs) {
@@ -70,19 +130,36 @@
     const label = String(word || '–').replace(/_/g, ' ');
     return h('span', { class: `badge badge-${String(word || 'none')}`, text: label });
   }
+  function txt(x) { return x === null || x === undefined || x === '' ? '–' : String(x); }
   function num(x, digits = 4) {
     return typeof x === 'number' ? x.toFixed(digits) : '–';
   }
   function signed(x) {
     return typeof x === 'number' ? (x >= 0 ? '+' : '') + x.toFixed(4) : '–';
   }
+  function count(x) { return typeof x === 'number' ? x.toLocaleString('en') : '–'; }
+  function pct(x) { return typeof x === 'number' ? `${(x * 100).toFixed(1)} %` : '–'; }
+  function plural(n, word) { return `${n} ${word}${n === 1 ? '' : 's'}`; }
+  function listOf(names, most = 12) {
+    return names.length > most ? `${names.slice(0, most).join(', ')} and ${names.length - most} more` : names.join(', ');
+  }
+  function duration(seconds) {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return 'an unknown time';
+    if (seconds < 10) return `${seconds.toFixed(1)} s`;
+    if (seconds < 60) return `${Math.round(seconds)} s`;
+    const whole = Math.round(seconds);
+    if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+    return `${Math.floor(whole / 3600)} h ${Math.round((whole % 3600) / 60)} min`;
+  }
   function modelHref(name) { return `#/models/${encodeURIComponent(name)}`; }
   function versionHref(name, v) { return `${modelHref(name)}/versions/${v}`; }
+  function compareHref(name, a, b) { return `${modelHref(name)}/compare/${a}/${b}`; }
   function runHref(id) { return `#/runs/${encodeURIComponent(id)}`; }
 
   function ago(iso) {
     if (!iso) return '–';
     const seconds = Math.max(0, (Date.now() + serverOffsetMs - Date.parse(iso)) / 1000);
+    if (!Number.isFinite(seconds)) return '–';
     if (seconds < 60) return `${Math.round(seconds)} s ago`;
     if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
     if (seconds < 172800) return `${Math.round(seconds / 3600)} h ago`;
@@ -225,7 +302,7 @@
     return tick();
   }
 
-  // ---- starting runs and promoting -----------------------------------------------------
+  // ---- starting runs -------------------------------------------------------------------
   function retrainForm(models, label, onStarted) {
     const id = models === 'all' ? 'all' : 'one';
     const dry = h('input', { type: 'checkbox', id: `dry-${id}`, name: 'dry_run' });
@@ -236,6 +313,10 @@
       event.preventDefault();
       button.disabled = true;
       try {
+        if (models === 'all' && !(await confirmAll(dry.checked))) {
+          notice('Nothing started.', 'info');
+          return;
+        }
         const body = { models, reason: reason.value.trim(), dry_run: dry.checked };
         const started = await api('training', { method: 'POST', body });
         const parts = [];
@@ -253,11 +334,63 @@
         failed(err, 'Starting the run');
       } finally {
         button.disabled = false;
+        if (document.activeElement === document.body && button.isConnected) button.focus();
       }
     } },
     h('div', { class: 'field' }, h('label', { for: `reason-${id}`, text: 'Reason (optional)' }), reason),
     h('div', { class: 'field check' }, dry, h('label', { for: `dry-${id}`, text: 'Dry run: validate the data, publish nothing' })),
     button);
+  }
+
+  /** "Retrain all" names what it starts and what the last batch cost; true: go ahead. */
+  async function confirmAll(dryRun) {
+    const [listed, recent] = await Promise.all([api('models'), api('training/runs?limit=200')]);
+    const names = listed.models.map((m) => m.name);
+    const busy = listed.models.filter((m) => m.active_run).map((m) => m.name);
+    const n = names.length;
+    const what = dryRun ? 'a dry run (load and validate the data, publish nothing)' : 'a training run';
+    const lines = [
+      `Starts ${what} for each of the ${plural(n, 'registered model')}: ${listOf(names)}.`,
+      busy.length ? `${busy.length} of them already ${busy.length === 1 ? 'has' : 'have'} a run queued ` +
+        `or running and will be skipped: ${listOf(busy)}.` : null,
+      batchText(lastBatch(recent.runs, dryRun), dryRun),
+    ].filter((line) => line);
+    return confirmDialog(dryRun ? `Dry-run all ${plural(n, 'model')}?` : `Retrain all ${plural(n, 'model')}?`,
+      lines, dryRun ? `Start ${plural(n, 'dry run')}` : `Retrain ${plural(n, 'model')}`);
+  }
+
+  /** The newest batch (runs started together, one batch id) among ``runs`` (newest
+      first), of dry runs or of training runs: its size, when it started (its first run's
+      start, else its queueing), how long it took to its last finish, whether it still runs. */
+  function lastBatch(runs, dryRun) {
+    const newest = runs.find((r) => r.batch_id && Boolean(r.dry_run) === dryRun);
+    if (!newest) return null;
+    const members = runs.filter((r) => r.batch_id === newest.batch_id);
+    const times = (field) => members.map((r) => Date.parse(r[field] || '')).filter(Number.isFinite);
+    const starts = times('started_at');
+    const start = Math.min(...(starts.length ? starts : times('created_at')));
+    const ends = times('finished_at');
+    const end = ends.length ? Math.max(...ends) : NaN;
+    const active = members.filter((r) => ACTIVE.has(r.status)).length;
+    return {
+      size: members.length,
+      active,
+      failed: members.filter((r) => r.status === 'failed').length,
+      startedAt: Number.isFinite(start) ? new Date(start).toISOString() : null,
+      finishedAt: Number.isFinite(end) ? new Date(end).toISOString() : null,
+      seconds: !active && Number.isFinite(start) && end >= start ? (end - start) / 1000 : null,
+    };
+  }
+  function batchText(batch, dryRun) {
+    const kind = dryRun ? 'dry-run batch' : 'batch';
+    if (!batch) return `Last ${kind}: no ${kind} yet.`;
+    const size = plural(batch.size, 'model');
+    if (batch.active) {
+      return `Last ${kind}: ${size}, started ${ago(batch.startedAt)}, still running ` +
+        `(${batch.size - batch.active} of ${batch.size} finished).`;
+    }
+    return `Last ${kind}: ${size}, took ${duration(batch.seconds)} from its first start to its ` +
+      `last finish, ${ago(batch.finishedAt)}` + (batch.failed ? `; ${batch.failed} failed.` : '.');
   }
 
   function confirmDialog(title, lines, okLabel) {
@@ -282,21 +415,63 @@
     });
   }
 
-  function promoteForm(model, versions, champion, onMoved) {
-    const select = h('select', { id: 'promote-version', name: 'version', required: true },
-      h('option', { value: '', text: 'Choose a version' }),
-      versions.filter((v) => !v.error).slice().reverse().map((v) => h('option', {
-        value: v.version, text: `v${v.version} · ${String(v.status).replace(/_/g, ' ')} · ${num(v.score)}` +
-          (v.champion ? ' (champion)' : ''),
-      })));
+  // ---- choosing a version: a field with suggestions, not a select of every version -------
+  /** "12", "v12" or "v12 · promoted · …" (a suggestion as chosen): 12; else null. */
+  function versionNumber(text) {
+    const m = /^\s*v?\s*(\d{1,9})(?!\d)/i.exec(text || '');
+    return m ? Number(m[1]) : null;
+  }
+  function versionWords(v) {
+    return `v${v.version} · ${String(v.status).replace(/_/g, ' ')} · ${num(v.score)}` +
+      (v.champion ? ' · champion' : '');
+  }
+  /** Suggestions for every version field of a model page (newest first). */
+  function versionChoices(list) {
+    return list.filter((v) => !v.error).slice().reverse()
+      .map((v) => h('option', { value: `v${v.version}`, label: versionWords(v).slice(`v${v.version} · `.length) }));
+  }
+  /** What the field's text names, in words, under the field (read out as it changes). */
+  function versionHint(list, text) {
+    const readable = list.filter((v) => !v.error);
+    if (!readable.length) return 'No versions yet.';
+    const range = `v${readable[0].version} to v${readable[readable.length - 1].version}`;
+    const n = versionNumber(text);
+    if (!String(text || '').trim()) return `${plural(readable.length, 'version')}, ${range}: type a number or pick one.`;
+    const found = readable.find((v) => v.version === n);
+    if (found) return `${versionWords(found)}, created ${ago(found.created_at)}.`;
+    return n === null ? `Type a version number (${range}).` : `No readable version ${n} (versions run ${range}).`;
+  }
+  function versionField(id, label, list) {
+    const input = h('input', { id, name: id, type: 'text', list: 'version-choices', inputmode: 'numeric',
+      autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': `${id}-hint`,
+      placeholder: 'e.g. 12' });
+    const hint = h('p', { id: `${id}-hint`, class: 'hint', 'aria-live': 'polite' });
+    const field = h('div', { class: 'field' }, h('label', { for: id, text: label }), input, hint);
+    field.input = input;
+    field.describe = () => { hint.textContent = versionHint(list(), input.value); };
+    field.pick = () => list().find((v) => !v.error && v.version === versionNumber(input.value)) || null;
+    input.addEventListener('input', field.describe);
+    return field;
+  }
+
+  // ---- promoting -----------------------------------------------------------------------
+  function promoteForm(model, onMoved) {
+    let versions = [];
+    let champion = null;
+    const choice = versionField('promote-version', 'Version to serve', () => versions);
     const reason = h('textarea', { id: 'promote-reason', name: 'reason', required: true, rows: 2,
       maxlength: 500, 'aria-describedby': 'promote-help' });
     const button = h('button', { type: 'submit', class: 'primary', text: 'Review the change…' });
     const form = h('form', { class: 'card', id: 'promote-form', novalidate: true, onsubmit: async (event) => {
       event.preventDefault();
-      const version = Number(select.value);
+      const picked = choice.pick();
       const why = reason.value.trim();
-      if (!version) { notice('Choose the version that should serve.', 'error'); select.focus(); return; }
+      if (!picked) {
+        notice(choice.input.value.trim() ? versionHint(versions, choice.input.value) : 'Choose the version that should serve.', 'error');
+        choice.input.focus();
+        return;
+      }
+      const version = picked.version;
       if (!why) { notice('Say why: the reason is kept in the alias history.', 'error'); reason.focus(); return; }
       const verb = champion && version < champion ? 'Roll back' : 'Promote';
       const yes = await confirmDialog(`${verb} ${model}?`, [
@@ -311,6 +486,7 @@
           method: 'POST', body: { version, reason: why } });
         notice(`${model} champion is now v${moved.version}.`, 'ok');
         reason.value = '';
+        choice.input.value = '';
         await onMoved();
       } catch (err) {
         failed(err, `Moving the ${model} champion`);
@@ -318,12 +494,210 @@
         button.disabled = false;
       }
     } },
-    h('div', { class: 'field' }, h('label', { for: 'promote-version', text: 'Version to serve' }), select),
+    choice,
     h('div', { class: 'field grow' }, h('label', { for: 'promote-reason', text: 'Reason (required)' }), reason),
     h('p', { id: 'promote-help', class: 'help', text: 'Promote a kept version or roll back to an older one. You confirm before anything changes.' }),
     button);
-    form.choose = (version) => { select.value = String(version); reason.focus(); };
+    form.update = (list, current) => { versions = list; champion = current; choice.describe(); };
+    form.choose = (version) => { choice.input.value = `v${version}`; choice.describe(); reason.focus(); };
     return form;
+  }
+
+  // ---- comparing two versions: the facts of `retrain diff` (service/compare.py) ---------
+  function compareForm(model) {
+    let versions = [];
+    let champion = null;
+    let touched = false;
+    const a = versionField('compare-a', 'Version', () => versions);
+    const b = versionField('compare-b', 'compared with', () => versions);
+    for (const f of [a, b]) f.input.addEventListener('input', () => { touched = true; });
+    const form = h('form', { class: 'card inline-form', id: 'compare-form', novalidate: true,
+      'aria-label': 'Compare two versions', onsubmit: (event) => {
+        event.preventDefault();
+        const [pa, pb] = [a.pick(), b.pick()];
+        const bad = !pa ? a : (!pb ? b : null);
+        if (bad) { notice(versionHint(versions, bad.input.value), 'error'); bad.input.focus(); return; }
+        if (pa.version === pb.version) { notice('Choose two different versions.', 'error'); b.input.focus(); return; }
+        notice('');
+        location.hash = compareHref(model, pa.version, pb.version);
+      } },
+    a, b, h('button', { type: 'submit', text: 'Compare' }),
+    h('p', { class: 'help', text: 'Metrics, per-class scores, gate decisions, parameters, data window and profile side by side (what `retrain diff` shows).' }));
+    form.update = (list, current) => {
+      versions = list;
+      champion = current;
+      const readable = list.filter((v) => !v.error).map((v) => v.version);
+      if (!touched && readable.length >= 2) {
+        const newest = readable[readable.length - 1];
+        const other = champion && champion !== newest ? champion : readable[readable.length - 2];
+        a.input.value = `v${Math.min(other, newest)}`;
+        b.input.value = `v${Math.max(other, newest)}`;
+      }
+      a.describe(); b.describe();
+    };
+    return form;
+  }
+
+  const GATE_KEYS = ['outcome', 'reason', 'metric', 'candidate', 'champion', 'champion_version'];
+  const FEATURE_KINDS = ['numeric', 'categorical', 'boolean', 'text', 'target'];
+  // a card's metrics that are counts, not scores (Python tells 608 from 608.0; JSON cannot)
+  const COUNT_METRICS = new Set(['test_rows']);
+  function obj(x) { return x && typeof x === 'object' && !Array.isArray(x) ? x : {}; }
+  function own(o, k) { return Object.prototype.hasOwnProperty.call(o, k); }
+  function get(o, k) { return own(o, k) && o[k] !== undefined ? o[k] : null; } // dict.get
+  function keysOf(...maps) { return [...new Set(maps.flatMap((m) => Object.keys(m)))].sort(); }
+  function round6(x) { return Math.round(x * 1e6) / 1e6; }
+  function same(x, y) { return JSON.stringify(x) === JSON.stringify(y); } // null: NaN or None
+  function byText(x, y) { return x < y ? -1 : (x > y ? 1 : 0); }
+
+  /** Two model cards compared: the same records as ``retrain.service.compare.compare``
+      (``retrain diff --json``), computed here from the cards the API answers. */
+  function compareCards(a, b) {
+    const ma = obj(a.metrics), mb = obj(b.metrics);
+    const metrics = keysOf(ma, mb).filter((k) => {
+      const v = own(ma, k) ? ma[k] : mb[k]; // a's value decides, as in Python
+      return !COUNT_METRICS.has(k) && typeof v === 'number';
+    }).map((k) => {
+      const x = get(ma, k), y = get(mb, k);
+      return { metric: k, a: x, b: y, delta: typeof x === 'number' && typeof y === 'number' ? round6(y - x) : null };
+    });
+    const pa = obj(obj(a.estimator).params), pb = obj(obj(b.estimator).params);
+    const la = obj(a.library_versions), lb = obj(b.library_versions);
+    const fa = obj(a.data_fingerprint), fb = obj(b.data_fingerprint);
+    const gate = (card) => Object.fromEntries(GATE_KEYS.map((k) => [k, get(obj(card.gate), k)]));
+    return {
+      model: get(a, 'model'),
+      a: get(a, 'version'),
+      b: get(b, 'version'),
+      primary_metric: get(b, 'primary_metric'),
+      metrics,
+      gate: { a: gate(a), b: gate(b) },
+      params: keysOf(pa, pb).map((k) => ({ param: k, a: get(pa, k), b: get(pb, k) }))
+        .filter((p) => !same(p.a, p.b)),
+      data_window: { a: get(a, 'data_window'), b: get(b, 'data_window') },
+      rows: { a: get(a, 'rows'), b: get(b, 'rows') },
+      same_rows: Boolean(fa.rows_sha256) && get(fa, 'rows_sha256') === get(fb, 'rows_sha256'),
+      same_query: get(fa, 'query_sha256') === get(fb, 'query_sha256'),
+      feature_schema: schemaChanges(obj(a.feature_schema), obj(b.feature_schema)),
+      class_distribution: classShares(obj(a.class_distribution), obj(b.class_distribution)),
+      library_versions: keysOf(la, lb).map((k) => ({ library: k, a: get(la, k), b: get(lb, k) }))
+        .filter((x) => !same(x.a, x.b)),
+    };
+  }
+  function schemaChanges(a, b) {
+    const changes = [];
+    for (const kind of FEATURE_KINDS) {
+      const before = new Set(get(a, kind) || []), after = new Set(get(b, kind) || []);
+      changes.push(...[...after].filter((c) => !before.has(c)).sort().map((column) => ({ kind, column, change: 'added' })));
+      changes.push(...[...before].filter((c) => !after.has(c)).sort().map((column) => ({ kind, column, change: 'removed' })));
+    }
+    return changes;
+  }
+  function classShares(a, b) {
+    const sum = (m) => Object.values(m).reduce((t, n) => t + (n || 0), 0) || 1;
+    const ta = sum(a), tb = sum(b);
+    return keysOf(a, b).map((label) => {
+      const na = get(a, label) || 0, nb = get(b, label) || 0;
+      return { class: label, a: na, b: nb, a_share: round6(na / ta), b_share: round6(nb / tb),
+        share_delta: round6(nb / tb - na / ta) };
+    }).sort((x, y) => Math.abs(y.share_delta) - Math.abs(x.share_delta) || (y.a + y.b) - (x.a + x.b) || byText(x.class, y.class));
+  }
+
+  /** Per-class scores of both cards, the largest change in F1 first. */
+  function perClassRows(a, b) {
+    const ca = obj(obj(a.metrics).per_class), cb = obj(obj(b.metrics).per_class);
+    return keysOf(ca, cb).map((label) => {
+      const x = obj(ca[label]), y = obj(cb[label]);
+      const change = typeof x.f1 === 'number' && typeof y.f1 === 'number' ? y.f1 - x.f1 : null;
+      return { label, x, y, change };
+    }).sort((p, q) => (q.change === null ? -1 : Math.abs(q.change)) - (p.change === null ? -1 : Math.abs(p.change)) || byText(p.label, q.label));
+  }
+
+  // ---- a data profile, per feature (training/profile.py writes it) ---------------------
+  const SPARK = '▁▂▃▄▅▆▇█';
+  function short(x) {
+    if (typeof x !== 'number' || !Number.isFinite(x)) return '–';
+    const size = Math.abs(x);
+    if (size >= 1000) return Math.round(x).toLocaleString('en');
+    if (size >= 10) return x.toFixed(1);
+    return Number(x.toPrecision(3)).toString();
+  }
+  /** A numeric column's buckets: [low, high) and rows; a bucket holding one value only (the
+      profile isolates common values) is a point. */
+  function buckets(col) {
+    const edges = Array.isArray(col.edges) ? col.edges : [];
+    const counts = Array.isArray(col.counts) ? col.counts : [];
+    return counts.map((n, i) => {
+      const low = i > 0 ? edges[i - 1] : null, high = i < edges.length ? edges[i] : null;
+      const point = typeof low === 'number' && typeof high === 'number' && high - low <= Math.abs(low) * 1e-9 + 1e-300;
+      return { low, high, n: n || 0, point };
+    });
+  }
+  function topShares(counts, other, most) {
+    const entries = Object.entries(obj(counts)).filter(([, n]) => typeof n === 'number');
+    const total = entries.reduce((t, [, n]) => t + n, 0) + (typeof other === 'number' ? other : 0);
+    if (!total) return 'no values';
+    entries.sort((x, y) => y[1] - x[1] || byText(x[0], y[0]));
+    const shown = entries.slice(0, most).map(([k, n]) => `${k} ${Math.round((100 * n) / total)} %`);
+    const rest = entries.length - most + (other ? 1 : 0);
+    return shown.join(' · ') + (rest > 0 ? ` · ${rest} more` : '');
+  }
+  function histogram(parts) {
+    const max = Math.max(1, ...parts.map((p) => p.n));
+    const bars = parts.map((p) => (p.n ? SPARK[Math.min(7, Math.floor((p.n / max) * 8))] : ' ')).join('');
+    return h('span', { class: 'spark', role: 'img', text: bars,
+      'aria-label': `histogram of ${parts.length} buckets: ${parts.map((p) => p.n).join(', ')} rows` });
+  }
+  /** One feature's distribution in a few words (or a small text histogram). */
+  function distribution(col) {
+    const c = obj(col);
+    if (c.kind === 'numeric') {
+      const parts = buckets(c);
+      const filled = parts.filter((p) => p.n);
+      const moments = `mean ${short(c.mean)} · sd ${short(c.std)}`;
+      if (filled.length && filled.every((p) => p.point)) { // a few common values: name them
+        return `${topShares(Object.fromEntries(filled.map((p) => [short(p.low), p.n])), 0, 4)} · ${moments}`;
+      }
+      if (!filled.length) return 'no values';
+      const edges = (c.edges || []).filter((e) => typeof e === 'number');
+      const range = edges.length ? ` · cut at ${short(edges[0])} … ${short(edges[edges.length - 1])}` : '';
+      return h('span', {}, histogram(parts), ` ${moments}${range}`);
+    }
+    if (c.kind === 'categorical' || c.kind === 'boolean') return topShares(c.counts, c.other, 3);
+    if (c.kind === 'text') {
+      const tokens = Object.entries(obj(c.tokens)).sort((x, y) => y[1] - x[1] || byText(x[0], y[0]));
+      const words = tokens.slice(0, 4).map(([t]) => t).join(', ');
+      return `${short(obj(c.length).mean)} characters on average · ${count(c.empty)} empty` +
+        (words ? ` · most common words: ${words}` : '');
+    }
+    return '–';
+  }
+  /** Per feature: kind, missing share, distribution; from a profile of format 2 (format 1,
+      written before, has null rates only). */
+  function profileFeatures(profile) {
+    const p = obj(profile);
+    const columns = obj(p.columns);
+    const rates = obj(p.null_rates);
+    return keysOf(columns, rates).map((name) => {
+      const col = obj(columns[name]);
+      const rows = typeof col.rows === 'number' ? col.rows : p.rows;
+      const missing = typeof rates[name] === 'number' ? rates[name]
+        : (typeof col.missing === 'number' && rows ? col.missing / rows : null);
+      return { name, kind: col.kind || null, missing, col: own(columns, name) ? col : null };
+    });
+  }
+  const DRIFT_RULES = new Set(['feature_shift', 'new_categories', 'vanished_categories', 'vocabulary_shift', 'label_shift', 'new_classes']);
+  function findingsOf(findings, column) {
+    const mine = (findings || []).filter((f) => f && f.column === column);
+    if (!mine.length) return '–';
+    return h('ul', { class: 'plain' }, mine.map((f) => h('li', {},
+      badge(DRIFT_RULES.has(f.rule) ? 'drift' : f.severity), ' ', f.message || f.rule || '')));
+  }
+  function profileTable(profile, findings) {
+    const features = profileFeatures(profile);
+    return table('Data profile per feature', ['Feature', 'Kind', 'Missing', 'Distribution', 'Findings (drift against the champion)'],
+      features.map((f) => [f.name, txt(f.kind), pct(f.missing), f.col ? distribution(f.col) : 'not recorded', findingsOf(findings, f.name)]),
+      'The profile names no features.');
   }
 
   // ---- the metric chart --------------------------------------------------------------
@@ -407,8 +781,8 @@
         return [
           link(modelHref(m.name), m.name),
           m.champion_version ? `v${m.champion_version}` : 'none',
-          m.champion_score === null || m.champion_score === undefined ? '–' : `${num(m.champion_score)} ${m.primary_metric}`,
-          String(m.versions),
+          typeof m.champion_score === 'number' ? `${num(m.champion_score)} ${m.primary_metric}` : '–',
+          txt(m.versions),
           last ? h('a', { href: runHref(last.run_id), class: 'last-run' }, last.error && !last.status ? 'unreadable ' : null,
             last.status ? badge(last.status === 'succeeded' ? (last.outcome || 'succeeded') : last.status) : null,
             last.dry_run ? ' dry run ' : ' ', when(last.finished_at || last.created_at)) : 'never',
@@ -416,9 +790,9 @@
           m.error ? h('span', { class: 'error', text: m.error.message }) : (m.description || ''),
         ];
       });
-      body.replaceChildren(table('Registered models',
+      swap(body, table('Registered models',
         ['Model', 'Champion', 'Score', 'Versions', 'Last run', 'Active run', 'Description'], rows,
-        'No classifiers are registered.'));
+        'No classifiers are registered.', { status: 4 }));
       return data.models.some((m) => m.active_run) ? 2000 : 10000;
     }
     await poll(load);
@@ -428,34 +802,33 @@
     const enc = encodeURIComponent(name);
     const parts = {
       head: h('div', {}), chart: h('div', {}), versions: h('div', {}),
-      promote: h('div', {}), runs: h('div', {}), history: h('div', {}),
+      runs: h('div', {}), history: h('div', {}),
     };
+    const choices = h('datalist', { id: 'version-choices' });
+    const promote = promoteForm(name, () => loadModel());
+    const compare = compareForm(name);
     main.replaceChildren(
       h('p', { class: 'crumbs' }, link('#/', 'Models'), ' › ', name),
       h('h1', { tabindex: -1, text: name }), parts.head,
       retrainForm([name], `Retrain ${name}`, () => loadRuns()),
       section('Primary metric across versions', 'chart-title', parts.chart),
       section('Versions', 'versions-title', parts.versions),
-      section('Promote or roll back', 'promote-title', parts.promote),
+      section('Compare two versions', 'compare-title', compare),
+      section('Promote or roll back', 'promote-title', promote),
       section('Runs', 'runs-title', parts.runs),
-      section('Alias history', 'history-title', parts.history));
-    let lastFinished = null;
+      section('Alias history', 'history-title', parts.history), choices);
+    let list = [];
+    let history = [];
+    const pages = {
+      versions: pageState(() => renderVersions()),
+      history: pageState(() => renderHistory()),
+      runs: pageState(() => loadRuns().catch((err) => failed(err, 'Loading more runs')), RUNS_MOST),
+    };
+    let seenFinished = null; // finished run ids at the last look, and the oldest run then
+    let oldestSeen = '';
 
-    async function loadModel() {
-      const [models, versions, history] = await Promise.all([
-        api('models'), api(`models/${enc}/versions`), api(`models/${enc}/history`)]);
-      const model = models.models.find((m) => m.name === name) || {};
-      parts.head.replaceChildren(dl([
-        ['Predicts', model.description],
-        ['Primary metric', `${model.primary_metric} (floor ${model.metric_floor})`],
-        ['Champion', model.champion_version ? link(versionHref(name, model.champion_version), `v${model.champion_version} · ${num(model.champion_score)}`) : 'none yet'],
-        model.error ? ['Problem', h('span', { class: 'error', text: model.error.message })] : null,
-      ]));
-      const list = versions.versions;
-      parts.chart.replaceChildren(metricChart(name, model.primary_metric, model.metric_floor, list));
-      const form = promoteForm(name, list, model.champion_version, loadModel);
-      parts.promote.replaceChildren(form);
-      parts.versions.replaceChildren(table(`Versions of ${name}`,
+    function renderVersions() {
+      swap(parts.versions, paged(pages.versions, 'versions', `Versions of ${name}`,
         ['Version', 'Created', 'Gate outcome', 'Score', 'vs champion', 'Gate decision', 'Serves', ''],
         list.slice().reverse().map((v) => v.error ? [`v${v.version}`, '–', badge('unreadable'), '–', '–', v.error.message, '–', ''] : [
           link(versionHref(name, v.version), `v${v.version}`),
@@ -463,29 +836,61 @@
           badge(v.status),
           num(v.score),
           v.gate ? signed(v.gate.delta) : '–',
-          v.gate ? v.gate.reason : '–',
+          v.gate ? txt(v.gate.reason) : '–',
           v.champion ? h('strong', { text: 'champion' }) : (v.served ? 'served before' : '–'),
           v.champion ? '' : h('button', { type: 'button', class: 'quiet', text: 'Make champion…',
             'aria-label': `Make v${v.version} champion`,
-            onclick: () => { form.choose(v.version); form.scrollIntoView({ block: 'center' }); } }),
-        ]), 'No versions yet: start a run.'));
-      parts.history.replaceChildren(table(`Alias history of ${name}`,
-        ['When', 'Change', 'By', 'Reason', 'Run'],
-        history.history.slice().reverse().map((e) => e.error ? [e.key || '?', 'unreadable', '', '', ''] : [
-          when(e.moved_at),
-          `${e.previous_version ? `v${e.previous_version}` : 'none'} → v${e.version}`,
-          e.actor || '–', e.reason || '–',
-          e.run_id ? link(runHref(e.run_id), e.run_id) : '–',
-        ]), 'The champion has never moved.'));
+            onclick: () => { promote.choose(v.version); promote.scrollIntoView({ block: 'center' }); } }),
+        ]), 'No versions yet: start a run.', { status: 2 }, list.length));
+      focusNewRow(parts.versions, pages.versions);
     }
 
+    function renderHistory() {
+      swap(parts.history, paged(pages.history, 'changes', `Alias history of ${name}`,
+        ['When', 'Change', 'By', 'Reason', 'Run'],
+        history.slice().reverse().map((e) => e.error ? [e.key || '?', 'unreadable', '', '', ''] : [
+          when(e.moved_at),
+          `${e.previous_version ? `v${e.previous_version}` : 'none'} → v${e.version}`,
+          txt(e.actor), txt(e.reason),
+          e.run_id ? link(runHref(e.run_id), e.run_id) : '–',
+        ]), 'The champion has never moved.', {}, history.length));
+      focusNewRow(parts.history, pages.history);
+    }
+
+    async function loadModel() {
+      const [models, versions, moves] = await Promise.all([
+        api('models'), api(`models/${enc}/versions`), api(`models/${enc}/history`)]);
+      const model = models.models.find((m) => m.name === name) || {};
+      swap(parts.head, dl([
+        ['Predicts', model.description],
+        ['Primary metric', `${txt(model.primary_metric)} (floor ${txt(model.metric_floor)})`],
+        ['Champion', model.champion_version ? link(versionHref(name, model.champion_version), `v${model.champion_version} · ${num(model.champion_score)}`) : 'none yet'],
+        model.error ? ['Problem', h('span', { class: 'error', text: model.error.message })] : null,
+      ]));
+      list = versions.versions;
+      history = moves.history;
+      swap(parts.chart, metricChart(name, model.primary_metric, model.metric_floor, list));
+      choices.replaceChildren(...versionChoices(list));
+      promote.update(list, model.champion_version);
+      compare.update(list, model.champion_version);
+      renderVersions();
+      renderHistory();
+    }
+
+    let runsAsked = 0;
     async function loadRuns() {
-      const data = await api(`training/runs?model=${enc}&limit=20`);
+      const asked = ++runsAsked; // a poll and "Show more" may overlap: the last asked wins
+      const data = await api(`training/runs?model=${enc}&limit=${pages.runs.shown}`);
+      if (asked !== runsAsked) return 1500;
       const runs = data.runs;
-      const finished = runs.filter((r) => !ACTIVE.has(r.status)).map((r) => r.run_id).join();
-      if (lastFinished !== null && finished !== lastFinished) await loadModel(); // new version?
-      lastFinished = finished;
-      parts.runs.replaceChildren(runsTable(runs, false));
+      const finished = runs.filter((r) => !ACTIVE.has(r.status)).map((r) => r.run_id);
+      // a run that finished since the last look (not one an older page brought): new version?
+      const fresh = seenFinished && finished.some((id) => !seenFinished.has(id) && id >= oldestSeen);
+      seenFinished = new Set(finished);
+      oldestSeen = runs.length ? runs[runs.length - 1].run_id : '';
+      if (fresh) await loadModel();
+      swap(parts.runs, paged(pages.runs, 'runs', 'Runs', ...runsColumns(runs, false), 'No runs yet.', { status: 1 }, null));
+      focusNewRow(parts.runs, pages.runs);
       return runs.some((r) => ACTIVE.has(r.status)) ? 1500 : 10000;
     }
 
@@ -493,30 +898,36 @@
     await poll(loadRuns);
   }
 
-  function runsTable(runs, withModel) {
+  function runsColumns(runs, withModel) {
     const columns = ['Run', ...(withModel ? ['Model'] : []), 'Status', 'Stage', 'Trigger', 'Created', 'Duration', 'Outcome', 'Version'];
-    return table('Runs', columns, runs.map((r) => [
+    return [columns, runs.map((r) => [
       link(runHref(r.run_id), r.run_id),
       ...(withModel ? [link(modelHref(r.model), r.model)] : []),
-      badge(r.status), r.stage, r.trigger + (r.dry_run ? ' (dry run)' : ''),
+      badge(r.status), txt(r.stage), txt(r.trigger) + (r.dry_run ? ' (dry run)' : ''),
       when(r.created_at),
-      r.duration_s === null || r.duration_s === undefined ? '–' : `${r.duration_s.toFixed(1)} s`,
+      typeof r.duration_s === 'number' ? `${r.duration_s.toFixed(1)} s` : '–',
       r.outcome ? badge(r.outcome) : '–',
       r.version ? link(versionHref(r.model, r.version), `v${r.version}`) : '–',
-    ]), 'No runs yet.');
+    ])];
   }
 
   async function runsView() {
     const body = h('div', {});
-    const filter = h('select', { id: 'runs-status', onchange: () => { stopTimers(); generation++; poll(load); } },
-      ['', 'queued', 'running', 'succeeded', 'failed'].map((v) => h('option', { value: v, text: v || 'any' })));
+    const state = pageState(() => load().catch((err) => failed(err, 'Loading more runs')), RUNS_MOST);
+    const filter = h('select', { id: 'runs-status', onchange: () => {
+      stopTimers(); generation++; state.shown = PAGE; poll(load);
+    } }, ['', 'queued', 'running', 'succeeded', 'failed'].map((v) => h('option', { value: v, text: v || 'any' })));
     main.replaceChildren(h('h1', { tabindex: -1, text: 'Runs' }),
       h('div', { class: 'field inline' }, h('label', { for: 'runs-status', text: 'Status' }), filter),
       body);
+    let asked = 0;
     async function load() {
+      const mine = ++asked; // a poll and "Show more" may overlap: the last asked wins
       const status = filter.value ? `&status=${filter.value}` : '';
-      const data = await api(`training/runs?limit=50${status}`);
-      body.replaceChildren(runsTable(data.runs, true));
+      const data = await api(`training/runs?limit=${state.shown}${status}`);
+      if (mine !== asked) return 2000;
+      swap(body, paged(state, 'runs', 'Runs', ...runsColumns(data.runs, true), 'No runs yet.', { status: 2 }, null));
+      focusNewRow(body, state);
       return data.runs.some((r) => ACTIVE.has(r.status)) ? 2000 : 10000;
     }
     await poll(load);
@@ -528,51 +939,58 @@
       h('h1', { tabindex: -1, text: `Run ${runId}` }), body);
     async function load() {
       const r = await api(`training/runs/${encodeURIComponent(runId)}`);
-      const sum = r.summary || {};
-      const timings = Object.entries(r.timings || {});
+      const sum = obj(r.summary);
+      const timings = Object.entries(obj(r.timings)).filter(([, t]) => typeof t === 'number');
       const total = timings.reduce((a, [, t]) => a + t, 0) || 1;
-      body.replaceChildren(...[ // replaceChildren writes a null as the text "null"
+      const profile = obj(sum.profile);
+      swap(body,
         r.error ? h('div', { class: 'card error-box', role: 'alert' },
-          h('h2', { text: `Failed in ${r.error.stage}` }),
-          h('p', {}, h('strong', { text: `${r.error.type}: ` }), r.error.message)) : null,
+          h('h2', { text: `Failed in ${txt(r.error.stage)}` }),
+          h('p', {}, h('strong', { text: `${txt(r.error.type)}: ` }), txt(r.error.message))) : null,
         dl([
           ['Model', link(modelHref(r.model), r.model)],
           ['Status', badge(r.status)], ['Stage', r.stage],
           ['Outcome', r.outcome ? badge(r.outcome) : '–'],
           ['Version', r.version ? link(versionHref(r.model, r.version), `v${r.version}`) : '–'],
-          ['Trigger', r.trigger + (r.dry_run ? ' (dry run)' : '')], ['Reason', r.reason],
+          ['Trigger', txt(r.trigger) + (r.dry_run ? ' (dry run)' : '')], ['Reason', r.reason],
           ['Created', when(r.created_at)], ['Started', when(r.started_at)],
           ['Finished', when(r.finished_at)],
           ['Duration', typeof r.duration_s === 'number' ? `${r.duration_s.toFixed(2)} s` : '–'],
-          ['Attempts', String(r.attempts)],
+          ['Attempts', txt(r.attempts)],
           sum.gate_reason ? ['Gate', sum.gate_reason] : null,
-          typeof sum.score === 'number' ? ['Score', `${num(sum.score)} ${sum.metric} (champion ${num(sum.champion_score)})`] : null,
+          typeof sum.score === 'number' ? ['Score', `${num(sum.score)} ${txt(sum.metric)} (champion ${num(sum.champion_score)})`] : null,
           sum.comparison ? ['Compared with the champion', comparisonText(sum.comparison)] : null,
-          sum.rows_loaded !== undefined ? ['Rows loaded', String(sum.rows_loaded)] : null,
+          sum.rows_loaded !== undefined ? ['Rows loaded', count(sum.rows_loaded)] : null,
         ]),
         section('Timings', 'timings-title', table('Stage timings', ['Stage', 'Seconds', 'Share'],
           timings.map(([stage, t]) => [stage, t.toFixed(3), bar(t / total)]), 'No stage finished yet.')),
         section('Validation and drift findings', 'findings-title', Array.isArray(sum.findings) ?
           findingsTable(sum.findings) : h('p', { text: 'No checks have run yet: the data is validated when the run reaches that stage.' })),
         sum.profile ? section('Data profile (dry run)', 'profile-title',
-          h('pre', { class: 'json', text: JSON.stringify(sum.profile, null, 2) })) : null].filter((x) => x));
+          dl([
+            ['Rows profiled', count(profile.rows)],
+            ['Classes', topShares(profile.class_counts, 0, 6)],
+          ]),
+          h('p', { class: 'help', text: 'Each feature as the rows hold it. Drift is checked against the champion\u2019s profile when the model has a champion: a feature without a finding did not move beyond the thresholds.' }),
+          profileTable(sum.profile, sum.findings)) : null);
       return ACTIVE.has(r.status) ? 1500 : 0;
     }
     await poll(load);
   }
 
   function bar(fraction) {
-    const outer = h('span', { class: 'bar', role: 'img', 'aria-label': `${Math.round(fraction * 100)} %` });
+    const share = Number.isFinite(fraction) ? Math.max(0, Math.min(1, fraction)) : 0;
+    const outer = h('span', { class: 'bar', role: 'img', 'aria-label': `${Math.round(share * 100)} %` });
     const inner = h('span', { class: 'bar-fill' });
-    inner.style.width = `${Math.max(1, Math.round(fraction * 100))}%`;
+    inner.style.width = `${Math.max(1, Math.round(share * 100))}%`;
     outer.append(inner);
     return outer;
   }
 
   function findingsTable(findings) {
     return table('Findings', ['Severity', 'Rule', 'Column', 'Message'],
-      findings.map((f) => [badge(f.severity), f.rule || '–', f.column || '–', f.message || '']),
-      'No findings: the data passed every check.');
+      findings.map((f) => [badge(f.severity), txt(f.rule), txt(f.column), f.message || '']),
+      'No findings: the data passed every check.', { status: 0 });
   }
 
   function heatmap(cm) {
@@ -602,36 +1020,46 @@
 
   // candidate minus champion on the same rows, as the gate saw it (training/gate.py)
   function comparisonText(c) {
-    const text = `${signed(c.delta)}, 95 % CI ${signed(c.low)} to ${signed(c.high)}, ${Number(c.rows).toLocaleString('en')} rows`;
+    const text = `${signed(c.delta)}, 95 % CI ${signed(c.low)} to ${signed(c.high)}, ${count(c.rows)} rows`;
     return c.caveat ? `${text}; ${c.caveat}` : text;
   }
 
   function holdoutText(rule) {  // the card says it in words (training/holdout.py)
-    return rule ? rule.description : 'a random split (before holdout rules)';
+    return rule ? txt(rule.description) : 'a random split (before holdout rules)';
   }
 
   async function versionView(name, version) {
-    const card = await api(`models/${encodeURIComponent(name)}/versions/${version}`);
-    const m = card.metrics || {};
-    const gate = card.gate || {};
-    const rows = card.rows || {};
-    const window_ = card.data_window || {};
-    const importances = card.feature_importance;
+    const actions = h('p', { class: 'actions' });
+    const body = h('div', {}, h('p', { text: 'Loading…' }));
     main.replaceChildren(
       h('p', { class: 'crumbs' }, link('#/', 'Models'), ' › ', link(modelHref(name), name), ' › ', `v${version}`),
-      h('h1', { tabindex: -1, text: `${name} v${version}` }),
+      h('h1', { tabindex: -1, text: `${name} v${version}` }), actions, body);
+    const [card, models] = await Promise.all([
+      api(`models/${encodeURIComponent(name)}/versions/${version}`),
+      api('models').catch(() => null)]); // only for the compare links
+    const m = obj(card.metrics);
+    const gate = obj(card.gate);
+    const rows = obj(card.rows);
+    const window_ = obj(card.data_window);
+    const importances = card.feature_importance;
+    const champion = models ? (models.models.find((x) => x.name === name) || {}).champion_version : null;
+    const compareWith = [];
+    if (champion && champion !== version) compareWith.push(link(compareHref(name, Math.min(champion, version), Math.max(champion, version)), `Compare with the champion v${champion}`));
+    if (version > 1 && version - 1 !== champion) compareWith.push(link(compareHref(name, version - 1, version), `Compare with v${version - 1}`));
+    actions.replaceChildren(...compareWith.flatMap((a, i) => (i ? [' · ', a] : [a])));
+    swap(body,
       dl([
         ['Gate outcome', badge(card.status)],
         ['Gate decision', gate.reason],
-        ['Candidate vs champion', typeof gate.champion === 'number' ? `${num(gate.candidate)} vs v${gate.champion_version} ${num(gate.champion)} (${signed(gate.delta)}, tolerance ${gate.tolerance})` : num(gate.candidate)],
+        ['Candidate vs champion', typeof gate.champion === 'number' ? `${num(gate.candidate)} vs v${gate.champion_version} ${num(gate.champion)} (${signed(gate.delta)}, tolerance ${txt(gate.tolerance)})` : num(gate.candidate)],
         gate.comparison ? ['Compared on the same rows', comparisonText(gate.comparison)] : null,
         gate.comparison ? ['Rows unseen by the champion by', gate.comparison.basis] : null,
         ['Holdout', holdoutText(card.holdout)],
         ['Created', when(card.created_at)],
         ['Run', card.run_id ? link(runHref(card.run_id), card.run_id) : '–'],
-        ['Rows', `${rows.loaded} loaded, ${rows.train} train, ${rows.test} test`],
+        ['Rows', `${count(rows.loaded)} loaded, ${count(rows.train)} train, ${count(rows.test)} test`],
         ['Estimator', card.estimator && card.estimator.class],
-        card.estimator && card.estimator.rounds ? ['Boosting rounds', `${card.estimator.rounds.trained} trained (of at most ${card.estimator.rounds.planned})` +
+        card.estimator && card.estimator.rounds ? ['Boosting rounds', `${card.estimator.rounds.trained} trained (of at most ${txt(card.estimator.rounds.planned)})` +
           (card.estimator.rounds.used !== card.estimator.rounds.trained ? `, predicting with the first ${card.estimator.rounds.used}` : '')] : null,
         ['Code version', card.code_version],
       ]),
@@ -640,7 +1068,7 @@
           k === card.primary_metric ? h('strong', { text: `${k} (primary)` }) : k, num(m[k])]))),
       section('Confusion matrix', 'cm-title', m.confusion_matrix ? heatmap(m.confusion_matrix) : h('p', { text: '–' })),
       section('Per-class scores', 'classes-title', table('Per-class scores', ['Class', 'Precision', 'Recall', 'F1', 'Support'],
-        Object.entries(m.per_class || {}).map(([label, c]) => [label, num(c.precision, 3), num(c.recall, 3), h('span', {}, bar(c.f1), ` ${num(c.f1, 3)}`), String(c.support)]))),
+        Object.entries(obj(m.per_class)).map(([label, c]) => [label, num(c.precision, 3), num(c.recall, 3), h('span', {}, bar(c.f1), ` ${num(c.f1, 3)}`), count(c.support)]))),
       section('Feature importance', 'importance-title', importances && importances.features ? h('div', {},
         h('p', { class: 'help', text: `Drop in ${importances.metric} when a column is shuffled on ${importances.rows} holdout rows (${importances.method}, ${importances.repeats} repeats).` }),
         table('Feature importance', ['Feature', 'Importance', ''],
@@ -648,45 +1076,166 @@
         : h('p', { class: 'empty', text: 'Not recorded for this version.' })),
       section('Data window', 'window-title', dl([
         ['Window starts', window_.since], ['First row', window_.first], ['Last row', window_.last],
-        ['Classes', Object.entries(card.class_distribution || {}).map(([k, v]) => `${k}: ${v}`).join(', ')],
+        ['Classes', Object.entries(obj(card.class_distribution)).map(([k, v]) => `${k}: ${v}`).join(', ')],
         ['Rows fingerprint', card.data_fingerprint && card.data_fingerprint.rows_sha256],
       ])),
       section('Validation and drift findings', 'findings-title', findingsTable(card.validation_findings || [])),
       section('Library versions', 'libs-title', table('Library versions', ['Library', 'Version'],
-        Object.entries(card.library_versions || {}).map(([k, v]) => [k, v]))),
+        Object.entries(obj(card.library_versions)).map(([k, v]) => [k, txt(v)]))),
       section('Artifact', 'artifact-title', dl([
         ['Location', card.artifact && card.artifact.uri],
         ['sha256', card.artifact && card.artifact.sha256],
-        ['Size', card.artifact ? `${card.artifact.size_bytes} bytes` : '–'],
+        ['Size', card.artifact ? `${count(card.artifact.size_bytes)} bytes` : '–'],
       ]), h('details', {}, h('summary', { text: 'Estimator parameters' }),
-        h('pre', { class: 'json', text: JSON.stringify((card.estimator || {}).params || {}, null, 2) }))));
+        h('pre', { class: 'json', text: JSON.stringify(obj(obj(card.estimator).params), null, 2) }))));
   }
 
-  // ---- routing -------------------------------------------------------------------------
-  async function route() {
+  function value(x) { // a parameter's value: JSON null is Python's None or NaN
+    if (x === null || x === undefined) return '–';
+    return typeof x === 'object' ? JSON.stringify(x) : String(x);
+  }
+  function change(delta, digits = 4) {
+    if (typeof delta !== 'number') return '–';
+    const text = (delta >= 0 ? '+' : '') + delta.toFixed(digits);
+    return h('span', { class: delta > 0 ? 'up' : (delta < 0 ? 'down' : null), text });
+  }
+
+  async function compareView(name, va, vb) {
+    const body = h('div', {}, h('p', { text: 'Loading…' }));
+    const A = `v${va}`, B = `v${vb}`;
+    main.replaceChildren(
+      h('p', { class: 'crumbs' }, link('#/', 'Models'), ' › ', link(modelHref(name), name), ' › ', `compare ${A} and ${B}`),
+      h('h1', { tabindex: -1, text: `${name} ${A} → ${B}` }), body);
+    const enc = encodeURIComponent(name);
+    const [a, b, models] = await Promise.all([
+      api(`models/${enc}/versions/${va}`), api(`models/${enc}/versions/${vb}`), api('models').catch(() => null)]);
+    const d = compareCards(a, b);
+    const champion = models ? (models.models.find((x) => x.name === name) || {}).champion_version : null;
+    const tag = (v) => `v${v}` + (v === champion ? ' (champion)' : '');
+    const wa = obj(d.data_window.a), wb = obj(d.data_window.b);
+    const ra = obj(d.rows.a), rb = obj(d.rows.b);
+    const perClass = perClassRows(a, b);
+    const fa = new Map(profileFeatures(a.data_profile).map((f) => [f.name, f]));
+    const fb = new Map(profileFeatures(b.data_profile).map((f) => [f.name, f]));
+    const features = keysOf(Object.fromEntries(fa), Object.fromEntries(fb));
+    const classes = pageState(() => renderClasses());
+    const classBox = h('div', {});
+    function renderClasses() {
+      swap(classBox, paged(classes, 'classes', 'Class distribution', ['Class', `${A} rows`, `${A} share`, `${B} rows`, `${B} share`, 'Change (points)'],
+        d.class_distribution.map((c) => [c.class, count(c.a), pct(c.a_share), count(c.b), pct(c.b_share), change(c.share_delta * 100, 1)]),
+        'No classes recorded.', {}, d.class_distribution.length));
+      focusNewRow(classBox, classes);
+    }
+    swap(body,
+      h('p', { class: 'actions' }, link(versionHref(name, va), `${tag(va)} card`), ' · ', link(versionHref(name, vb), `${tag(vb)} card`),
+        ' · ', link(compareHref(name, vb, va), `Swap: ${B} → ${A}`)),
+      section('Metrics on each version\u2019s own holdout', 'cmp-metrics-title',
+        table('Metrics', ['Metric', A, B, 'Change'], d.metrics.map((x) => [
+          x.metric === d.primary_metric ? h('strong', { text: `${x.metric} (primary)` }) : x.metric,
+          num(x.a), num(x.b), change(x.delta)]), 'No metrics recorded.'),
+        d.same_rows ? null : h('p', { class: 'help', text: 'Each score is on its own version\u2019s holdout; the gate decisions below compare candidate and champion on the same rows.' })),
+      section('Gate', 'cmp-gate-title', table('Gate decisions', ['Version', 'Outcome', 'Score', 'Champion then', 'Decision'],
+        [[va, d.gate.a], [vb, d.gate.b]].map(([v, g]) => [tag(v), g.outcome ? badge(g.outcome) : '–', num(g.candidate),
+          g.champion_version ? `v${g.champion_version} ${num(g.champion)}` : 'none', txt(g.reason)]), '', { status: 1 })),
+      section('Per-class scores', 'cmp-classes-title',
+        h('p', { class: 'help', text: 'Largest change in F1 first.' }),
+        table('Per-class scores', ['Class', `F1 ${A}`, `F1 ${B}`, 'F1 change', `Precision ${A}`, `Precision ${B}`, `Recall ${A}`, `Recall ${B}`, `Support ${A}`, `Support ${B}`],
+          perClass.map((c) => [c.label, num(c.x.f1, 3), num(c.y.f1, 3), change(c.change, 3), num(c.x.precision, 3), num(c.y.precision, 3),
+            num(c.x.recall, 3), num(c.y.recall, 3), count(c.x.support), count(c.y.support)]), 'No per-class scores recorded.')),
+      section('Parameters that differ', 'cmp-params-title', table('Parameters that differ', ['Parameter', A, B],
+        d.params.map((p) => [p.param, value(p.a), value(p.b)]), 'No change: both versions were fitted with the same parameters.')),
+      section('Data', 'cmp-data-title',
+        table('Data window and rows', ['Fact', A, B], [
+          ['Window starts', txt(wa.since), txt(wb.since)],
+          ['First row', txt(wa.first), txt(wb.first)],
+          ['Last row', txt(wa.last), txt(wb.last)],
+          ['Rows loaded', count(ra.loaded), count(rb.loaded)],
+          ['Train rows', count(ra.train), count(rb.train)],
+          ['Test rows', count(ra.test), count(rb.test)],
+          ['Holdout', holdoutText(a.holdout), holdoutText(b.holdout)],
+        ]),
+        dl([['Same rows', d.same_rows ? 'yes' : 'no'], ['Same query', d.same_query ? 'yes' : 'no']])),
+      section('Features', 'cmp-schema-title', table('Feature changes', ['Change', 'Kind', 'Column'],
+        d.feature_schema.map((c) => [c.change, c.kind, c.column]), 'No change: the same features of the same kinds.')),
+      section('Data profile', 'cmp-profile-title', table('Data profile per feature', ['Feature', 'Kind', `Missing ${A}`, `Missing ${B}`, A, B],
+        features.map((f) => {
+          const x = fa.get(f), y = fb.get(f);
+          return [f, txt((y || x).kind), x ? pct(x.missing) : 'absent', y ? pct(y.missing) : 'absent',
+            x && x.col ? distribution(x.col) : 'not recorded', y && y.col ? distribution(y.col) : 'not recorded'];
+        }), 'Neither card holds a data profile.')),
+      section('Class distribution, largest changes first', 'cmp-dist-title', classBox),
+      section('Validation and drift findings', 'cmp-findings-title', table('Findings of both versions', ['Version', 'Severity', 'Rule', 'Column', 'Message'],
+        [[va, a], [vb, b]].flatMap(([v, card]) => (Array.isArray(card.validation_findings) ? card.validation_findings : [])
+          .map((f) => [tag(v), badge(f.severity), txt(f.rule), txt(f.column), f.message || ''])), 'No findings in either version.', { status: 1 })),
+      section('Libraries that differ', 'cmp-libs-title', table('Libraries that differ', ['Library', A, B],
+        d.library_versions.map((x) => [x.library, txt(x.a), txt(x.b)]), 'No change: the same library versions.')));
+    renderClasses();
+  }
+
+  // ---- navigation: a new view starts at its top, back and forward return where you were --
+  if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
+  const scrolls = new Map(); // history entry -> where the page was scrolled when it was left
+  let entry = null;
+  let entries = 0;
+  /** This history entry's id; false: the console has not shown it before (a new view). */
+  function thisEntry() {
+    const state = history.state;
+    if (state && typeof state.consoleEntry === 'string') return [state.consoleEntry, true];
+    const id = `${Date.now().toString(36)}-${++entries}`;
+    history.replaceState({ consoleEntry: id }, '');
+    return [id, false];
+  }
+  function focusHeading() {
+    const heading = main.querySelector('h1');
+    if (heading) heading.focus({ preventScroll: true });
+  }
+
+  /** Show the view the address names. ``restoreY``: scroll there once it is loaded (back or
+      forward); undefined: a new view, shown from its top with the focus on its heading. */
+  async function route(restoreY) {
     stopTimers();
     generation++;
+    const mine = generation;
     if (!key()) { askForKey(''); return; }
     forgetButton.hidden = false;
     const path = (location.hash || '#/').slice(1).split('/').filter(Boolean).map(decodeURIComponent);
+    const digits = (x) => /^\d{1,9}$/.test(x || '');
+    let view;
+    if (path[0] === 'models' && path[1] && path[2] === 'versions' && digits(path[3])) view = () => versionView(path[1], Number(path[3]));
+    else if (path[0] === 'models' && path[1] && path[2] === 'compare' && digits(path[3]) && digits(path[4])) view = () => compareView(path[1], Number(path[3]), Number(path[4]));
+    else if (path[0] === 'models' && path[1]) view = () => modelView(path[1]);
+    else if (path[0] === 'runs' && path[1]) view = () => runView(path[1]);
+    else if (path[0] === 'runs') view = () => runsView();
+    else view = () => modelsView();
+    const moveFocus = restoreY === undefined;
     try {
-      if (path[0] === 'models' && path[1] && path[2] === 'versions' && /^\d+$/.test(path[3] || '')) await versionView(path[1], Number(path[3]));
-      else if (path[0] === 'models' && path[1]) await modelView(path[1]);
-      else if (path[0] === 'runs' && path[1]) await runView(path[1]);
-      else if (path[0] === 'runs') await runsView();
-      else await modelsView();
-      const heading = main.querySelector('h1');
-      if (heading && document.activeElement === document.body) heading.focus({ preventScroll: true });
+      const loading = view(); // each view puts its heading up at once, then loads
+      if (moveFocus) { window.scrollTo(0, 0); focusHeading(); }
+      await loading;
     } catch (err) {
+      if (mine !== generation) return;
       if (err instanceof KeyRefused) { askForKey('The function key was refused. Enter a valid key.'); return; }
       main.replaceChildren(h('h1', { tabindex: -1, text: 'Could not load this page' }),
         h('p', { class: 'error', role: 'alert' }, explain(err, 'Loading')), link('#/', 'Back to the models'));
     }
+    if (mine !== generation) return;
+    if (restoreY !== undefined) window.scrollTo(0, restoreY);
+    if (document.activeElement === document.body || !document.activeElement) focusHeading();
   }
 
-  window.addEventListener('hashchange', () => { notice(''); route().then(() => {
-    const heading = main.querySelector('h1');
-    if (heading) heading.focus({ preventScroll: false });
-  }); });
-  route();
+  window.addEventListener('hashchange', () => {
+    if (location.hash === '#main') return; // the skip link, not a view
+    if (entry !== null) scrolls.set(entry, window.scrollY);
+    const [id, seen] = thisEntry();
+    entry = id;
+    notice('');
+    route(seen ? (scrolls.get(id) || 0) : undefined);
+  });
+  document.querySelector('.skip').addEventListener('click', (event) => {
+    event.preventDefault(); // no history entry, no new view: only the focus moves
+    main.focus();
+  });
+  entry = thisEntry()[0];
+  route(window.scrollY);
+  window.retrainConsole = Object.freeze({ compareCards }); // tests/console/test_compare.py
 }());

@@ -1,0 +1,105 @@
+"""In a real browser (issue 25 B): "Retrain all models" asks first, naming how many models
+it starts and how long the last batch took (from the runs the API lists); cancel starts
+nothing, confirm starts them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from selenium.webdriver.common.by import By
+
+from tests.console.page import (
+    DESKTOP,
+    PHONE,
+    no_horizontal_scroll,
+    open_console,
+    severe_console_errors,
+    shot,
+    text_in,
+    visible,
+    wait,
+    window,
+)
+
+START_ALL = "form[aria-label='Retrain all models'] button"
+
+
+def seconds(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def duration(s: float) -> str:
+    """As the console writes it (console.js ``duration``)."""
+    if s < 10:
+        return f"{s:.1f} s"
+    if s < 60:
+        return f"{round(s)} s"
+    whole = round(s)
+    return f"{whole // 60} min {whole % 60} s"
+
+
+def ask(browser) -> str:
+    browser.find_element(By.CSS_SELECTOR, START_ALL).click()
+    dialog = visible(browser, "dialog#confirm")
+    wait(browser, lambda d: "Last batch" in dialog.text)
+    return dialog.text
+
+
+def test_retrain_all_asks_first_naming_the_models_and_the_last_batch(browser, console):
+    server, svc = console
+    with window(browser, *DESKTOP):
+        open_console(browser, server, server.key)
+        text_in(browser, "main table tbody", "KLASSE_ROH")
+
+        # first time: three models, no batch yet; cancel starts nothing
+        text = ask(browser)
+        assert "Retrain all 3 models?" in text
+        assert "each of the 3 registered models: ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH." in text
+        assert "Last batch: no batch yet." in text
+        assert browser.switch_to.active_element.get_attribute("id") == "confirm-cancel"
+        shot(browser, "30-retrain-all-confirm", full_page=False)
+        browser.find_element(By.ID, "confirm-cancel").click()
+        text_in(browser, "#notice", "Nothing started.")
+        assert svc.runs.list() == [] and len(server.queue) == 0
+        # Escape is a cancel too
+        ask(browser)
+        browser.find_element(By.ID, "confirm-ok").send_keys("\ue00c")  # Escape
+        wait(browser, lambda d: not d.find_element(By.ID, "confirm").get_attribute("open"))
+        assert svc.runs.list() == [] and len(server.queue) == 0
+
+        # confirm: one run per model, one batch
+        ask(browser)
+        browser.find_element(By.ID, "confirm-ok").click()
+        text_in(browser, "#notice", "Queued: ARTFAM_ROH, KLASSE_CORE, KLASSE_ROH")
+        assert len(server.queue) == 3
+        (batch,) = {r.batch_id for r in svc.runs.list()}
+        assert batch
+
+        # asked again while they wait: still running, and each would be skipped
+        text = ask(browser)
+        assert "Last batch: 3 models, started" in text and "still running (0 of 3 finished)" in text
+        assert "3 of them already have a run queued or running and will be skipped" in text
+        browser.find_element(By.ID, "confirm-cancel").click()
+        text_in(browser, "#notice", "Nothing started.")
+
+        # once trained: how long the batch took, from its first start to its last finish
+        assert server.queue.run_pending() == 3
+        runs = svc.runs.list()
+        took = max(seconds(r.finished_at) for r in runs) - min(seconds(r.started_at) for r in runs)
+        assert 0 < took < 600
+        text = ask(browser)
+        assert f"Last batch: 3 models, took {duration(took)} from its first start" in text
+        assert "skipped" not in text
+        shot(browser, "31-retrain-all-last-batch", full_page=False)
+        browser.find_element(By.ID, "confirm-cancel").click()
+        assert len(svc.runs.list()) == 3
+
+    # on a phone the dialog fits the screen
+    with window(browser, *PHONE):
+        text = ask(browser)
+        assert "Retrain all 3 models?" in text
+        assert no_horizontal_scroll(browser)
+        width = browser.execute_script("return document.getElementById('confirm').offsetWidth")
+        assert width <= PHONE[0]
+        browser.find_element(By.ID, "confirm-cancel").click()
+    assert severe_console_errors(browser) == []

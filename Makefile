@@ -85,7 +85,7 @@ test: $(STAMP) node_modules/.installed check-postgres
 	$(BIN)/python -m pytest
 
 ## The fault-injection suite at full strength (docs/reliability.md): 60 concurrency rounds,
-## 20 storage-fault seeds. `make test` runs the same suite with fewer rounds and seeds.
+## 20 storage-fault seeds. `make test` runs the same suite with 20 rounds and 2 seeds.
 stress: $(STAMP) node_modules/.installed check-postgres
 	STRESS_ROUNDS=$${STRESS_ROUNDS:-60} FAULT_SEEDS=$${FAULT_SEEDS:-20} \
 	  $(BIN)/python -m pytest tests/faults

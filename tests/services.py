@@ -204,27 +204,38 @@ def azurite() -> Iterator[Azurite]:
     if not AZURITE.exists():
         raise ServiceUnavailable(f"{AZURITE} missing: run `npm ci` (make test does)")
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(AZURITE),
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            str(port),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--silent",
-            "--loose",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_for_port(port, 60, proc)
-        yield Azurite(port)
-    finally:
-        proc.terminate()
+    # its stderr in a file, not a pipe no one reads (a full pipe would block Node's writes)
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            [
+                str(AZURITE),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(port),
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--silent",
+                "--loose",
+                "--disableTelemetry",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            try:
+                _wait_for_port(port, 60, proc)
+            except ServiceUnavailable as exc:
+                errors.seek(0)
+                detail = errors.read()[-2000:].decode(errors="replace").strip()
+                raise ServiceUnavailable(f"{exc}: {detail}" if detail else str(exc)) from None
+            yield Azurite(port)
+        finally:
+            # in memory, nothing to save: a stop that takes longer than 2 s is cut short
+            # (it took the whole 10 s it was given at the end of a full test session)
+            proc.terminate()
+            try:
+                proc.wait(2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -155,8 +155,8 @@ class BlobObjectStore:
             self.container.get_container_properties()
 
 
-# Bounded waits: a storage outage fails an operation in well under a minute (four tries
-# about 1, 4 and 10 s apart, 5 s to connect each), not the SDK's default of minutes.
+# Bounded waits: a storage outage fails an operation in about a minute (four tries about
+# 4, 10 and 28 s apart, +-3 s of jitter, 5 s to connect each), not the SDK's default of minutes.
 CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 60}
 
 

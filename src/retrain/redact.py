@@ -1,6 +1,10 @@
 """Secrets out of text: every configured secret (and each part of one that is secret on
 its own) and credential-shaped substrings become '***'. Used by the log redactor and by
-every Slack payload; pure string work."""
+every Slack payload; pure string work.
+
+Credential-shaped includes a function key wherever a request names one: the ``code`` query
+parameter (``?code=...``, as the Functions host accepts it) and an ``x-functions-key``
+header written out."""
 
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ _CREDENTIALS = [
     (re.compile(r"\bxox[a-z]-[A-Za-z0-9-]+"), "***"),
     (re.compile(r"(hooks\.slack\.com/services/)\S+"), r"\1***"),
     (re.compile(r"@Microsoft\.KeyVault\([^)]*\)", re.IGNORECASE), "@Microsoft.KeyVault(***)"),
+    (re.compile(r"(?i)([?&](?:code|key|token|access_token)=)[^&#\s'\"]+"), r"\1***"),
+    (re.compile(r"(?i)(x-functions-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",;}]+"), r"\1***"),
 ]
 
 

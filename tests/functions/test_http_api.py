@@ -126,6 +126,15 @@ def test_bad_requests_say_what_to_fix(quick_app, kwargs, status, says):
     assert quick_app.runs.list() == []
 
 
+@pytest.mark.parametrize("value", ["-5", "0", "501", "five", "2.5", "\u0663"])
+def test_the_runs_limit_is_refused_with_the_message_the_cli_gives(quick_app, value):
+    """The same rule and words as `retrain runs --limit` (tests/test_cli.py)."""
+    refused, _ = http("list_runs", params={"limit": value})
+    assert refused.status == 400 and refused.json["error"]["code"] == "bad_request"
+    message = f"limit must be a whole number from 1 to 500, not {value!r}"
+    assert refused.json["error"]["message"] == message
+
+
 def test_read_endpoints_validate_their_input(quick_app):
     assert http("get_run", route={"run_id": "../etc"})[0].status == 404
     assert http("get_version", route={"name": "KLASSE_ROH", "version": "x"})[0].status == 400

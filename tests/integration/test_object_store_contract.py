@@ -11,6 +11,7 @@ from retrain.adapters.local_store import LocalObjectStore
 from retrain.domain.errors import ArtifactIntegrityError, ConflictError
 from retrain.domain.ports import AlreadyExists, PreconditionFailed
 from retrain.service.model_repository import ModelRepository
+from retrain.training import serialize
 from tests.fakes import toy_frame, toy_spec
 
 
@@ -153,7 +154,8 @@ def test_a_retried_publish_whose_answer_was_lost_is_one_version(store, artifact)
     version, card = repo.publish("TOY", artifact, {"run_id": "r1"})
     assert version == 1 and card["run_id"] == "r1"
     assert repo.versions("TOY") == [1]
-    assert store.get("TOY/versions/1/model.skops").data == artifact
+    stored = store.get("TOY/versions/1/model.skops").data  # the artifact with its identity
+    assert stored == serialize.with_identity(artifact, "TOY", 1, "r1")
     other, _ = ModelRepository(store).publish("TOY", artifact, {"run_id": "r2"})
     assert other == 2  # same model bytes from another run: a version of its own
 

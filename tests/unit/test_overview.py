@@ -4,6 +4,8 @@ mended, unfinished runs are read live."""
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -81,8 +83,8 @@ def truth(svc):
 
 
 def shown(svc):
-    """What the two lists say, in the same shape."""
-    spec_keys = {"name", "description", "primary_metric", "metric_floor", "active_run"}
+    """What the two lists say, in the same shape (without the notes of what a list mended)."""
+    spec_keys = {"name", "description", "primary_metric", "metric_floor", "active_run", "mended"}
     rows = {
         m["name"]: {k: v for k, v in m.items() if k not in spec_keys}
         for m in queries.list_models(svc)
@@ -99,7 +101,10 @@ def test_lists_read_the_overview_and_a_few_rows_again_not_every_model(many):
     models.forget()
     runs.forget()
     queries.list_models(many)
-    assert len({key.split("/")[0] for key in models.reads}) <= overview.RECHECK
+    aliases = [key for key in models.reads if key.endswith("/champion.json")]
+    assert sorted(aliases) == sorted(f"{name}/champion.json" for name in NAMES)  # every alias
+    others = [key for key in models.reads if key not in aliases]
+    assert len({key.split("/")[0] for key in others}) <= overview.RECHECK  # and a few rows
     assert set(runs.listed) <= {"active/"} | {f"by-model/{n}/" for n in NAMES}
     assert len(runs.listed) <= 1 + overview.RECHECK
     runs.forget()
@@ -182,6 +187,10 @@ def test_a_corrupt_overview_is_rebuilt(many, damage):
     shown(many)
     obj = many.runs.store.get(overview.KEY)
     many.runs.store.replace(overview.KEY, damage, obj.etag)
+    listed = {m["name"]: m for m in queries.list_models(many)}
+    if b"ALPHA" in damage:  # one bad row: only it is read again, and it says so
+        assert "its overview row was not valid" in listed["ALPHA"]["mended"]
+        assert not any("mended" in listed[name] for name in NAMES[1:])
     assert shown(many) == truth(many)
     assert overview.load(many).models  # written again
 
@@ -206,3 +215,88 @@ def test_lists_of_an_empty_store_write_nothing(many):
     assert [m["last_run"] for m in queries.list_models(many)] == [None] * len(NAMES)
     assert queries.list_runs(many, None, None, 50) == ([], [])
     assert many.runs.store.objects == {} and many.models.store.objects == {}
+
+
+def test_two_promotes_racing_leave_the_overview_naming_the_aliass_champion(many, monkeypatch):
+    """Issue 28, point 3: promote A moves the alias, reads its row, and its overview write is
+    held until promote B has moved the alias back and written its row. A's write then loses
+    its compare-and-swap and reads the row again, alias included: the overview stored last
+    names the champion the alias names, not A's."""
+    run(many, "ALPHA")
+    run(many, "ALPHA")
+    promote(many, "ALPHA", 2, reason="start at v2", actor="test")
+    queries.list_models(many)  # the overview holds ALPHA's row
+    store = many.runs.store
+    held, released = threading.Event(), threading.Event()
+    replace = store.replace
+
+    def held_replace(key, data, etag):
+        if key == overview.KEY and threading.current_thread().name == "A":
+            held.set()
+            released.wait(10)
+        return replace(key, data, etag)
+
+    monkeypatch.setattr(store, "replace", held_replace)
+    a = threading.Thread(
+        target=promote, args=(many, "ALPHA", 1), kwargs={"reason": "A", "actor": "a"}, name="A"
+    )
+    a.start()
+    assert held.wait(10)  # A moved the alias to v1 and read its row; its write waits
+    promote(many, "ALPHA", 2, reason="B", actor="b")  # B: the alias back to v2, row written
+    released.set()
+    a.join(10)
+    assert many.models.champion("ALPHA").version == 2
+    assert overview.load(many).models["ALPHA"]["champion_version"] == 2  # as stored
+    for _ in range(20):
+        row = next(m for m in queries.list_models(many) if m["name"] == "ALPHA")
+        assert row["champion_version"] == 2 and "mended" not in row
+
+
+def test_a_stale_champion_in_the_overview_is_never_shown_and_says_it_was_mended(many):
+    """A patch lost after the alias moved (the mover died, storage failed): every models
+    list reads every alias, so the stale row is corrected on the first request, says so
+    once, and is written back."""
+    run(many, *NAMES)
+    run(many, "ALPHA")
+    promote(many, "ALPHA", 2, reason="v2", actor="test")
+    queries.list_models(many)
+    overview.patch(many, lambda o: o.models["ALPHA"].update(champion_version=1))
+    listed = {m["name"]: m for m in queries.list_models(many)}
+    assert listed["ALPHA"]["champion_version"] == 2
+    assert listed["ALPHA"]["mended"] == "the overview named v1 as champion; the alias names v2"
+    assert not any("mended" in listed[name] for name in NAMES[1:])
+    assert overview.load(many).models["ALPHA"]["champion_version"] == 2  # written back
+    assert "mended" not in next(m for m in queries.list_models(many) if m["name"] == "ALPHA")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"champion_version": "2"},
+        {"champion_score": float("nan")},
+        {"versions": -1},
+        {"latest_version": [2]},
+        {
+            "latest_version": {
+                "version": 2,
+                "status": "promoted",
+                "score": "0.9",
+                "created_at": None,
+            }
+        },
+        {"last_run": {"run_id": "x", "status": "exploded", "stage": "fit", "outcome": None}},
+        {"error": {"code": "x", "message": "y"}},
+    ],
+    ids=["version-text", "score-nan", "count", "latest-list", "latest-score", "status", "error"],
+)
+def test_an_overview_row_with_wrong_types_is_read_again_and_says_so(many, damage):
+    run(many, *NAMES)
+    queries.list_models(many)
+    obj = many.runs.store.get(overview.KEY)
+    stored = json.loads(obj.data)
+    stored["models"]["BRAVO"].update(damage)
+    many.runs.store.replace(overview.KEY, json.dumps(stored).encode(), obj.etag)
+    listed = {m["name"]: m for m in queries.list_models(many)}
+    assert "its overview row was not valid" in listed["BRAVO"]["mended"]
+    assert shown(many) == truth(many)
+    assert overview.load(many).models["BRAVO"] == truth(many)[0]["BRAVO"]  # written back

@@ -3,6 +3,8 @@ corrupt summary never loses a version."""
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 import time
 
@@ -10,7 +12,7 @@ import pytest
 
 from retrain.adapters.local_store import LocalObjectStore
 from retrain.domain.errors import BackendError
-from retrain.service import queries
+from retrain.service import queries, version_summary
 from retrain.service.model_repository import ModelRepository
 from retrain.service.version_summary import SUMMARY
 from tests.fakes import MemoryObjectStore
@@ -64,6 +66,13 @@ def store(svc):
     return store
 
 
+@pytest.fixture
+def no_compare(monkeypatch):
+    """Lists without their per-request comparison of a few entries with their cards, for
+    the tests that count the cards a rebuild or a heal reads."""
+    monkeypatch.setattr(version_summary, "check", lambda *args, **kwargs: None)
+
+
 def move(svc, version):
     """Move the alias as promote does (promote itself also loads a real artifact)."""
     expected = svc.models.champion("TOY")
@@ -78,12 +87,12 @@ def listed(svc):
     return [(v["version"], v["score"]) for v in queries.list_versions(svc, "TOY")]
 
 
-def test_publish_writes_the_summary_and_lists_read_no_card(svc, store):
+def test_publish_writes_the_summary_and_lists_read_a_few_cards_not_every_card(svc, store):
     publish(svc, 0.7, 0.8, 0.75)
     store.card_reads = 0
     versions = queries.list_versions(svc, "TOY")
     (model,) = queries.list_models(svc)
-    assert store.card_reads == 0
+    assert store.card_reads == 3 + 1  # the versions list compares 3; the models list the newest
     assert [(v["version"], v["score"], v["status"]) for v in versions] == [
         (1, 0.7, "promoted"),
         (2, 0.8, "promoted"),
@@ -92,10 +101,15 @@ def test_publish_writes_the_summary_and_lists_read_no_card(svc, store):
     assert versions[0]["gate"]["reason"] == "because"
     assert versions[0]["metrics"] == {"accuracy": 0.7, "macro_f1": pytest.approx(0.6)}
     assert model["versions"] == 3 and model["latest_version"]["version"] == 3
+    assert not any("mended" in v for v in versions)
+    publish(svc, *(0.5 + i / 100 for i in range(20)))
+    store.card_reads = 0
+    assert len(queries.list_versions(svc, "TOY")) == 23
+    assert store.card_reads == 1 + version_summary.RECHECK  # the newest, and two at random
 
 
 @pytest.mark.parametrize("damage", [b"{not json", b'{"format": 1, "model": "TOY"}', b"[]"])
-def test_a_missing_or_corrupt_summary_is_rebuilt_from_the_cards(svc, store, damage):
+def test_a_missing_or_corrupt_summary_is_rebuilt_from_the_cards(svc, store, damage, no_compare):
     publish(svc, 0.7, 0.8)
     move(svc, 2)
     move(svc, 1)  # v1 and v2 both served
@@ -111,7 +125,7 @@ def test_a_missing_or_corrupt_summary_is_rebuilt_from_the_cards(svc, store, dama
     assert store.get(KEY) is not None
 
 
-def test_a_lost_summary_write_never_fails_a_publish_nor_hides_the_version(svc, store):
+def test_a_lost_summary_write_never_fails_a_publish_nor_hides_the_version(svc, store, no_compare):
     publish(svc, 0.7)
     store.fail_summary_writes = True
     assert publish(svc, 0.8) == [2]  # the publish succeeded
@@ -123,7 +137,7 @@ def test_a_lost_summary_write_never_fails_a_publish_nor_hides_the_version(svc, s
     assert listed(svc) == [(1, 0.7), (2, 0.8)] and store.card_reads == 1
 
 
-def test_a_stale_summary_reads_only_the_missing_cards(svc, store):
+def test_a_stale_summary_reads_only_the_missing_cards(svc, store, no_compare):
     publish(svc, 0.7, 0.8)
     old = store.get(KEY).data
     publish(svc, 0.9, 0.6)
@@ -207,3 +221,111 @@ def test_the_alias_history_comes_from_the_summary_and_a_lost_move_is_healed(svc,
     store.delete(KEY)
     damaged = svc.models.history("TOY")
     assert damaged[0] == {"key": key, "error": "unreadable"} and damaged[1]["version"] == 1
+
+
+def damage_entry(store, version, change):
+    """Edit the stored summary's entry of ``version`` in place, as a hand edit would."""
+    obj = store.get(KEY)
+    data = json.loads(obj.data)
+    (entry,) = [e for e in data["versions"] if e["version"] == version]
+    index = data["versions"].index(entry)
+    data["versions"][index] = change(entry)
+    store.replace(KEY, json.dumps(data).encode(), obj.etag)  # allow_nan: a NaN stays NaN
+
+
+def typed(version):
+    """What a version row may hold: the CLI and the console format these without checks."""
+    assert isinstance(version["score"], float) and math.isfinite(version["score"])
+    assert all(isinstance(v, float) and math.isfinite(v) for v in version["metrics"].values())
+    assert isinstance(version["created_at"], str) and isinstance(version["run_id"], str)
+    assert all(isinstance(v, int) for v in version["rows"].values())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda e: {**e, "metrics": {**e["metrics"], "accuracy": float("nan")}},
+        lambda e: {**e, "metrics": {**e["metrics"], "accuracy": "0.99"}},
+        lambda e: {**e, "metrics": [e["metrics"]]},
+        lambda e: {**e, "rows": [1, 2, 3]},
+        lambda e: {**e, "rows": {"loaded": "many"}},
+        lambda e: {**e, "created_at": 20261122},
+        lambda e: {**e, "gate": [e["gate"]]},
+        lambda e: {**e, "gate": {**e["gate"], "candidate": {"x": 1}}},
+        lambda e: {k: v for k, v in e.items() if k != "rows"},
+    ],
+    ids=["nan", "score-text", "metrics-list", "rows-list", "rows-text", "created-int", "gate-list",
+         "gate-object", "no-rows"],
+)  # fmt: skip
+def test_a_summary_entry_with_wrong_types_is_read_from_its_card_and_says_so(svc, store, change):
+    publish(svc, 0.7, 0.8, 0.75)
+    before = queries.list_versions(svc, "TOY")
+    damage_entry(store, 2, change)
+    versions = queries.list_versions(svc, "TOY")
+    assert "its summary entry was not valid" in versions[1]["mended"]
+    assert [{k: v for k, v in row.items() if k != "mended"} for row in versions] == before
+    for row in versions:
+        typed(row)
+    again = queries.list_versions(svc, "TOY")
+    assert again == before  # written back: nothing left to mend
+
+
+@pytest.mark.parametrize(
+    "entry", [[2, "promoted"], {"version": "2"}, "v2", None], ids=["list", "text", "str", "null"]
+)
+def test_a_summary_entry_too_broken_to_name_its_version_is_read_from_the_cards(svc, store, entry):
+    publish(svc, 0.7, 0.8)
+    before = queries.list_versions(svc, "TOY")
+    damage_entry(store, 2, lambda e: entry)
+    versions = queries.list_versions(svc, "TOY")
+    assert [v["score"] for v in versions] == [0.7, 0.8]
+    assert "unreadable entry" in versions[1]["mended"] and "mended" not in versions[0]
+    assert queries.list_versions(svc, "TOY") == before
+
+
+def test_a_summary_entry_that_contradicts_its_card_loses_to_the_card(svc, store):
+    """A well-typed entry saying another score or status than its card: the versions list
+    compares the champion's and the newest entry with their cards on every request, and two
+    others at random; the card wins, the row says so, the summary is written back."""
+    publish(svc, 0.7, 0.8, 0.75, 0.6, 0.65, 0.9)
+    move(svc, 2)
+    before = queries.list_versions(svc, "TOY")
+    for version in (2, 6):  # the champion's and the newest: mended on the first request
+        damage_entry(store, version, lambda e: {**e, "metrics": {**e["metrics"], "accuracy": 0.99}})
+        versions = queries.list_versions(svc, "TOY")
+        assert versions[version - 1]["score"] == before[version - 1]["score"]
+        assert "disagreed with its card" in versions[version - 1]["mended"]
+        assert queries.list_versions(svc, "TOY") == before
+    damage_entry(store, 4, lambda e: {**e, "status": "promoted", "run_id": "someone-else"})
+    for _ in range(60):  # one of the others: found within a few requests
+        versions = queries.list_versions(svc, "TOY")
+        if "mended" in versions[3]:
+            break
+    assert "disagreed with its card" in versions[3]["mended"]
+    assert versions[3]["run_id"] == before[3]["run_id"]
+    assert queries.list_versions(svc, "TOY") == before
+
+
+def test_the_models_list_takes_the_newest_versions_facts_from_its_card(svc, store):
+    publish(svc, 0.7, 0.8)
+    damage_entry(store, 2, lambda e: {**e, "metrics": {**e["metrics"], "accuracy": 0.99}})
+    (model,) = queries.list_models(svc)
+    assert model["latest_version"]["score"] == 0.8
+
+
+def test_a_move_with_wrong_types_is_read_from_its_history_entry(svc, store):
+    publish(svc, 0.7, 0.8)
+    move(svc, 2)
+    before = svc.models.history("TOY")
+    obj = store.get(KEY)
+    data = json.loads(obj.data)
+    (key,) = data["moves"]
+    data["moves"][key] = {**data["moves"][key], "moved_at": 5, "version": "2"}
+    store.replace(KEY, json.dumps(data).encode(), obj.etag)
+    assert svc.models.history("TOY") == before
+    history_key = key
+    store.objects[history_key] = store.objects[history_key].__class__(
+        json.dumps({**before[0], "previous_version": [1]}).encode(), '"h"'
+    )
+    store.delete(KEY)
+    assert svc.models.history("TOY") == [{"key": history_key, "error": "unreadable"}]

@@ -7,8 +7,8 @@ RetrainError
 ├── ConflictError               optimistic concurrency lost / duplicate work
 │   ├── RunAlreadyActiveError   the model already has a queued or running run
 │   └── AttemptSupersededError  another attempt took the run over: this one stops, writing nothing
-├── CorruptStateError           a stored state object (alias, run record, batch, card) is unreadable,
-│                               or a card or artifact is not the model and version asked for
+├── CorruptStateError           a stored state object (alias, run record, batch, card) is
+│                               unreadable, or a card or artifact is not the version asked for
 ├── DataValidationError         training rows unusable: the run stops before fitting
 ├── ArtifactIntegrityError      stored artifact does not match its card or is untrusted
 ├── PromotionRefusedError       a champion move was refused (target unusable)

@@ -16,10 +16,11 @@ from loguru import logger
 
 from retrain import strict_json
 from retrain.domain import errors
+from retrain.entrypoints import whole_numbers
+from retrain.entrypoints.whole_numbers import MAX_VERSION
 
+__all__ = ["MAX_VERSION"]  # the handlers' name for it
 MAX_BODY = 64 * 1024
-MAX_VERSION = 999_999_999
-_WHOLE = re.compile(r"[0-9]{1,12}")  # ASCII digits only: '²'.isdigit() is true
 
 
 class BadRequest(Exception):
@@ -135,10 +136,12 @@ def json_body(req: func.HttpRequest, allowed: set[str]) -> dict[str, Any]:
 
 
 def whole_number(raw: str, name: str, low: int, high: int) -> int:
-    """A query or route value as an int in [low, high]; anything else is a 400."""
-    if not _WHOLE.fullmatch(raw) or not low <= int(raw) <= high:
-        raise BadRequest(f"{name} must be a whole number from {low} to {high}, not {raw[:20]!r}")
-    return int(raw)
+    """A query or route value as an int in [low, high]; anything else is a 400 (the CLI's
+    arguments follow the same rule: entrypoints/whole_numbers.py)."""
+    try:
+        return whole_numbers.whole_number(raw, name, low, high)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def field(

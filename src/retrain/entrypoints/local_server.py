@@ -9,7 +9,9 @@ the environment, as in Azure: with none set, the embedded default (SQLite + a lo
 
 Function keys are checked here (Core Tools does not check them): one key is generated at
 start and printed, as Jupyter prints its token. A request without it, or with another key,
-gets 401 with an empty body, as from the Functions host."""
+gets 401 with an empty body, as from the Functions host. No log line carries a key, at any
+level: the request lines http.server logs (``?code=...`` included, a malformed one too) are
+masked here, before they reach loguru, and the key is one of the log redactor's secrets."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import re
 import secrets
 import sys
 import threading
+import traceback
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +34,7 @@ from loguru import logger
 
 from retrain import strict_json
 from retrain.entrypoints.local_queue import LocalQueue
+from retrain.redact import scrub
 
 if TYPE_CHECKING:
     from retrain.config import Settings
@@ -160,6 +164,11 @@ class LocalServer:
     def key_ok(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), self.key.encode())
 
+    def masked(self, text: str) -> str:
+        """``text`` (a request line, a path) without this server's key or any other key a
+        request named (``?code=``, ``x-functions-key``)."""
+        return str(scrub(text, [self.key]))
+
     def start(self, worker: bool = True) -> LocalServer:
         """Serve in a background thread (and deliver queue messages, if ``worker``)."""
         if worker:
@@ -244,7 +253,14 @@ def _handler_class(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                         self.command, self.path, dict(self.headers.items()), data
                     )
                 except Exception:
-                    logger.exception("local server: {} {} failed", self.command, self.path)
+                    # the traceback as masked text, not attached: a sink with loguru's
+                    # ``diagnose`` would print each frame's variables (the request's key)
+                    logger.error(
+                        "local server: {} {} failed\n{}",
+                        self.command,
+                        server.masked(self.path),
+                        server.masked(traceback.format_exc().rstrip()),
+                    )
                     status, headers, body = _json(500, "internal_error", "see the console log")
             self.send_response(status)
             for name, value in headers.items():
@@ -257,8 +273,18 @@ def _handler_class(server: LocalServer) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
+        def send_error(
+            self, code: int, message: str | None = None, explain: str | None = None
+        ) -> None:
+            """http.server's own answers (a malformed request line) quote the request line:
+            masked there too."""
+            masked = None if message is None else server.masked(message)
+            super().send_error(code, masked, explain)
+
         def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("local server: {}", format % args)
+            """http.server's one log path (each request, and each error it answers itself,
+            such as a malformed request line): masked, then to loguru at DEBUG."""
+            logger.debug("local server: {}", server.masked(format % args))
 
     return Handler
 
@@ -277,10 +303,11 @@ def serve(
     if settings is None:
         settings = bootstrap.load_settings()
     app_services.override(bootstrap.build(settings), settings)
+    key = key or secrets.token_urlsafe(32)
     logs.configure(
         settings.log_level,
         settings.log_format,
-        settings.secrets(),
+        [*settings.secrets(), key],  # the function key is masked in every log line too
         environment=settings.environment,
     )
     with LocalServer(host, port, key, max_dequeue=settings.max_attempts) as server:

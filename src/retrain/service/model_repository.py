@@ -8,10 +8,17 @@ Layout (DESIGN.md):
 
 Artifacts carry the lifecycle tag ``status`` (service/lifecycle.py): the gate's outcome at
 publish, ``champion`` / ``former_champion`` as the alias moves.
+
+A stored version proves it is the one asked for (service/version_identity.py): its card
+names its model, its version and its artifact's key, and the identity embedded in the
+artifact names the card's model, version and run. A folder holding another version's or
+another model's card or artifact is a CorruptStateError naming the object: never a loaded
+model, never a champion.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -22,7 +29,7 @@ from loguru import logger
 from retrain.domain.errors import ConflictError, CorruptStateError, NotFoundError
 from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
 from retrain.domain.runs import iso, utcnow
-from retrain.service import lifecycle, stored, version_summary
+from retrain.service import lifecycle, stored, version_identity, version_summary
 from retrain.service.lifecycle import ArtifactStatus
 from retrain.training import serialize
 
@@ -90,11 +97,13 @@ class ModelRepository:
         The card (it names the run and the artifact's sha256) claims the number with a
         create-only write, so two publishers never share one. A conflict whose stored bytes
         equal ours is our own earlier attempt whose answer was lost: it counts as success.
-        Any other conflict tries the next number. The artifact follows, create-only too; a
-        version counts only once both exist."""
+        Any other conflict tries the next number. The artifact follows, create-only too, with
+        its identity (model, this version, the card's run) inside; a version counts only once
+        both exist."""
         version = max(self._files_by_version(model), default=0) + 1
         while True:
-            full = self._complete_card(model, version, artifact, card)
+            stamped = version_identity.stamped(model, version, artifact, card)
+            full = self._complete_card(model, version, stamped, card)
             data = _json(full)
             try:
                 self.store.create(f"{model}/versions/{version}/{CARD}", data)
@@ -106,13 +115,13 @@ class ModelRepository:
                 version += 1
         key = self._artifact(model, version)
         try:
-            self.store.create(key, artifact)
+            self.store.create(key, stamped)
         except AlreadyExists:
             existing = self.store.get(key)
-            if existing is None or existing.data != artifact:
+            if existing is None or existing.data != stamped:
                 raise ConflictError(f"{key} exists with other bytes than its card claims") from None
         self._tag_published(model, key, full)
-        version_summary.record_version(self, model, version, full)
+        version_summary.record_version(self, model, version, json.loads(data))  # as stored
         return version, full
 
     def _tag_published(self, model: str, key: str, card: dict[str, Any]) -> None:
@@ -159,11 +168,25 @@ class ModelRepository:
         return version_summary.read(self, model)
 
     def card(self, model: str, version: int) -> dict[str, Any]:
+        """``model`` v``version``'s card, checked to be that version's: CorruptStateError
+        (naming the card) if it is unreadable or names another model, version or artifact."""
         key = f"{model}/versions/{version}/{CARD}"
         obj = self.store.get(key)
         if obj is None:
             raise NotFoundError(f"{model} has no version {version}")
-        return stored.parse(obj, "model card", key, _card)
+        card = stored.parse(obj, "model card", key, _card)
+        problem = version_identity.card_problem(
+            card, model, version, self._artifact(model, version)
+        )
+        if problem is not None:
+            raise CorruptStateError(
+                "model card",
+                key,
+                problem,
+                "cards are written once: restore the card this version was published with",
+                verdict="is not this version's card",
+            )
+        return card
 
     def version_of_run(self, model: str, run_id: str, newest: int = 5) -> int | None:
         """The complete version ``run_id`` published, among the newest few: a retried or
@@ -185,17 +208,19 @@ class ModelRepository:
 
     def load(self, model: str, version: int | None = None) -> tuple[Any, dict[str, Any]]:
         """The fitted pipeline and its card: the champion's, or a given version's.
-        The artifact's size and sha256 are checked against the card before loading."""
+        Before loading: the card names this model and version (``card``), the artifact's
+        size and sha256 match the card (ArtifactIntegrityError), and the identity inside the
+        artifact names the card's model, version and run (CorruptStateError)."""
         if version is None:
             version, _ = self.serving(model)
         card = self.card(model, version)
-        obj = self.store.get(card["artifact"]["path"])
+        key = self._artifact(model, version)  # the card's artifact path: checked by card()
+        obj = self.store.get(key)
         if obj is None:
             raise NotFoundError(f"{model} v{version}: artifact missing")
-        pipeline = serialize.loads(
-            obj.data, card["artifact"]["sha256"], card["artifact"]["size_bytes"]
-        )
-        return pipeline, card
+        serialize.verify(obj.data, card["artifact"]["sha256"], card["artifact"]["size_bytes"])
+        version_identity.check_artifact(obj.data, key, card)
+        return serialize.load_trusted(obj.data), card
 
     # champion alias ---------------------------------------------------------------------
     def champion(self, model: str) -> Champion | None:

@@ -11,14 +11,18 @@ It is derived state, like the per-model summaries (service/version_summary.py):
 
 - **Writers patch it** with compare-and-swap, best effort: a start adds its new runs, a
   run's end adds the run and reads its model's row again from the alias and the summary, a
-  promote reads the row again. A patch that fails is logged; it never fails a run or a
-  promote.
-- **Readers check what can change unseen.** An unfinished run is read from its record on
-  every request (its stage moves; another caller may fail it as abandoned). A model with no
-  row is read from its sources. Each models-list request reads ``RECHECK`` rows again,
-  picked at random, so a lost patch is mended within a few dozen requests (a console open
-  on the models list asks every 10 s). What a reader mends it writes back
-  (compare-and-swap; a lost race is left to the next request).
+  promote reads the row again. The row is read inside each compare-and-swap attempt, after
+  the overview: of two promotes racing, the one whose patch lands last read the alias after
+  both moves. A patch that fails is logged; it never fails a run or a promote.
+- **Readers check what can change unseen.** Every models-list request reads every model's
+  alias (small objects, side by side): a row never shows a champion its alias does not name,
+  whatever patch was lost; a row that disagrees is mended and says so (``mended``). An
+  unfinished run is read from its record on every request (its stage moves; another caller
+  may fail it as abandoned). A model with no row, or a row that is not typed as a row
+  (service/derived_rows.py), is read from its sources. Each models-list request reads
+  ``RECHECK`` rows again, picked at random, so a lost patch of the other facts is mended
+  within a few dozen requests (a console open on the models list asks every 10 s). What a
+  reader mends it writes back (compare-and-swap; a lost race is left to the next request).
 - **The run list answers from it only where it holds every run:** ``runs_from`` is the
   oldest run id from which it does (set by the first full scan, raised as old runs drop
   out; "" for all of them). A longer or filtered list that reaches past it scans as before.
@@ -42,6 +46,7 @@ from retrain.domain.runs import RunRecord, RunStatus
 from retrain.domain.specs import ModelSpec
 from retrain.service import stored, version_summary
 from retrain.service.context import Services
+from retrain.service.derived_rows import is_number, parse_row
 from retrain.service.parallel import read_all
 from retrain.service.version_summary import UNREADABLE, problem
 
@@ -50,7 +55,6 @@ FORMAT = 1
 KEEP_RUNS = 100  # the newest runs of all models it holds (the console asks for 50)
 RECHECK = 2  # rows a models-list request reads again from their sources, at random
 ATTEMPTS = 8
-ROW_KEYS = {"champion_version", "champion_score", "versions", "latest_version", "last_run"}
 _NEWEST_TRIED = 5  # run ids a row reads back from the newest to find an existing record
 
 
@@ -61,6 +65,7 @@ class Overview:
     runs_from: str | None = None  # holds every run with an id >= this ("": all of them)
     etag: str | None = None
     changed: bool = False
+    mended: dict[str, str] = field(default_factory=dict)  # model -> why its row was left out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,21 +93,20 @@ def _parse(data: Any, etag: str) -> Overview:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"not an overview of format {FORMAT}")
     models, runs, runs_from = data["models"], data["runs"], data["runs_from"]
-    if not (isinstance(models, dict) and all(_row_shape(r) for r in models.values())):
+    if not isinstance(models, dict):
         raise ValueError("'models' is not an object of rows")
     if not isinstance(runs, dict) or not (runs_from is None or isinstance(runs_from, str)):
         raise ValueError("'runs' or 'runs_from' has the wrong type")
     for run_id, record in runs.items():
         if RunRecord.from_dict(record).run_id != run_id:
             raise ValueError("a run is filed under another run's id")
-    return Overview(models, runs, runs_from, etag)
-
-
-def _row_shape(row: Any) -> bool:
-    if not isinstance(row, dict) or not row.keys() >= ROW_KEYS:
-        return False
-    last = row["last_run"]
-    return last is None or (isinstance(last, dict) and isinstance(last.get("run_id"), str))
+    overview = Overview({}, runs, runs_from, etag)
+    for name, row in models.items():
+        try:
+            overview.models[name] = parse_row(row)
+        except ValueError as exc:  # left out: read again from its sources, and said so
+            overview.mended[name] = f"its overview row was not valid ({exc}); read from its sources"
+    return overview
 
 
 def save(svc: Services, overview: Overview) -> None:
@@ -158,18 +162,26 @@ def note_runs(svc: Services, records: Iterable[RunRecord]) -> None:
 
 def note_model(svc: Services, name: str, records: Iterable[RunRecord] = ()) -> None:
     """``name``'s champion or versions changed (a run's end, a promote): its row is read
-    again from the alias and the summary; ``records`` are added as in ``note_runs``."""
+    again from the alias and the summary inside each compare-and-swap attempt, after the
+    overview was read (so the patch that lands last read the alias last); ``records`` are
+    added as in ``note_runs``."""
     records = list(records)
-    try:
-        fresh = model_facts(svc, svc.registry.get(name))
-    except Exception as exc:  # as in patch
-        logger.warning("overview row of {} not read ({}): the lists mend it", name, _why(exc))
-        fresh = None
 
     def change(overview: Overview) -> None:
         row = overview.models.get(name)
-        if fresh is not None and "error" not in fresh and row is not None:
-            row.update(fresh)
+        if row is not None:
+            try:
+                fresh = model_facts(svc, svc.registry.get(name))
+            except Exception as exc:  # as in patch
+                logger.warning(
+                    "overview row of {} not read ({}): the lists mend it", name, _why(exc)
+                )
+            else:
+                fresh.pop("mended", None)  # shown by lists, never stored
+                if "error" not in fresh:
+                    row.update(fresh)
+                else:  # shown, never stored: read again next time
+                    overview.models.pop(name)
         add_runs(overview, records)
 
     patch(svc, change)
@@ -202,23 +214,33 @@ def _progress(data: dict[str, Any]) -> tuple[bool, str]:
 
 
 # a model's row from its sources --------------------------------------------------------
+def champion_facts(svc: Services, name: str) -> dict[str, Any]:
+    """The row's champion fields as the alias says (one small read); ``error`` if the alias
+    cannot be read."""
+    try:
+        champion = svc.models.champion(name)
+    except UNREADABLE as exc:
+        return {"champion_version": None, "champion_score": None, "error": problem(exc)}
+    score = champion.record.get("score") if champion is not None else None
+    return {
+        "champion_version": champion.version if champion is not None else None,
+        "champion_score": score if is_number(score) else None,
+    }
+
+
 def model_facts(svc: Services, spec: ModelSpec) -> dict[str, Any]:
-    """Champion and versions as the alias and the summary say (two reads)."""
+    """Champion and versions as the alias and the summary say (two reads, and the newest
+    version's card, which wins over its summary entry). ``mended`` says which summary
+    entries were read again from their cards: for the list to show, never to store."""
     facts: dict[str, Any] = {
-        "champion_version": None,
-        "champion_score": None,
+        **champion_facts(svc, spec.name),
         "versions": 0,
         "latest_version": None,
     }
-    try:
-        champion = svc.models.champion(spec.name)
-    except UNREADABLE as exc:
-        champion = None
-        facts["error"] = problem(exc)
-    if champion is not None:
-        facts["champion_version"] = champion.version
-        facts["champion_score"] = champion.record.get("score")
     summary = version_summary.stored(svc.models, spec.name)
+    version_summary.check(svc.models, summary, [max(summary.versions, default=None)], sample=0)
+    if summary.mended:  # said by the list that mended it, never stored in the row
+        facts["mended"] = "; ".join(f"v{v}: {why}" for v, why in sorted(summary.mended.items()))
     facts["versions"] = len(summary.versions) + len(summary.unreadable)
     if summary.versions:
         latest = summary.versions[max(summary.versions)]
@@ -266,7 +288,8 @@ def last_run_of(record: RunRecord) -> dict[str, Any]:
 # what readers check --------------------------------------------------------------------
 def rows(svc: Services, specs: list[ModelSpec]) -> dict[str, dict[str, Any]]:
     """Every registered model's row: from the overview, the missing ones and ``RECHECK``
-    others from their sources, unfinished last runs from their records."""
+    others from their sources, every other row's champion from its alias, unfinished last
+    runs from their records. A row that was mended says so in ``mended``."""
     overview = load(svc)
     held = [spec for spec in specs if spec.name in overview.models]
     due = [spec for spec in specs if spec.name not in overview.models]
@@ -274,7 +297,8 @@ def rows(svc: Services, specs: list[ModelSpec]) -> dict[str, dict[str, Any]]:
     out = {name: dict(row) for name, row in overview.models.items()}
     found: list[RunRecord] = []
     for spec, (row, record) in zip(due, read_all(lambda s: model_row(svc, s), due), strict=True):
-        out[spec.name] = row
+        notes = [_mended(overview, spec.name, row), row.pop("mended", None)]
+        out[spec.name] = row | ({"mended": "; ".join(n for n in notes if n)} if any(notes) else {})
         if record is not None:
             found.append(record)
         if not _readable(row):
@@ -282,6 +306,7 @@ def rows(svc: Services, specs: list[ModelSpec]) -> dict[str, dict[str, Any]]:
         elif overview.models.get(spec.name) != row:
             overview.models[spec.name] = row
             overview.changed = True
+    _recheck_champions(svc, overview, [s for s in held if s not in due], out)
     unfinished = [
         row["last_run"]["run_id"]
         for name, row in out.items()
@@ -334,6 +359,45 @@ def runs(
             overview.runs_from = max(overview.runs_from, min(overview.runs))
         save(svc, overview)
     return records, unreadable
+
+
+def _mended(overview: Overview, name: str, fresh: dict[str, Any]) -> str | None:
+    """Why the stored row of ``name`` was mended, if it was: left out as not valid, or
+    naming another champion than its alias (``fresh`` is the row from its sources)."""
+    if name in overview.mended:
+        return overview.mended[name]
+    held = overview.models.get(name)
+    if held is None or "error" in fresh or held["champion_version"] == fresh["champion_version"]:
+        return None
+    return _champion_mended(held["champion_version"], fresh["champion_version"])
+
+
+def _champion_mended(held: int | None, alias: int | None) -> str:
+    shown = "no champion" if held is None else f"v{held} as champion"
+    named = "names none" if alias is None else f"names v{alias}"
+    return f"the overview named {shown}; the alias {named}"
+
+
+def _recheck_champions(
+    svc: Services, overview: Overview, specs: list[ModelSpec], out: dict[str, dict[str, Any]]
+) -> None:
+    """Every other row's champion against its alias, side by side: the alias wins, and a row
+    it corrects says so and is written back."""
+    names = [spec.name for spec in specs]
+    for name, facts in zip(names, read_all(lambda n: champion_facts(svc, n), names), strict=True):
+        row = overview.models[name]
+        if "error" in facts:
+            out[name] = {**out[name], **facts}
+            overview.models.pop(name)  # shown, never stored: read again next time
+            continue
+        if {k: row[k] for k in facts} != facts:
+            if row["champion_version"] != facts["champion_version"]:
+                why = _champion_mended(row["champion_version"], facts["champion_version"])
+                out[name] = {**out[name], **facts, "mended": why}
+            else:  # the same champion, another score: no news for the reader
+                out[name] = {**out[name], **facts}
+            row.update(facts)
+            overview.changed = True
 
 
 def _readable(row: dict[str, Any]) -> bool:

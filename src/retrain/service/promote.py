@@ -17,10 +17,10 @@ def promote(svc: Services, name: str, version: int, *, reason: str, actor: str) 
         raise PromotionRefusedError("a reason is required to move the champion")
     spec = svc.registry.get(name)
     try:
-        _, card = svc.models.load(spec.name, version)  # sha256 + trusted types
+        _, card = svc.models.load(spec.name, version)  # its own card, sha256, identity, types
     except NotFoundError:
         raise
-    except RetrainError as exc:  # tampered, untrusted or unreadable
+    except RetrainError as exc:  # tampered, untrusted, unreadable or another version's
         raise PromotionRefusedError(
             f"{spec.name} v{version} cannot become champion: {exc}"
         ) from exc

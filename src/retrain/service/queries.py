@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from retrain.domain.runs import RunRecord
-from retrain.service import overview
+from retrain.service import overview, version_summary
 from retrain.service.context import Services
 from retrain.service.version_summary import UNREADABLE
 
@@ -51,6 +51,8 @@ def list_versions(svc: Services, name: str) -> list[dict[str, Any]]:
         champion = None
     current = champion.version if champion else None
     summary = svc.models.summary(spec.name)
+    newest = max(summary.versions, default=None)
+    version_summary.check(svc.models, summary, [current, newest])  # the card wins
     out: list[dict[str, Any]] = []
     served = summary.served
     for version in sorted(set(summary.versions) | set(summary.unreadable)):
@@ -71,6 +73,7 @@ def list_versions(svc: Services, name: str) -> list[dict[str, Any]]:
                 "metrics": entry["metrics"],
                 "rows": entry["rows"],
                 "gate": entry["gate"],
+                **({"mended": summary.mended[version]} if version in summary.mended else {}),
             }
         )
     return out

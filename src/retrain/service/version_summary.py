@@ -9,12 +9,20 @@ it against one listing of the model's folder, so a version or a move whose summa
 lost is read from its own object and added back. A missing or unreadable summary is rebuilt
 from the cards and the history. A summary problem never fails a publish or a promote, and
 never hides a version or a move.
+
+Its rows are parsed into typed values (service/derived_rows.py): an entry with a wrong type
+is read again from its card. The versions list also compares a few entries with their cards
+on every request (``check``: the champion's, the newest and ``RECHECK`` others at random);
+where an entry and its card disagree, the card wins, the summary is rewritten, and the list
+says the version was mended.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,7 +31,16 @@ from loguru import logger
 from retrain import strict_json
 from retrain.domain.errors import NotFoundError, RetrainError
 from retrain.domain.ports import AlreadyExists, ObjectStore, PreconditionFailed
+from retrain.service.derived_rows import (
+    ENTRY_FIELDS,
+    GATE_FIELDS,
+    entry_of,
+    parse_entry,
+    parse_move,
+)
 from retrain.service.parallel import read_all
+
+__all__ = ["ENTRY_FIELDS", "GATE_FIELDS", "entry_of"]  # what lists and tests name from here
 
 
 class ModelRepository(Protocol):
@@ -38,14 +55,7 @@ class ModelRepository(Protocol):
 SUMMARY = "summary.json"
 FORMAT = 1
 ATTEMPTS = 8
-GATE_FIELDS = (
-    *("outcome", "reason", "metric", "candidate", "champion", "champion_version"),
-    *("delta", "floor", "tolerance"),
-)
-ENTRY_FIELDS = (
-    *("version", "status", "created_at", "run_id", "primary_metric", "metrics"),
-    *("rows", "gate"),
-)
+RECHECK = 2  # entries a versions list compares with their cards, at random, besides two
 # an object that cannot be read is shown, never stored: it is read again next time
 UNREADABLE = (RetrainError, ValueError, KeyError, TypeError)
 _VERSION_FILE = re.compile(r"^[^/]+/versions/(\d+)/([^/]+)$")
@@ -58,6 +68,11 @@ class Summary:
     moves: dict[str, dict[str, Any]] = field(default_factory=dict)  # history key -> entry
     unreadable: dict[int, dict[str, str]] = field(default_factory=dict)  # version -> error
     unreadable_moves: set[str] = field(default_factory=set)
+    # shown, never stored: what this read mended (version -> why), and what it read from
+    # the cards themselves (nothing to compare those with)
+    mended: dict[int, str] = field(default_factory=dict)
+    fresh: set[int] = field(default_factory=set)
+    dropped: int = 0  # stored entries too broken to tell their version
 
     @property
     def served(self) -> set[int]:
@@ -92,27 +107,6 @@ def problem(exc: Exception) -> dict[str, str]:
     return {"code": code, "message": str(exc) or type(exc).__name__}
 
 
-def entry_of(version: int, card: dict[str, Any]) -> dict[str, Any]:
-    """The facts of one version that lists show: small, and immutable like the card."""
-    metrics = card.get("metrics")
-    gate = card.get("gate")
-    rows = card.get("rows")
-    return {
-        "version": version,
-        "status": card.get("status"),
-        "created_at": card.get("created_at"),
-        "run_id": card.get("run_id"),
-        "primary_metric": card.get("primary_metric"),
-        "metrics": {
-            k: v
-            for k, v in (metrics.items() if isinstance(metrics, dict) else ())
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        },
-        "rows": rows if isinstance(rows, dict) else None,
-        "gate": {k: gate.get(k) for k in GATE_FIELDS} if isinstance(gate, dict) else None,
-    }
-
-
 def listing(repo: ModelRepository, model: str) -> Listing:
     files: dict[int, set[str]] = {}
     moves = []
@@ -126,21 +120,35 @@ def listing(repo: ModelRepository, model: str) -> Listing:
 
 
 def _parse(model: str, data: Any) -> Summary:
-    """A stored summary, or ValueError/TypeError/KeyError if it is not one."""
+    """A stored summary, or ValueError/TypeError/KeyError if it is not one. An entry or a
+    move with a wrong type is left out (its card or history entry is read again), and an
+    entry whose version can be told is marked mended."""
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("model") != model:
         raise ValueError("not a summary of this model")
+    if not isinstance(data["versions"], list) or not isinstance(data["moves"], dict):
+        raise ValueError("'versions' or 'moves' has the wrong type")
     summary = Summary(model)
     for entry in data["versions"]:
-        version = entry["version"]
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise ValueError("bad version number")
-        if set(ENTRY_FIELDS) - set(entry) or not isinstance(entry["metrics"], dict):
-            raise ValueError(f"entry of version {version} is incomplete")
-        summary.versions[version] = entry
+        try:
+            parsed = parse_entry(entry)
+        except ValueError as exc:
+            version = entry.get("version") if isinstance(entry, dict) else None
+            if isinstance(version, int) and not isinstance(version, bool) and version >= 1:
+                summary.mended[version] = (
+                    f"its summary entry was not valid ({exc}); read from its card"
+                )
+            else:
+                summary.dropped += 1
+            logger.warning(
+                "{}/{}: an entry is not valid ({}); read from its card", model, SUMMARY, exc
+            )
+            continue
+        summary.versions[parsed["version"]] = parsed
     for key, move in data["moves"].items():
-        if not isinstance(move, dict):
-            raise ValueError("bad alias move")
-        summary.moves[str(key)] = move
+        try:
+            summary.moves[str(key)] = parse_move(move)
+        except ValueError:
+            continue  # read again from its history entry
     return summary
 
 
@@ -170,11 +178,10 @@ def _move(repo: ModelRepository, key: str) -> dict[str, Any] | None:
     if obj is None:
         return None
     try:
-        entry = json.loads(obj.data)
+        return parse_move(json.loads(obj.data))
     except (ValueError, UnicodeDecodeError, RecursionError):
         logger.warning("alias history entry {} is unreadable", key)
         return None
-    return entry if isinstance(entry, dict) else None
 
 
 def _complete(repo: ModelRepository, summary: Summary, found: Listing) -> bool:
@@ -187,8 +194,12 @@ def _complete(repo: ModelRepository, summary: Summary, found: Listing) -> bool:
     ):
         if isinstance(entry, Exception):
             summary.unreadable[version] = problem(entry)
+            summary.mended.pop(version, None)
         elif entry is not None:
             summary.versions[version] = entry
+            summary.fresh.add(version)
+            if summary.dropped and version not in summary.mended:
+                summary.mended[version] = "the summary held an unreadable entry; read from its card"
     keys = [k for k in found.moves if k not in summary.moves]
     for key, move in zip(keys, read_all(lambda k: _move(repo, k), keys), strict=True):
         if move is None:
@@ -226,15 +237,54 @@ def read(repo: ModelRepository, model: str) -> Summary:
     listed, moves = set(found.versions), set(found.moves)
     summary.versions = {v: e for v, e in summary.versions.items() if v in listed}
     summary.moves = {k: m for k, m in summary.moves.items() if k in moves}
+    summary.mended = {v: why for v, why in summary.mended.items() if v in summary.versions}
     return summary
 
 
 def stored(repo: ModelRepository, model: str) -> Summary:
     """The summary as stored: one read, no listing (the models list reads 50 of these).
-    Only a missing or unreadable one is rebuilt here; a version or move whose summary write
-    was lost shows up once ``read`` (the versions list, the history) has healed it."""
+    Only a missing or unreadable one, or one with an entry that is not valid, is healed
+    here; a version or move whose summary write was lost shows up once ``read`` (the
+    versions list, the history) has healed it."""
     summary, _ = _load(repo, model)
-    return summary if summary is not None else read(repo, model)
+    if summary is None or summary.mended or summary.dropped:  # a bad entry: heal it now
+        return read(repo, model)
+    return summary
+
+
+def check(
+    repo: ModelRepository,
+    summary: Summary,
+    first: Iterable[int | None] = (),
+    sample: int = RECHECK,
+) -> None:
+    """Compare entries with their cards, side by side: the versions in ``first`` (those a
+    list shows most prominently: the champion's, the newest), and ``sample`` others at
+    random. An entry that disagrees with its card is replaced by the card's facts, marked
+    mended and written back (compare-and-swap; a lost write is mended again next time); a
+    card that is now unreadable is shown as its error. Entries read from their cards in
+    this request are not read again."""
+    model = summary.model
+    candidates = [v for v in sorted(summary.versions) if v not in summary.fresh]
+    picked = [v for v in dict.fromkeys(first) if v in candidates]
+    rest = [v for v in candidates if v not in picked]
+    picked += random.sample(rest, min(sample, len(rest)))
+    mends: dict[int, dict[str, Any]] = {}
+    for version, entry in zip(
+        picked, read_all(lambda v: _card_entry(repo, model, v), picked), strict=True
+    ):
+        if isinstance(entry, Exception):
+            summary.unreadable[version] = problem(entry)
+            del summary.versions[version]
+        elif entry is not None and entry != summary.versions[version]:
+            logger.warning("{}/{}: v{} disagreed with its card; mended", model, SUMMARY, version)
+            summary.versions[version] = mends[version] = entry
+            summary.mended[version] = (
+                "its summary entry disagreed with its card; shown from the card"
+            )
+        summary.fresh.add(version)
+    if mends:
+        _update(repo, model, lambda s: s.versions.update(mends))
 
 
 def _update(repo: ModelRepository, model: str, change: Any) -> None:
@@ -260,6 +310,8 @@ def _update(repo: ModelRepository, model: str, change: Any) -> None:
 
 
 def record_version(repo: ModelRepository, model: str, version: int, card: dict[str, Any]) -> None:
+    """``card`` as read back from storage (its JSON decoded), so that the entry equals the
+    one a later read makes from the stored card."""
     entry = entry_of(version, card)
     _update(repo, model, lambda s: s.versions.__setitem__(version, entry))
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from retrain.entrypoints.cli import EXIT_OK, Command, Context
 from retrain.entrypoints.cli.tables import Column, duration, score, table, when
+from retrain.entrypoints.whole_numbers import RUNS_LIMIT, argument
 
 MODEL_KEYS = (
     "name",
@@ -67,7 +68,12 @@ def _version(value: Any) -> str:
 def _runs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="NAME", help="only this model's runs")
     parser.add_argument("--status", choices=["queued", "running", "succeeded", "failed"])
-    parser.add_argument("--limit", type=int, default=20, help="newest first (default 20)")
+    parser.add_argument(
+        "--limit",
+        type=argument("limit", RUNS_LIMIT),
+        default=20,
+        help=f"newest first (default 20, at most {RUNS_LIMIT[1]})",
+    )
 
 
 def runs(ctx: Context) -> int:

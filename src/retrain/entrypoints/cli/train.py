@@ -20,6 +20,7 @@ from retrain.entrypoints.cli import (
     embedded_database,
 )
 from retrain.entrypoints.cli.results import print_results, run_result
+from retrain.entrypoints.whole_numbers import VERSION, argument
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +101,7 @@ def _training_db_exists(ctx: Context) -> None:
 
 def _promote_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name")
-    parser.add_argument("version", type=int)
+    parser.add_argument("version", type=argument("version", VERSION))
     parser.add_argument("--reason", required=True, help="why (kept in the history)")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from retrain.domain.errors import NotFoundError
 from retrain.entrypoints.cli import EXIT_OK, Command, Context
 from retrain.entrypoints.cli.tables import Column, score, table, when, yes_no
+from retrain.entrypoints.whole_numbers import VERSION, argument
 
 VERSION_KEYS = ("version", "status", "champion", "metric", "score", "created_at", "run_id", "rows")
 
@@ -19,10 +20,14 @@ def _name_argument(parser: argparse.ArgumentParser) -> None:
 def versions(ctx: Context) -> int:
     from retrain.service.queries import list_versions
 
-    found = [
-        {k: v.get(k) for k in VERSION_KEYS} for v in list_versions(ctx.services(), ctx.args.name)
-    ]
+    listed = list_versions(ctx.services(), ctx.args.name)
+    found = [{k: v.get(k) for k in VERSION_KEYS} for v in listed]
     name = ctx.services().registry.get(ctx.args.name).name
+    for v in listed:  # a stored summary entry that its card corrected: say so
+        if "mended" in v:
+            ctx.note(f"note: {name} v{v['version']}: {v['mended']}")
+        if "error" in v:
+            ctx.note(f"note: {name} v{v['version']}: {v['error']['message']}")
     if ctx.args.json:
         ctx.json({"model": name, "versions": found})
         return EXIT_OK
@@ -43,7 +48,9 @@ def versions(ctx: Context) -> int:
 
 def _card_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="model name")
-    parser.add_argument("version", type=int, nargs="?", help="default: the champion")
+    parser.add_argument(
+        "version", type=argument("version", VERSION), nargs="?", help="default: the champion"
+    )
 
 
 def card(ctx: Context) -> int:
@@ -70,8 +77,12 @@ def card(ctx: Context) -> int:
 
 def _diff_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="model name")
-    parser.add_argument("a", type=int, help="a version (the older one, usually)")
-    parser.add_argument("b", type=int, help="the version to compare with it")
+    parser.add_argument(
+        "a", type=argument("version", VERSION), help="a version (the older one, usually)"
+    )
+    parser.add_argument(
+        "b", type=argument("version", VERSION), help="the version to compare with it"
+    )
 
 
 def diff(ctx: Context) -> int:

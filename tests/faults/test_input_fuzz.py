@@ -20,6 +20,7 @@ HTTP = {
     "model_training_trigger": ("POST", "model_training_trigger", ()),
     "get_run": ("GET", "training/runs/x", ("run_id",)),
     "list_runs": ("GET", "training/runs", ()),
+    "training_statistics": ("GET", "training/statistics", ()),
     "list_models": ("GET", "models", ()),
     "list_versions": ("GET", "models/x/versions", ("name",)),
     "get_version": ("GET", "models/x/versions/1", ("name", "version")),
@@ -82,7 +83,7 @@ def _assert_4xx_json(response: Any) -> None:
     name=st.sampled_from(sorted(HTTP)),
     body=bodies,
     route=st.lists(texts, min_size=2, max_size=2),
-    params=st.dictionaries(st.sampled_from(["model", "status", "limit", "x"]), texts),
+    params=st.dictionaries(st.sampled_from(["model", "status", "limit", "days", "x"]), texts),
     content_type=st.sampled_from(["application/json", "text/plain", "application/json; x=1"]),
 )
 @example(
@@ -125,6 +126,13 @@ def _assert_4xx_json(response: Any) -> None:
     body=b"",
     route=["", ""],
     params={"limit": "9" * 5000},
+    content_type="application/json",
+)
+@example(
+    name="training_statistics",
+    body=b"",
+    route=["", ""],
+    params={"days": "9" * 5000},
     content_type="application/json",
 )
 def test_no_http_input_gets_a_500(quick_app, name, body, route, params, content_type):

@@ -22,7 +22,8 @@ from retrain.entrypoints.http_io import (
 )
 from retrain.entrypoints.probes import probe_all
 from retrain.entrypoints.training_queue import CONNECTION, QUEUE, Messages
-from retrain.service import queries
+from retrain.entrypoints.whole_numbers import RUNS_LIMIT
+from retrain.service import queries, statistics
 from retrain.service.promote import promote
 from retrain.service.start import start_runs
 
@@ -114,12 +115,23 @@ def list_runs(req: func.HttpRequest) -> func.HttpResponse:
     status = req.params.get("status") or None
     if status is not None and status not in {s.value for s in RunStatus}:
         raise BadRequest(f"status must be one of {', '.join(s.value for s in RunStatus)}")
-    limit = _int_param(req, "limit", 50, 1, 500)
+    limit = _int_param(req, "limit", 50, *RUNS_LIMIT)
     records, unreadable = queries.list_runs(svc, model, status, limit)
     body: dict[str, Any] = {"runs": [{**r.to_dict(), "duration_s": r.duration_s} for r in records]}
     if unreadable:
         body["unreadable"] = unreadable
     return respond(body)
+
+
+@bp.function_name("training_statistics")
+@bp.route(route="training/statistics", methods=["GET"])
+@endpoint
+def training_statistics(req: func.HttpRequest) -> func.HttpResponse:
+    """Per model and overall over the last ``?days=`` (default 90): service/statistics.py."""
+    days = _int_param(
+        req, "days", statistics.DEFAULT_DAYS, statistics.MIN_DAYS, statistics.MAX_DAYS
+    )
+    return respond(statistics.compute(services(), days))
 
 
 @bp.function_name("list_models")

@@ -71,6 +71,9 @@ param storageSku string = 'Standard_ZRS'
 @description('TRAINING_SCHEDULE: the monthly timer (NCRONTAB, UTC).')
 param trainingSchedule string = '0 0 3 1 * *'
 
+@description('DECAY_SCHEDULE: the champion-decay timer (NCRONTAB, UTC; the 28th, before the retraining on the 1st).')
+param decaySchedule string = '0 0 3 28 * *'
+
 @description('ENABLE_SLACK: report runs to Slack (then set slackBotToken + slackChannel, or slackWebhookUrl).')
 param enableSlack bool = false
 
@@ -386,6 +389,7 @@ var appSettings = {
   TRAINING_DB_URL: trainingDbUrl
   POSTGRES_USE_MANAGED_IDENTITY: postgresUseManagedIdentity ? 'true' : 'false'
   TRAINING_SCHEDULE: trainingSchedule
+  DECAY_SCHEDULE: decaySchedule
   TRAINING_MAX_ATTEMPTS: '3'
   ARTIFACT_ACCOUNT_URL: storage.properties.primaryEndpoints.blob
   ARTIFACT_CONTAINER: artifactContainer

@@ -103,6 +103,7 @@ class RecordingNotifier:
         self.runs: list[RunRecord] = []
         self.batches_started: list[str] = []
         self.batches_finished: list[str] = []
+        self.decay_checks: list[list] = []  # each check's results (DecayResult)
 
     def batch_started(self, batch_id: str, records: list[RunRecord]) -> dict | None:
         self.batches_started.append(batch_id)
@@ -115,6 +116,11 @@ class RecordingNotifier:
 
     def batch_finished(self, batch_id: str, records: list[RunRecord], batch: dict | None) -> None:
         self.batches_finished.append(batch_id)
+
+    def decay_checked(self, results: list) -> None:
+        if self.fail:
+            raise RuntimeError("notifier down")
+        self.decay_checks.append(list(results))
 
 
 def tree() -> object:

@@ -28,6 +28,7 @@ def test_http_routes_methods_and_auth_levels():
         "model_training_trigger": ("model_training_trigger", ["POST"]),
         "get_run": ("training/runs/{run_id}", ["GET"]),
         "list_runs": ("training/runs", ["GET"]),
+        "training_statistics": ("training/statistics", ["GET"]),
         "list_models": ("models", ["GET"]),
         "list_versions": ("models/{name}/versions", ["GET"]),
         "get_version": ("models/{name}/versions/{version}", ["GET"]),
@@ -51,9 +52,13 @@ def test_http_routes_methods_and_auth_levels():
 
 def test_queue_and_timer_bindings():
     b = bindings()
-    timer = next(x for x in b["monthly_retraining"] if x["type"] == "timerTrigger")
-    assert timer["schedule"] == "%TRAINING_SCHEDULE%"
-    assert timer["useMonitor"] is True and timer["runOnStartup"] is False
+    for name, schedule in (
+        ("monthly_retraining", "%TRAINING_SCHEDULE%"),
+        ("champion_decay", "%DECAY_SCHEDULE%"),
+    ):
+        timer = next(x for x in b[name] if x["type"] == "timerTrigger")
+        assert timer["schedule"] == schedule
+        assert timer["useMonitor"] is True and timer["runOnStartup"] is False
     for name, queue in (
         ("train_model", "training-jobs"),
         ("training_gave_up", "training-jobs-poison"),
@@ -69,7 +74,12 @@ def test_queue_and_timer_bindings():
     }
     assert outputs == {
         name: ("training-jobs", "AzureWebJobsStorage", "OUT")
-        for name in ("start_training", "model_training_trigger", "monthly_retraining")
+        for name in (
+            "start_training",
+            "model_training_trigger",
+            "monthly_retraining",
+            "champion_decay",
+        )
     }
 
 
@@ -89,6 +99,7 @@ def test_the_settings_template_is_valid_and_agrees_with_host_json():
     host = json.loads((ROOT / "host.json").read_text())
     assert settings.max_attempts == host["extensions"]["queues"]["maxDequeueCount"]
     assert settings.training_schedule == "0 0 3 1 * *"
+    assert settings.decay_schedule == "0 0 3 28 * *"  # the last day every month has
     assert template["FUNCTIONS_WORKER_RUNTIME"] == "python"
     assert template["AzureWebJobsStorage"] == "UseDevelopmentStorage=true"
 
@@ -123,4 +134,4 @@ def test_importing_the_app_loads_no_ml_library_and_reads_no_setting():
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == str(len(FUNCTIONS)) == "15"
+    assert done.stdout.strip() == str(len(FUNCTIONS)) == "17"

@@ -63,3 +63,30 @@ def test_a_model_busy_with_an_http_run_is_skipped_for_the_month(quick_app):
         "20261201T000000Z-KLASSE_CORE-monthly",
     ]
     assert quick_app.runs.active("KLASSE_ROH") == busy.json["runs"][0]["run_id"]
+
+
+def test_day_start_is_the_first_instant_of_the_utc_day():
+    from retrain.entrypoints.timer import day_start
+
+    late_evening_in_utc_minus_5 = datetime.fromisoformat("2026-11-27T22:00:00-05:00")
+    assert day_start(late_evening_in_utc_minus_5) == datetime(2026, 11, 28, tzinfo=UTC)
+
+
+def test_the_decay_timer_raises_for_a_retry_when_every_check_fails(quick_app):
+    """Every champion alias unreadable: nothing was checked, so the retry policy fires
+    again; the failed checks are stored under keys of their own, so the retry checks them
+    again instead of finding them done."""
+    import pytest
+
+    from retrain.domain.errors import BackendError
+
+    store = quick_app.models.store
+    for name in MODELS:
+        store.create(f"{name}/champion.json", b"{not json")
+    for _ in range(2):
+        with pytest.raises(BackendError, match="champion decay: every check failed"):
+            function("champion_decay")(TimerRequest(), Out())
+    for name in MODELS:
+        keys = store.list(f"{name}/decay/")
+        assert len(keys) == 2 and all("-error-" in k for k in keys)
+    assert [len(c) for c in quick_app.notifier.decay_checks] == [3, 3]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from loguru import logger
 
+from retrain.domain.decay import DecayResult
 from retrain.domain.runs import RunRecord
-from retrain.service.report import batch_line, run_line
+from retrain.service.report import batch_line, decay_counts, decay_line, run_line
 
 
 class ConsoleNotifier:
@@ -18,3 +19,11 @@ class ConsoleNotifier:
 
     def batch_finished(self, batch_id: str, records: list[RunRecord], batch: dict | None) -> None:
         logger.info("batch {} finished: {}", batch_id, batch_line(records))
+
+    def decay_checked(self, results: list[DecayResult]) -> None:
+        alarms = [r for r in results if r.status.alarm]
+        if not alarms:
+            logger.info("decay check: {}", decay_counts(results))
+            return
+        for result in alarms:
+            logger.warning("notify: champion decay: {}", decay_line(result))

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from retrain.domain.decay import DecayResult, DecayStatus
 from retrain.domain.findings import DRIFT_RULES
 from retrain.domain.runs import Outcome, RunRecord, RunStatus
 from retrain.redact import scrub
-from retrain.service.report import batch_line, comparison_text, outcome_words, run_line
+from retrain.service.report import (
+    batch_line,
+    comparison_text,
+    decay_counts,
+    decay_line,
+    outcome_words,
+    run_line,
+)
 
-__all__ = ["batch_message", "run_message", "scrub"]
+__all__ = ["batch_message", "decay_message", "run_message", "scrub"]
 
 MAX_BLOCKS, SECTION_CHARS, FIELD_CHARS, HEADER_CHARS, TEXT_CHARS = 50, 3000, 2000, 150, 3000
 MAX_FINDINGS = 5
@@ -94,6 +102,34 @@ def batch_message(
     summary = batch_line(records) if final else "details of each model follow in the thread"
     blocks.append(_context([f"*{_esc(environment)}*", _esc(summary), f"Batch `{_code(batch_id)}`"]))
     text = f"{title}: " + (batch_line(records) if final else ", ".join(r.model for r in records))
+    return {"text": _cut(_esc(text), TEXT_CHARS), "blocks": blocks}
+
+
+DECAY_ICONS = {
+    DecayStatus.DECAYING: ":chart_with_downwards_trend:",
+    DecayStatus.BELOW_FLOOR: ":no_entry:",
+}
+
+
+def decay_message(results: list[DecayResult], environment: str = "LOCAL") -> dict[str, Any] | None:
+    """A champion-decay check: one line per decaying or below-floor model, or None when
+    there is none (nothing is posted)."""
+    alarms = [r for r in results if r.status.alarm]
+    if not alarms:
+        return None
+    count = f"{len(alarms)} model{'s' if len(alarms) != 1 else ''}"
+    title = f"Champion decay: {count} below {'its card' if len(alarms) == 1 else 'their cards'}"
+    lines = [f"{DECAY_ICONS[r.status]} {_cut(_esc(decay_line(r)), 500)}" for r in alarms]
+    sections = _chunks(lines, SECTION_CHARS)
+    room = MAX_BLOCKS - 2
+    if len(sections) > room:
+        dropped = sum(s.count("\n") + 1 for s in sections[room - 1 :])
+        sections = [*sections[: room - 1], f"…and {dropped} more models"]
+    notes = sorted({r.note for r in alarms if r.note})
+    blocks = [_header(title), *(_section(text) for text in sections)]
+    context = [f"*{_esc(environment)}*", _esc(decay_counts(results))]
+    blocks.append(_context([*context, *(_esc(n) for n in notes)]))
+    text = f"{title}: " + "; ".join(decay_line(r) for r in alarms)
     return {"text": _cut(_esc(text), TEXT_CHARS), "blocks": blocks}
 
 

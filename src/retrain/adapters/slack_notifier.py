@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from retrain.adapters.slack_messages import batch_message, run_message, scrub
+from retrain.adapters.slack_messages import batch_message, decay_message, run_message, scrub
 from retrain.adapters.slack_transport import (
     BotTransport,
     Budget,
@@ -24,6 +24,7 @@ from retrain.adapters.slack_transport import (
     WebhookTransport,
     bounded_retry_handler,
 )
+from retrain.domain.decay import DecayResult
 from retrain.domain.errors import ConfigError
 from retrain.domain.runs import RunRecord
 
@@ -84,11 +85,26 @@ class SlackNotifier:
 
         self._quietly("batch summary", send)
 
+    def decay_checked(self, results: list[DecayResult]) -> None:
+        """One top-level message naming each decaying or below-floor model; none when all
+        are well (a log line instead)."""
+        clean = [DecayResult.from_dict(scrub(r.to_dict(), self.secrets)) for r in results]
+        payload = decay_message(clean, self.environment)
+        if payload is None:
+            logger.info("decay check: no champion below its card; nothing posted to Slack")
+            return
+
+        self._quietly(
+            "decay check", lambda transport: transport.post(payload, None), unaffected="the check"
+        )
+
     def _clean(self, records: list[RunRecord]) -> list[RunRecord]:
         """Copies of the records with every secret scrubbed before any text is cut short."""
         return [RunRecord.from_dict(scrub(r.to_dict(), self.secrets)) for r in records]
 
-    def _quietly(self, what: str, send: Callable[[Transport], Any]) -> Any:
+    def _quietly(
+        self, what: str, send: Callable[[Transport], Any], unaffected: str = "the run"
+    ) -> Any:
         """``send`` over a fresh transport with its own time budget; failures become a
         warning."""
         try:
@@ -96,9 +112,10 @@ class SlackNotifier:
         except Exception as exc:
             reason = exc.code if isinstance(exc, SlackDeliveryError) else type(exc).__name__
             logger.warning(
-                "Slack: {} not posted ({}); the run is not affected",
+                "Slack: {} not posted ({}); {} is not affected",
                 what,
                 scrub(reason, self.secrets)[:120],
+                unaffected,
             )
             return None
 

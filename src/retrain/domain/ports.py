@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import pandas as pd
 
+    from retrain.domain.decay import DecayResult
     from retrain.domain.runs import RunRecord
     from retrain.domain.specs import ModelSpec
 
@@ -205,6 +206,11 @@ class Notifier(Protocol):
     def batch_finished(
         self, batch_id: str, records: list[RunRecord], batch: dict | None
     ) -> None: ...
+
+    def decay_checked(self, results: list[DecayResult]) -> None:
+        """A champion-decay check ended (service/decay.py): one result per model checked.
+        Say so when any of them is an alarm (``status.alarm``); stay quiet otherwise."""
+        ...
 
 
 class Progress(Protocol):

@@ -122,6 +122,11 @@ class ModelSpec:
     # a time_column; test_size then does not apply). None: test_size of rows by hash.
     test_months: int | None = None
     holdout_salt: str = ""  # another salt draws another (fixed) hash holdout
+    # Champion decay (service/decay.py): the champion is scored on the rows that arrived
+    # since it was trained; it decays when that score falls more than decay_tolerance
+    # (None: ``tolerance``) below its card's. retrain_on_decay starts a run when it does.
+    decay_tolerance: float | None = None
+    retrain_on_decay: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -151,6 +156,17 @@ class ModelSpec:
             problems.append("min_rows must be at least 1")
         if not 0 <= self.max_null_rate <= 1:
             problems.append("max_null_rate must be between 0 and 1 (a share of rows)")
+        if self.decay_tolerance is not None and not (
+            isinstance(self.decay_tolerance, int | float)
+            and not isinstance(self.decay_tolerance, bool)
+            and 0 <= self.decay_tolerance < 1
+        ):
+            problems.append(
+                "decay_tolerance must be a number from 0 to below 1 (how far the score may "
+                "fall below the card's), or None for tolerance"
+            )
+        if not isinstance(self.retrain_on_decay, bool):
+            problems.append("retrain_on_decay must be True or False")
         if problems:
             raise ValueError(f"invalid ModelSpec {self.name!r}: " + "; ".join(problems))
 
@@ -210,6 +226,11 @@ class ModelSpec:
     def months(self) -> int | None:
         """The data window in months, or None when the spec trains on all rows."""
         return (self.window_months or DEFAULT_WINDOW_MONTHS) if self.time_column else None
+
+    @property
+    def decay_limit(self) -> float:
+        """How far below its card's score the champion's score on new rows may fall."""
+        return self.tolerance if self.decay_tolerance is None else self.decay_tolerance
 
     @property
     def newest_by(self) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from retrain.domain.decay import MIN_ROWS, DecayResult, DecayStatus
 from retrain.domain.runs import Outcome, RunRecord
 
 OUTCOME_WORDS = {
@@ -73,3 +74,62 @@ def batch_line(records: list[RunRecord]) -> str:
     for record in records:
         counts[outcome_words(record)] = counts.get(outcome_words(record), 0) + 1
     return ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
+
+
+DECAY_WORDS = {
+    DecayStatus.OK: "ok",
+    DecayStatus.DECAYING: "decaying",
+    DecayStatus.BELOW_FLOOR: "below floor",
+    DecayStatus.NOT_ENOUGH_ROWS: "not enough new rows",
+    DecayStatus.NO_CHAMPION: "no champion",
+    DecayStatus.ERROR: "check failed",
+}
+
+
+def decay_rows(result: DecayResult) -> str:
+    """Which rows a decay check scored: '2,113 rows since 2026-10-31'."""
+    window = result.window or {}
+    rows = f"{result.rows:,} row{'s' if result.rows != 1 else ''}"
+    if window.get("column") is None:
+        return f"{rows} (all rows: no time column)"
+    if window.get("after"):
+        return f"{rows} since {str(window['after'])[:10]}"
+    return f"{rows} (the spec's window: the card names no training window)"
+
+
+def decay_line(result: DecayResult) -> str:
+    """One model's decay check in a line, e.g. 'KLASSE_CORE v3: balanced_accuracy 0.6312 on
+    2,113 rows since 2026-10-31, card 0.8601 (-0.2289, tolerance 0.01)'."""
+    name = result.model + (f" v{result.version}" if result.version is not None else "")
+    status = result.status
+    if status is DecayStatus.NO_CHAMPION:
+        return f"{name}: no champion yet"
+    if status is DecayStatus.ERROR:
+        return f"{name}: check failed: {result.message or 'unknown error'}"
+    if status is DecayStatus.NOT_ENOUGH_ROWS or result.score is None:
+        return f"{name}: not enough new rows: {decay_rows(result)} (at least {MIN_ROWS} labelled)"
+    text = f"{name}: {result.metric} {result.score:.4f} on {decay_rows(result)}"
+    if result.card_score is not None and result.delta is not None:
+        limit = (
+            f"floor {result.floor:g}"
+            if status is DecayStatus.BELOW_FLOOR
+            else f"tolerance {result.tolerance:g}"
+        )
+        text += f", card {result.card_score:.4f} ({result.delta:+.4f}, {limit})"
+    if not status.alarm:
+        text += f": {DECAY_WORDS[status]}"
+    retrain = result.retrain or {}
+    if retrain.get("run_id") and not retrain.get("skipped"):
+        text += f"; retraining: run {retrain['run_id']}"
+    elif retrain.get("skipped"):
+        text += f"; not retrained: {retrain['skipped']}"
+    return text
+
+
+def decay_counts(results: list[DecayResult]) -> str:
+    """'3 models checked: 1 decaying, 2 ok'."""
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[DECAY_WORDS[result.status]] = counts.get(DECAY_WORDS[result.status], 0) + 1
+    checked = f"{len(results)} model{'s' if len(results) != 1 else ''} checked"
+    return checked + ": " + ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))

@@ -79,15 +79,25 @@ class _NoRows:
         pass
 
 
-ORDER = ("train", "models", "versions", "card", "diff", "runs", "history", "promote")
+ORDER = (
+    *("train", "models", "versions", "card", "diff", "runs", "stats", "decay", "history"),
+    "promote",
+)
 
 
 def _commands() -> list[Command]:
     """Every subcommand: each module lists its own in ``COMMANDS``; shown in ORDER, then
     the rest (a new module's commands only need adding here)."""
-    from retrain.entrypoints.cli import console, inspect, train, versions
+    from retrain.entrypoints.cli import console, decay, inspect, stats, train, versions
 
-    found = [*train.COMMANDS, *inspect.COMMANDS, *versions.COMMANDS, *console.COMMANDS]
+    found = [
+        *train.COMMANDS,
+        *inspect.COMMANDS,
+        *versions.COMMANDS,
+        *stats.COMMANDS,
+        *decay.COMMANDS,
+        *console.COMMANDS,
+    ]
     return sorted(found, key=lambda c: ORDER.index(c.name) if c.name in ORDER else len(ORDER))
 
 

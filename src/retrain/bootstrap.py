@@ -4,6 +4,7 @@ Every argument of ``build`` can be overridden, which is how tests plug in fakes.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from collections.abc import Mapping
@@ -98,17 +99,24 @@ def training_source(settings: Settings) -> TrainingSource:
 
 def training_engine(settings: Settings, source: TrainingSource) -> TrainingEngine | None:
     """TRAINING_ENGINE=dask: a Dask cluster fits (nothing connects until a run starts);
-    local (None): the run fits in this process."""
+    local (None): the run fits in this process.
+
+    The engine plans partitions on the database its workers read (TRAINING_DB_URL): through
+    ``source`` when that is the app's SqlSource, else on an SqlSource of its own, built when
+    a run first plans. A command that reads no training rows (the CLI's ``models``,
+    ``versions``, ``runs``...) passes a stand-in source and so builds, imports and connects
+    nothing for the engine."""
     if settings.training_engine != "dask":
         return None
     from retrain.adapters.dask_engine import DaskEngine
     from retrain.adapters.postgres_partitions import Database
     from retrain.adapters.sql_source import SqlSource
 
-    if not isinstance(source, SqlSource) or not settings.dask_scheduler_address:
-        raise ConfigError(["TRAINING_ENGINE=dask needs DASK_SCHEDULER_ADDRESS and TRAINING_DB_URL"])
+    if not settings.dask_scheduler_address:  # Settings.from_environ refuses this already
+        raise ConfigError(["TRAINING_ENGINE=dask needs DASK_SCHEDULER_ADDRESS"])
+    planner = source if isinstance(source, SqlSource) else functools.partial(_sql_source, settings)
     return DaskEngine(
-        source,
+        planner,
         Database(
             url=settings.training_db_url,
             query_timeout_s=settings.query_timeout_s,
@@ -119,7 +127,12 @@ def training_engine(settings: Settings, source: TrainingSource) -> TrainingEngin
         address=settings.dask_scheduler_address,
         partition_rows=settings.dask_partition_rows,
         timeout_s=settings.dask_timeout_s,
+        connect_timeout_s=settings.dask_connect_timeout_s,
     )
+
+
+def _sql_source(settings: Settings) -> Any:
+    return training_source(settings)  # an SqlSource: the engine plans with SQL
 
 
 def object_stores(settings: Settings) -> tuple[ObjectStore, ObjectStore]:

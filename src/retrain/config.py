@@ -92,6 +92,7 @@ class Settings:
     slack_api_url: str | None
     slack_timeout_s: float
     training_schedule: str
+    decay_schedule: str  # the champion-decay timer (service/decay.py)
     max_attempts: int
     log_level: str
     log_format: str
@@ -101,6 +102,7 @@ class Settings:
     dask_scheduler_address: str | None = None
     dask_partition_rows: int = 500_000
     dask_timeout_s: int = 3600
+    dask_connect_timeout_s: int = 10
 
     @classmethod
     def from_environ(
@@ -147,6 +149,13 @@ class Settings:
                 "must be a six-field NCRONTAB expression "
                 "(second minute hour day month weekday), e.g. '0 0 3 1 * *'",
             )
+        decay_schedule = reader.text("DECAY_SCHEDULE", "0 0 3 28 * *")
+        if not _NCRONTAB.match(decay_schedule.strip()):
+            reader.problem(
+                "DECAY_SCHEDULE",
+                "must be a six-field NCRONTAB expression "
+                "(second minute hour day month weekday), e.g. '0 0 3 28 * *'",
+            )
         log_format = reader.text("LOG_FORMAT", "text").lower()
         if log_format not in ("text", "json"):
             reader.problem("LOG_FORMAT", "must be 'text' or 'json'")
@@ -181,6 +190,7 @@ class Settings:
             slack_api_url=api_url,
             slack_timeout_s=reader.number("SLACK_TIMEOUT_S", 30.0, float, 1, 300),
             training_schedule=schedule,
+            decay_schedule=decay_schedule,
             max_attempts=max_attempts,
             log_level=log_level,
             log_format=log_format,
@@ -226,7 +236,7 @@ def secret_parts(secret: str, path: bool = False) -> set[str]:
 
 
 def _engine_settings(reader: _Reader, db_url: str) -> dict[str, Any]:
-    """TRAINING_ENGINE and, for ``dask``, the scheduler and the partition size."""
+    """TRAINING_ENGINE and, for ``dask``, the scheduler, the partition size and the bounds."""
     engine = reader.text("TRAINING_ENGINE", "local").lower() or "local"
     address = reader.text("DASK_SCHEDULER_ADDRESS", "") or None
     if engine not in ENGINES:
@@ -253,6 +263,9 @@ def _engine_settings(reader: _Reader, db_url: str) -> dict[str, Any]:
         "dask_partition_rows": reader.number("DASK_PARTITION_ROWS", 500_000, int, 100, 10**8),
         # the queue worker follows the fit: it cannot wait longer than its function (2 h)
         "dask_timeout_s": reader.number("DASK_TIMEOUT_S", 3600, int, 10, 7200),
+        # connect + Dask's handshake, and each question to the scheduler (a live one answers
+        # in milliseconds): a scheduler that accepts TCP but never speaks fails the run here
+        "dask_connect_timeout_s": reader.number("DASK_CONNECT_TIMEOUT_S", 10, int, 1, 300),
     }
 
 

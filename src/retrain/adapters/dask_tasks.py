@@ -97,60 +97,104 @@ def fit_xgboost(
     ``keys`` (futures the app holds), as the local EncodedLabelClassifier trains it: rows
     weighted by ``class_weights``, and with early stopping the fit that stopped on the
     validation rows (no second fit, as locally). Returns the model as ``save_model`` writes
-    it. Runs as a task: it drives the other workers through ``worker_client``."""
+    it. Runs as a task: it drives the other workers through ``worker_client``.
+
+    Runs once: when a worker died while running it, the scheduler would start it again on
+    a survivor, but the app has abandoned that fit (its ring broke), so the second start
+    stops at once instead of training for nobody."""
+    from distributed import get_worker, worker_client
+
+    key = get_worker().get_current_task()
+    with worker_client() as client:
+        if client.run_on_scheduler(times_lost, key=key):
+            raise FitFailed(
+                "this fit was abandoned: a worker running it left the cluster (not run again)"
+            )
+        before = set(client.futures)
+        try:
+            return _fit_xgboost(client, keys, lengths, width, params, class_weights, timeout_s)
+        except Exception as exc:
+            failure = f"{type(exc).__name__}: {str(exc).split('Stack trace:')[0].strip()}"
+            _drop_tracebacks(client, before)
+    # raised here, without the failed fit's traceback (see _drop_tracebacks)
+    raise FitFailed(failure)
+
+
+def _drop_tracebacks(client: Any, before: set) -> None:
+    """Let the futures of a failed fit go. distributed keeps a failed task's exception on its
+    future's state and raises that very object, so its traceback grows through the frames
+    that hold the fit's futures (xgboost.dask's through this worker's client): a cycle
+    rooted in the client, never collected, and the scheduler would keep their results and
+    the rows they depend on for as long as the worker lives."""
+    for key, state in list(client.futures.items()):
+        error = getattr(state, "exception", None)
+        if key not in before and isinstance(error, BaseException):
+            error.__traceback__ = None
+            state.traceback = None
+
+
+class FitFailed(Exception):
+    """The fit failed on the cluster (the library's words, no traceback)."""
+
+
+def _fit_xgboost(
+    client: Any,
+    keys: dict[str, list[str]],
+    lengths: dict[str, list[int]],
+    width: int,
+    params: dict[str, Any],
+    class_weights: list[float] | None,
+    timeout_s: int,
+) -> bytes:
     import dask.array as da
     import xgboost.dask as dxgb
-    from distributed import Future, worker_client
+    from distributed import Future
     from xgboost.collective import Config
 
-    with worker_client() as client:
-
-        def array(name: str, label: bool) -> Any:
-            blocks = [
-                da.from_delayed(
-                    Future(key, client=client),
-                    shape=(n,) if label else (n, width),
-                    dtype=np.int32 if label else np.float32,
-                )
-                for key, n in zip(keys[name], lengths[name.split("_")[0]], strict=True)
-            ]
-            return da.concatenate(blocks)
-
-        def weights(labels: Any) -> Any:
-            if class_weights is None:
-                return None
-            table = np.asarray(class_weights, dtype=np.float32)
-            return labels.map_blocks(lambda codes: table[codes], dtype=np.float32)
-
-        def fit(options: dict[str, Any], X: Any, y: Any, eval_set: Any = None) -> Any:
-            model = dxgb.DaskXGBClassifier(
-                **{**options, "n_jobs": None},
-                coll_cfg=Config(timeout=timeout_s, tracker_timeout=timeout_s),
+    def array(name: str, label: bool) -> Any:
+        blocks = [
+            da.from_delayed(
+                Future(key, client=client),
+                shape=(n,) if label else (n, width),
+                dtype=np.int32 if label else np.float32,
             )
-            model.client = client
-            model.fit(
-                X,
-                y,
-                sample_weight=weights(y),
-                eval_set=[eval_set] if eval_set else None,
-                sample_weight_eval_set=[weights(eval_set[1])]
-                if eval_set and class_weights
-                else None,
-                verbose=False,
-            )
-            return model
+            for key, n in zip(keys[name], lengths[name.split("_")[0]], strict=True)
+        ]
+        return da.concatenate(blocks)
 
-        train_X, train_y = array("train_X", False), array("train_y", True)
-        if not params.get("early_stopping_rounds"):
-            model = fit(params, train_X, train_y)
-        else:
-            valid = (array("valid_X", False), array("valid_y", True))
-            model = fit(params, train_X, train_y, valid)
-        with tempfile.TemporaryDirectory() as folder:
-            path = os.path.join(folder, "model.ubj")
-            model.save_model(path)
-            with open(path, "rb") as saved:
-                return saved.read()
+    def weights(labels: Any) -> Any:
+        if class_weights is None:
+            return None
+        table = np.asarray(class_weights, dtype=np.float32)
+        return labels.map_blocks(lambda codes: table[codes], dtype=np.float32)
+
+    def fit(options: dict[str, Any], X: Any, y: Any, eval_set: Any = None) -> Any:
+        model = dxgb.DaskXGBClassifier(
+            **{**options, "n_jobs": None},
+            coll_cfg=Config(timeout=timeout_s, tracker_timeout=timeout_s),
+        )
+        model.client = client
+        model.fit(
+            X,
+            y,
+            sample_weight=weights(y),
+            eval_set=[eval_set] if eval_set else None,
+            sample_weight_eval_set=[weights(eval_set[1])] if eval_set and class_weights else None,
+            verbose=False,
+        )
+        return model
+
+    train_X, train_y = array("train_X", False), array("train_y", True)
+    if not params.get("early_stopping_rounds"):
+        model = fit(params, train_X, train_y)
+    else:
+        valid = (array("valid_X", False), array("valid_y", True))
+        model = fit(params, train_X, train_y, valid)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.ubj")
+        model.save_model(path)
+        with open(path, "rb") as saved:
+            return saved.read()
 
 
 def triples(
@@ -163,3 +207,9 @@ def triples(
 def confusion(parts: dict[str, Any], model: Any) -> Counter[tuple[str, str]]:
     X, y = parts["test"]
     return evaluate.confusion_counts(model, X, y)
+
+
+def times_lost(dask_scheduler: Any, key: str) -> int:
+    """Runs on the scheduler: how many workers died while running task ``key``."""
+    task = dask_scheduler.tasks.get(key)
+    return int(task.suspicious) if task is not None else 0

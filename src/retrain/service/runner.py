@@ -252,6 +252,8 @@ def _train(svc: Services, attempt: Attempt) -> None:
         )
         importance = _importance(spec, pipeline, data)
         ablation = text_ablation(engine, spec, data, metrics)
+    for held in (data, rows):  # a cluster's partitions: let them go before the publish
+        getattr(held, "release", lambda: None)()
     logger.info("{} {:.4f}; gate: {}", spec.primary_metric, decision.candidate, decision.reason)
 
     with _stage(attempt, Stage.PUBLISH):

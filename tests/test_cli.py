@@ -67,7 +67,10 @@ def _keys(value: object, path: str = "", depth: int = 0) -> tuple[set[str], set[
 def test_every_json_output_has_the_documented_keys(env, capsys):
     documented = _documented_json()
     commands = {args[0] for args, _ in documented}
-    assert commands == {"models", "versions", "card", "diff", "runs", "history", "train", "promote"}
+    assert commands == {
+        *("models", "versions", "card", "diff", "runs", "stats", "history", "train", "promote"),
+        "decay",
+    }
     for args, example in documented:
         code, out, err = run(capsys, env, *args)
         assert code == 0, (args, err)
@@ -101,7 +104,10 @@ def test_dry_run_text_and_json_and_nothing_published(env, capsys):
 
 def test_tables_fit_100_columns_and_read_well(env, capsys):
     outputs = []
-    for args in (["models"], ["versions", "KLASSE_ROH"], ["runs"], ["history", "KLASSE_ROH"]):
+    for args in (
+        *(["models"], ["versions", "KLASSE_ROH"], ["runs"], ["history", "KLASSE_ROH"]),
+        ["stats"],
+    ):
         code, out, _ = run(capsys, env, *args)
         assert code == 0
         outputs.append(out)
@@ -169,6 +175,54 @@ def test_an_unknown_name_is_the_same_error_everywhere(env, capsys):
         assert (code, err.strip(), out) == (1, error, ""), args
     code, out, _ = run(capsys, env, "runs", "--model", "KLASSE_RHO", "--json")
     assert code == 1 and json.loads(out)["error"]["code"] == "unknown_model"
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "501", "five", "2.5", "\u0663", ""])
+def test_runs_limit_is_checked_as_the_http_route_checks_it(env, capsys, value):
+    """The HTTP route's rule and message (tests/functions/test_http_api.py), as an argparse
+    usage error: exit 2, no traceback."""
+    for args in (["runs", "--limit", value], [f"--limit={value}"]):
+        argv = args if args[0] == "runs" else ["runs", *args]
+        with pytest.raises(SystemExit) as exited:
+            main(argv, env)
+        err = capsys.readouterr().err
+        assert exited.value.code == 2
+        assert err.startswith("usage: retrain runs") and "Traceback" not in err
+        message = f"limit must be a whole number from 1 to 500, not {value!r}"
+        assert f"retrain runs: error: argument --limit: {message}" in err
+    assert run(capsys, env, "runs", "--limit", "500")[0] == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["promote", "KLASSE_ROH", "-1", "--reason", "x"],
+        ["card", "KLASSE_ROH", "0"],
+        ["diff", "KLASSE_ROH", "1", "-2"],
+    ],
+)
+def test_version_arguments_follow_the_http_rule_too(env, capsys, args):
+    with pytest.raises(SystemExit) as exited:
+        main(args, env)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "version must be a whole number from 1 to 999999999" in err
+
+
+def test_versions_survive_a_summary_entry_with_wrong_types_and_say_it_was_mended(env, capsys):
+    """A hand-edited summary.json: wrong types in an entry are read again from the card
+    (exit 0, the card's values, a note on stderr), and the summary is written back."""
+    summary = Path(env["RETRAIN_HOME"]) / "artifacts/models/KLASSE_ROH/summary.json"
+    before = json.loads(run(capsys, env, "versions", "KLASSE_ROH", "--json")[1])["versions"]
+    stored = json.loads(summary.read_text())
+    entry = stored["versions"][0]
+    entry.update(rows=[1, 2], created_at=5, metrics={"balanced_accuracy": "high"})
+    summary.write_text(json.dumps(stored))
+    code, out, err = run(capsys, env, "versions", "KLASSE_ROH")
+    assert code == 0 and "Traceback" not in err
+    assert f"note: KLASSE_ROH v{entry['version']}: its summary entry was not valid" in err
+    assert f"{before[0]['score']:.4f}" in out
+    code, out, err = run(capsys, env, "versions", "KLASSE_ROH", "--json")
+    assert code == 0 and json.loads(out)["versions"] == before and err == ""  # mended
 
 
 def test_read_commands_elsewhere_create_nothing_and_say_where_they_looked(
@@ -307,3 +361,100 @@ def test_your_own_training_database_gets_no_demo_hint(tmp_path, monkeypatch, cap
         capsys, {"LOG_LEVEL": "WARNING", "RETRAIN_HOME": str(tmp_path / "x")}, "runs"
     )
     assert code == 0 and "retrain demo-data" in err
+
+
+def test_stats_counts_the_trained_runs_and_checks_the_window(env, capsys):
+    """The figures of GET /api/training/statistics (tests/unit/test_statistics.py has every
+    rule), as JSON and as two tables; --days follows the HTTP route's rule."""
+    code, out, _ = run(capsys, env, "stats", "--days", "1", "--json")
+    assert code == 0
+    body = json.loads(out)
+    roh = next(m for m in body["models"] if m["model"] == "KLASSE_ROH")
+    assert body["days"] == 1 and roh["runs"] >= 2 and roh["outcomes"]["promoted"] >= 1
+    assert roh["duration_s"]["measured"] >= 2 and roh["promotions"] >= 1
+    assert roh["last_success"]["version"] >= 2 and body["overall"]["runs"] >= roh["runs"]
+    code, out, _ = run(capsys, env, "stats")
+    assert code == 0 and out.startswith("last 90 days: ") and "dry runs not counted" in out
+    assert re.search(r"^KLASSE_ROH +\d+ +\d+ ", out, re.M)
+    assert re.search(r"^all models +\d{4}-\d\d-\d\d \d\d:\d\d +\d+ ", out, re.M)
+    for value in ("0", "3651", "ninety"):
+        with pytest.raises(SystemExit) as exited:
+            main(["stats", "--days", value], env)
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and "Traceback" not in err
+        assert f"argument --days: days must be a whole number from 1 to 3650, not {value!r}" in err
+
+
+def _new_month_of_wrong_labels(home: Path, rows: int = 400) -> None:
+    """Rows from 2026-11-02 (after the champion's window) with every raw material class
+    wrong, appended to the home's demo table."""
+    from datetime import date
+
+    import pandas as pd
+    from sqlalchemy import create_engine
+
+    from retrain.adapters import demo_data
+
+    new = demo_data.generate(rows, 9, date(2026, 11, 28))
+    new["article_id"] += 1_000_000
+    new["created_at"] = pd.date_range("2026-11-02", periods=rows, freq="h")
+    new["raw_material_class"] = new["raw_material_class"].map(
+        {"A": "D", "B": "C", "C": "B", "D": "A"}
+    )
+    engine = create_engine(f"sqlite:///{home / 'training.db'}")
+    with engine.begin() as conn:
+        new.to_sql(demo_data.TABLE, conn, if_exists="append", index=False)
+    engine.dispose()
+
+
+def test_decay_scores_each_champion_on_the_new_rows(env, capsys, tmp_path, monkeypatch):
+    """On a copy of the home: no new rows, then a month of wrong labels; a spec with
+    retrain_on_decay gets its run trained inline."""
+    import dataclasses
+    import shutil
+
+    from retrain import classifiers
+    from retrain.classifiers.estimators import xgboost_hist
+    from retrain.domain.specs import Registry
+
+    home = Path(shutil.copytree(env["RETRAIN_HOME"], tmp_path / "home"))
+    mine = {**env, "RETRAIN_HOME": str(home)}
+    before = len(list(home.glob("artifacts/models/KLASSE_ROH/decay/*.json")))
+    code, out, _ = run(capsys, mine, "decay", "KLASSE_ROH", "--json")
+    assert code == 0
+    (result,) = json.loads(out)["results"]
+    assert (result["model"], result["status"], result["score"]) == (
+        "KLASSE_ROH",
+        "not_enough_rows",
+        None,
+    )
+
+    _new_month_of_wrong_labels(home)
+    code, out, _ = run(capsys, mine, "decay")
+    assert code == 0
+    for line in out.splitlines():
+        assert len(line.encode()) <= 100 and line == line.rstrip(), line
+    assert re.search(r"^ARTFAM_ROH +- +macro_f1 +- +- +- +0 +- +no champion$", out, re.M)
+    assert re.search(
+        r"^KLASSE_ROH +v[12] +balanced_accuracy +0\.\d{4} +0\.\d{4} +-0\.\d{4} +39\d "
+        r"+2026-10-3[01] +below floor$",
+        out,
+        re.M,
+    )
+    assert len(list(home.glob("artifacts/models/KLASSE_ROH/decay/*.json"))) == before + 2
+
+    quick = dataclasses.replace(
+        classifiers.klasse_roh.SPEC,
+        estimator=lambda: xgboost_hist(n_estimators=20, max_depth=3),
+        retrain_on_decay=True,
+    )
+    monkeypatch.setattr(classifiers, "default_registry", lambda: Registry([quick]))
+    code, out, _ = run(capsys, mine, "decay", "--json")
+    assert code == 0
+    body = json.loads(out)
+    (result,), (trained,) = body["results"], body["runs"]
+    assert result["retrain"] == {"run_id": trained["run_id"]}
+    assert (trained["model"], trained["status"]) == ("KLASSE_ROH", "succeeded")
+    assert trained["version"] >= 3  # a new version beside those the home had
+    code, _, err = run(capsys, mine, "decay", "KLASSE_RHO")
+    assert code == 1 and "did you mean KLASSE_ROH?" in err

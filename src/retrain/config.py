@@ -142,20 +142,8 @@ class Settings:
                 "ENABLE_SLACK",
                 "is true but neither SLACK_BOT_TOKEN + SLACK_CHANNEL nor SLACK_WEBHOOK_URL is set",
             )
-        schedule = reader.text("TRAINING_SCHEDULE", "0 0 3 1 * *")
-        if not _NCRONTAB.match(schedule.strip()):
-            reader.problem(
-                "TRAINING_SCHEDULE",
-                "must be a six-field NCRONTAB expression "
-                "(second minute hour day month weekday), e.g. '0 0 3 1 * *'",
-            )
-        decay_schedule = reader.text("DECAY_SCHEDULE", "0 0 3 28 * *")
-        if not _NCRONTAB.match(decay_schedule.strip()):
-            reader.problem(
-                "DECAY_SCHEDULE",
-                "must be a six-field NCRONTAB expression "
-                "(second minute hour day month weekday), e.g. '0 0 3 28 * *'",
-            )
+        schedule = reader.schedule("TRAINING_SCHEDULE", "0 0 3 1 * *")
+        decay_schedule = reader.schedule("DECAY_SCHEDULE", "0 0 3 28 * *")
         log_format = reader.text("LOG_FORMAT", "text").lower()
         if log_format not in ("text", "json"):
             reader.problem("LOG_FORMAT", "must be 'text' or 'json'")
@@ -300,6 +288,17 @@ class _Reader:
     def text(self, name: str, default: str) -> str:
         value = self.raw(name)
         return default if value is None else value
+
+    def schedule(self, name: str, default: str) -> str:
+        """A timer's six-field NCRONTAB expression (the host reads it as ``%NAME%``)."""
+        value = self.text(name, default)
+        if not _NCRONTAB.match(value.strip()):
+            self.problem(
+                name,
+                "must be a six-field NCRONTAB expression "
+                f"(second minute hour day month weekday), e.g. '{default}'",
+            )
+        return value
 
     def secret(self, name: str) -> Secret | None:
         value = self.raw(name)

@@ -267,3 +267,36 @@ def test_the_ablation_scores_the_same_split_without_the_text_only_when_asked():
         asked, features=dataclasses.replace(asked.features, categorical=())
     )
     assert text_ablation(engine, text_only, data, metrics) is None  # nothing left to fit
+
+
+# --- text at the edges ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator", [xgboost_hist, lambda: LogisticRegression(max_iter=200)])
+def test_a_text_column_empty_in_every_row_trains_as_zeros_and_is_a_finding(estimator):
+    from retrain.training import fit
+
+    frame = _articles(1500, 6)
+    frame["description"] = np.where(np.arange(len(frame)) % 2, "", None)  # empty or missing
+    spec = _spec(estimator, text=("description",), categorical=("plant",))
+    checked = validate(frame, spec)
+    empty = [f for f in checked.findings if f["rule"] == "text_empty"]
+    assert len(empty) == 1 and empty[0]["column"] == "description"
+    assert f"empty in all {len(checked.frame)} rows" in empty[0]["message"]
+    data = fit.split(checked.frame, spec)
+    model = fit.fit(spec, data)
+    names = model.named_steps["features"].get_feature_names_out()
+    assert "description:empty" in names
+    assert len(model.predict(data.X_test)) == len(data.y_test)
+
+
+def test_a_dense_only_estimator_with_text_is_a_spec_error_naming_the_column():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from retrain.domain.errors import ConfigError
+
+    spec = _spec(HistGradientBoostingClassifier, text=("description",), numeric=("thickness_mm",))
+    with pytest.raises(ConfigError, match="HistGradientBoostingClassifier takes no sparse input"):
+        build_pipeline(spec)
+    with pytest.raises(ConfigError, match="text column 'description'"):
+        build_pipeline(spec)

@@ -11,6 +11,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, OrdinalEncoder
 
+from retrain.domain.errors import ConfigError
 from retrain.domain.specs import ModelSpec
 from retrain.training.estimators import EncodedLabelClassifier
 from retrain.training.text import StoredZeros, TextTfidf
@@ -105,6 +106,7 @@ def text_blocks(spec: ModelSpec, estimator: Any) -> tuple[list[tuple[str, Any, A
       the TF-IDF values beside them.
     - Each text column: ``TextTfidf`` with the spec's ``text_options``.
     """
+    _check_sparse_input(spec, estimator)
     native = "feature_types" in estimator.get_params()
     blocks: list[tuple[str, Any, Any]] = []
     categorical = list(spec.features.categorical)
@@ -120,6 +122,24 @@ def text_blocks(spec: ModelSpec, estimator: Any) -> tuple[list[tuple[str, Any, A
         # a column named as a string (not a list): the vectorizer takes one text per row
         blocks.append((f"text:{col}", TextTfidf.from_options(spec.features.text_options), col))
     return blocks, native
+
+
+def _check_sparse_input(spec: ModelSpec, estimator: Any) -> None:
+    """Text makes the matrix sparse: an estimator that takes only dense input (scikit-learn's
+    tags say so) is a spec problem, said before any fit instead of by scikit-learn inside it."""
+    try:
+        sparse = estimator.__sklearn_tags__().input_tags.sparse
+    except AttributeError:  # no scikit-learn tags: let the fit decide
+        return
+    if not sparse:
+        columns = ", ".join(repr(col) for col in spec.features.text)
+        raise ConfigError(
+            [
+                f"{spec.name}: {type(estimator).__name__} takes no sparse input, and the text "
+                f"column {columns} makes the matrix sparse: use xgboost_hist or "
+                "logistic_regression with text, or leave the text out (docs/text.md)"
+            ]
+        )
 
 
 def _number_steps(estimator: Any, native: bool) -> list[Any]:

@@ -113,13 +113,15 @@ class TextTfidf(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _stack(blocks: list[Any], rows: int) -> sp.csr_matrix:
-        if not blocks:
-            return sp.csr_matrix((rows, 0), dtype=np.float32)
+        if not blocks:  # no term at all: one column of zeros (scikit-learn refuses none)
+            return sp.csr_matrix((rows, 1), dtype=np.float32)
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """``column:w:term`` (word n-gram) and ``column:c:term`` (character n-gram)."""
         column = "text" if input_features is None else str(np.ravel(input_features)[0])
+        if not self.vectorizers_:
+            return np.asarray([f"{column}:empty"], dtype=object)
         names = [
             f"{column}:{prefix}:{term}"
             for prefix, vectorizer in self.vectorizers_

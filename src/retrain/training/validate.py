@@ -91,6 +91,7 @@ def validate(
     findings, dropped = check_counts(tally(frame, spec, misfits), spec, window)
     frame = usable(frame, spec, dropped)
     findings += duplicate_findings(int(frame.duplicated(subset=list(spec.columns)).sum()))
+    findings += empty_text_findings(frame, spec)
     current = profiling.profile(frame, spec)
     if champion_profile:
         findings += drift_findings(
@@ -187,6 +188,21 @@ def check_counts(
         field_name = "min_class_rows" if rare else "target"
         _stop_on([finding("error", "single_class", spec.target, message, field_name)], findings)
     return findings, list(rare)
+
+
+def empty_text_findings(frame: pd.DataFrame, spec: ModelSpec) -> list[dict[str, Any]]:
+    """A text column without a word in any row: the run trains without it (the TF-IDF block
+    is one column of zeros), and says so."""
+    out = []
+    for col in spec.features.text:
+        texts = frame[col].dropna().astype(str)
+        if not texts.str.strip().astype(bool).any():
+            message = (
+                f"text column {col!r} is empty in all {len(frame)} rows: it adds nothing to "
+                "the model (check the query's column)"
+            )
+            out.append(finding("warning", "text_empty", col, message))
+    return out
 
 
 def duplicate_findings(duplicates: int) -> list[dict[str, Any]]:

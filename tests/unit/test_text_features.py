@@ -300,3 +300,19 @@ def test_a_dense_only_estimator_with_text_is_a_spec_error_naming_the_column():
         build_pipeline(spec)
     with pytest.raises(ConfigError, match="text column 'description'"):
         build_pipeline(spec)
+
+
+def test_a_huge_text_cell_is_cut_with_a_finding_and_the_model_sees_the_cut_text():
+    from retrain.training import fit
+    from retrain.training.text import MAX_CHARS
+
+    frame = _articles(1500, 8)
+    frame.loc[frame.index[3], "description"] = "Spanplatte roh " * 700_000  # ~10 MB
+    spec = _spec(text=("description",), categorical=("plant",))
+    checked = validate(frame, spec)
+    cut = [f for f in checked.findings if f["rule"] == "text_too_long"]
+    assert len(cut) == 1 and "1 texts in 'description'" in cut[0]["message"]
+    assert checked.frame["description"].str.len().max() == MAX_CHARS
+    model = fit.fit(spec, fit.split(checked.frame, spec))
+    huge = frame.iloc[[3]].drop(columns=["surface"])  # a consumer's row: cut the same way
+    assert len(model.predict(huge)) == 1

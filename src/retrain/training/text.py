@@ -24,10 +24,16 @@ from retrain.domain.specs import TextOptions
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's word tokens: two or more word characters
 
 
+# A text beyond this many characters is cut (training and prediction alike): one 10 MB cell
+# made a default-options fit take 82 s and 2.2 GB; a description this long is not one.
+MAX_CHARS = 10_000
+
+
 def documents(values: Any) -> list[str]:
-    """One string per row; missing values become empty text."""
+    """One string per row, at most MAX_CHARS characters; missing values become empty text."""
     series = values.iloc[:, 0] if isinstance(values, pd.DataFrame) else pd.Series(values)
-    return series.astype(object).where(series.notna(), "").astype(str).tolist()
+    texts = series.astype(object).where(series.notna(), "").astype(str)
+    return texts.str.slice(0, MAX_CHARS).tolist()
 
 
 class TextTfidf(TransformerMixin, BaseEstimator):

@@ -91,7 +91,8 @@ def validate(
     findings, dropped = check_counts(tally(frame, spec, misfits), spec, window)
     frame = usable(frame, spec, dropped)
     findings += duplicate_findings(int(frame.duplicated(subset=list(spec.columns)).sum()))
-    findings += empty_text_findings(frame, spec)
+    findings += text_findings(frame, spec)
+    frame = cut_long_texts(frame, spec)
     current = profiling.profile(frame, spec)
     if champion_profile:
         findings += drift_findings(
@@ -190,12 +191,21 @@ def check_counts(
     return findings, list(rare)
 
 
-def empty_text_findings(frame: pd.DataFrame, spec: ModelSpec) -> list[dict[str, Any]]:
+def text_findings(frame: pd.DataFrame, spec: ModelSpec) -> list[dict[str, Any]]:
     """A text column without a word in any row: the run trains without it (the TF-IDF block
-    is one column of zeros), and says so."""
+    is one column of zeros), and says so. Texts longer than ``text.MAX_CHARS`` are cut to it
+    (the vectoriser does the same at prediction), and that is a finding too."""
+    from retrain.training.text import MAX_CHARS
+
     out = []
     for col in spec.features.text:
         texts = frame[col].dropna().astype(str)
+        if long := int((texts.str.len() > MAX_CHARS).sum()):
+            message = (
+                f"{long} texts in {col!r} are longer than {MAX_CHARS:,} characters (the longest "
+                f"{int(texts.str.len().max()):,}): they were cut to {MAX_CHARS:,}"
+            )
+            out.append(finding("warning", "text_too_long", col, message))
         if not texts.str.strip().astype(bool).any():
             message = (
                 f"text column {col!r} is empty in all {len(frame)} rows: it adds nothing to "
@@ -203,6 +213,22 @@ def empty_text_findings(frame: pd.DataFrame, spec: ModelSpec) -> list[dict[str, 
             )
             out.append(finding("warning", "text_empty", col, message))
     return out
+
+
+def cut_long_texts(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    """``frame`` with every text cut to ``text.MAX_CHARS`` (the profile and the fit see what
+    the model will)."""
+    from retrain.training.text import MAX_CHARS
+
+    long = [c for c in spec.features.text if frame[c].astype(str).str.len().gt(MAX_CHARS).any()]
+    if not long:
+        return frame
+    frame = frame.copy()
+    for col in long:
+        frame[col] = frame[col].where(
+            frame[col].isna(), frame[col].astype(str).str.slice(0, MAX_CHARS)
+        )
+    return frame
 
 
 def duplicate_findings(duplicates: int) -> list[dict[str, Any]]:

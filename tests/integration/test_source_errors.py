@@ -165,3 +165,41 @@ def test_a_locked_sqlite_database_stays_retryable(sqlite_path):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_text_that_is_not_utf8_names_its_column_and_the_encoding(pg):
+    """A database in SQL_ASCII passes any bytes through: the run stops once, naming the
+    column and the encoding, never quoting the bytes."""
+    from tests import services
+
+    db = services.Postgres(pg.port, "ascii_training")
+    pg.psql(f"CREATE DATABASE {db.database} ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' "
+            "TEMPLATE template0")  # fmt: skip
+    db.psql(
+        "CREATE TABLE notes (thickness_mm real, plant text, description text, "
+        "raw_material_class text); "
+        "INSERT INTO notes SELECT g % 30, 'P' || (g % 3), 'Spanplatte roh', "
+        "chr(65 + g % 2) FROM generate_series(1, 300) g; "
+        "INSERT INTO notes VALUES (18, 'P1', convert_from('\\x53706fff'::bytea, 'SQL_ASCII'), 'A')"
+    )
+    db.grant_reader()
+    spec = ModelSpec(
+        name="NOT_UTF8",
+        description="text in SQL_ASCII",
+        query="SELECT thickness_mm, plant, description, raw_material_class FROM notes",
+        target="raw_material_class",
+        features=Features(numeric=("thickness_mm",), categorical=("plant",), text=("description",)),
+        estimator=object,
+        min_rows=1,
+        time_column=None,
+        window_months=None,
+    )  # fmt: skip
+    from retrain.domain.errors import DataValidationError
+
+    source = SqlSource(create_engine(db.reader_url))
+    with pytest.raises(DataValidationError) as stopped:
+        source.load(spec, None, None)
+    message = str(stopped.value)
+    assert "column 'description' (row 301 of the result)" in message
+    assert "database's encoding is SQL_ASCII" in message
+    assert "\\xff" not in message and "Spo" not in message

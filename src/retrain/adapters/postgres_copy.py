@@ -15,6 +15,7 @@ that do not fit instead of the parser stopping on the first with the value in it
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -91,6 +92,8 @@ def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSp
         producer.join(timeout=5)
         if failure:
             raise failure[0] from None
+        if isinstance(exc, UnicodeDecodeError):
+            raise DataValidationError(_not_utf8(cursor, copy, list(types), spec)) from None
         if isinstance(exc, ValueError):  # its message may quote a cell: name the type only
             raise DataValidationError(
                 f"the rows of {spec.name} could not be parsed ({type(exc).__name__})"
@@ -100,3 +103,32 @@ def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSp
     if failure:
         raise failure[0]
     return frame
+
+
+def _not_utf8(cursor: Any, copy: str, names: list[str], spec: ModelSpec) -> str:
+    """Which column holds bytes that are not UTF-8: the rows are read again as CSV, each field
+    checked, stopping at the first (a database in SQL_ASCII passes any bytes through)."""
+    import csv
+
+    cursor.execute("SHOW server_encoding")
+    encoding = cursor.fetchone()[0]
+    buffer = io.BytesIO()
+    cursor.copy_expert(copy, buffer, size=1 << 20)
+    buffer.seek(0)
+    text = io.TextIOWrapper(buffer, encoding="latin-1", newline="")  # any byte reads
+    where = "a text column"
+    for row, fields in enumerate(csv.reader(text), start=1):
+        for name, value in zip(names, fields, strict=False):
+            try:
+                value.encode("latin-1").decode("utf-8")
+            except UnicodeDecodeError:
+                where = f"column {name!r} (row {row:,} of the result)"
+                break
+        else:
+            continue
+        break
+    return (
+        f"the rows of {spec.name} are not valid UTF-8: {where} holds bytes that are not UTF-8 "
+        f"(the database's encoding is {encoding}; rows are read as UTF-8). Store that text as "
+        "UTF-8, or clean or leave out that column in the training query"
+    )

@@ -143,3 +143,35 @@ def test_max_rows_keeps_a_sample_and_says_so_in_the_card(svc):
     card = svc.models.card("TOY", record.version)
     assert card["rows"]["loaded"] == 600
     assert card["validation_findings"][0]["rule"] == "max_rows"
+
+
+def test_a_publish_cut_between_card_and_artifact_is_completed_by_the_retry(svc):
+    """Storage fails right after the card claimed the version: the retry of the same run
+    completes that version instead of leaving a card without an artifact for good."""
+    store = svc.models.store
+    create = store.create
+    cut: list[str] = []
+
+    def failing_create(key, data):
+        if key.endswith("/model.skops") and not cut:
+            cut.append(key)
+            raise BackendError("storage went away")
+        return create(key, data)
+
+    store.create = failing_create
+    run_id = start_runs(svc, ["TOY"], trigger="test").runs[0].run_id
+    with pytest.raises(BackendError):
+        execute_run(svc, run_id, final_attempt=False)
+    assert cut == ["TOY/versions/1/model.skops"]
+    assert store.get("TOY/versions/1/card.json") is not None  # the half-publish
+    assert svc.models.versions("TOY") == []  # not a version: no artifact
+
+    retried = execute_run(svc, run_id, final_attempt=True)
+    assert retried.status is RunStatus.SUCCEEDED and retried.version == 1
+    assert svc.models.versions("TOY") == [1]
+    assert svc.models.card("TOY", 1)["run_id"] == run_id
+    assert not [k for k in store.list("TOY/versions/") if k.startswith("TOY/versions/2/")]
+    svc.models.load("TOY", 1)  # card, artifact and identity agree
+
+    other = train(svc)  # another run never takes over a complete version
+    assert other.version == 2 and svc.models.versions("TOY") == [1, 2]

@@ -99,19 +99,34 @@ class ModelRepository:
         equal ours is our own earlier attempt whose answer was lost: it counts as success.
         Any other conflict tries the next number. The artifact follows, create-only too, with
         its identity (model, this version, the card's run) inside; a version counts only once
-        both exist."""
-        version = max(self._files_by_version(model), default=0) + 1
+        both exist. A card of the same run without its artifact (an earlier attempt stopped in
+        between: storage failed) is that run's claim: the retry completes that version instead
+        of leaving it half-written for good."""
+        files = self._files_by_version(model)
+        version = max(files, default=0) + 1
+        for number in sorted(n for n, names in files.items() if ARTIFACT not in names):
+            half = self.store.get(f"{model}/versions/{number}/{CARD}")
+            if half is not None and self._half_published(model, number, half, card):
+                version = number  # this run's earlier attempt stopped there: complete it
+                break
         while True:
             stamped = version_identity.stamped(model, version, artifact, card)
             full = self._complete_card(model, version, stamped, card)
             data = _json(full)
+            key = f"{model}/versions/{version}/{CARD}"
             try:
-                self.store.create(f"{model}/versions/{version}/{CARD}", data)
+                self.store.create(key, data)
                 break
             except AlreadyExists:
-                existing = self.store.get(f"{model}/versions/{version}/{CARD}")
+                existing = self.store.get(key)
                 if existing is not None and existing.data == data:
                     break
+                if existing is not None and self._half_published(model, version, existing, card):
+                    try:  # our run's earlier attempt stopped before the artifact: complete it
+                        self.store.replace(key, data, existing.etag)
+                        break
+                    except PreconditionFailed:
+                        pass  # changed meanwhile: not ours to complete
                 version += 1
         key = self._artifact(model, version)
         try:
@@ -123,6 +138,22 @@ class ModelRepository:
         self._tag_published(model, key, full)
         version_summary.record_version(self, model, version, json.loads(data))  # as stored
         return version, full
+
+    def _half_published(
+        self, model: str, version: int, existing: Any, card: dict[str, Any]
+    ) -> bool:
+        """``existing`` is a card an earlier attempt of the same run wrote before storage
+        failed, with no artifact after it: a claim that run may complete, not a version."""
+        run_id = card.get("run_id")
+        try:
+            claimed = json.loads(existing.data).get("run_id")
+        except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
+            return False
+        return (
+            isinstance(run_id, str)
+            and claimed == run_id
+            and self.store.get(self._artifact(model, version)) is None
+        )
 
     def _tag_published(self, model: str, key: str, card: dict[str, Any]) -> None:
         """The new artifact's lifecycle tag, and the current champion's once more (heals a

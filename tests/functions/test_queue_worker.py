@@ -54,6 +54,9 @@ def test_a_message_the_host_gave_up_on_fails_its_run_once(quick_app):
     record = quick_app.runs.get(run_id)
     assert (record.status, record.outcome, record.error["type"]) == ("failed", "failed", "GaveUp")
     assert "poison queue" in record.error["message"]
+    # nothing recorded why: it says so and where to look, without guessing a timeout
+    assert "no attempt recorded an error" in record.error["message"]
+    assert f"the function's log has it: run {run_id}" in record.error["message"]
     assert [r.run_id for r in quick_app.notifier.runs] == [run_id]
     assert quick_app.runs.active("KLASSE_ROH") is None
 

@@ -51,8 +51,8 @@ def training_gave_up(msg: func.QueueMessage) -> None:
         give_up(
             services(),
             run_id,
-            f"no attempt of {settings().max_attempts} completed (the worker stopped or hit "
-            "functionTimeout); the message went to the poison queue",
+            f"no attempt of {settings().max_attempts} completed; the message went to the "
+            "poison queue",
         )
     except (NotFoundError, CorruptStateError) as exc:
         logger.error("dropping the poison message {} for run {}: {}", msg.id, run_id, exc)

@@ -156,6 +156,12 @@ def give_up(svc: Services, run_id: str, message: str) -> RunRecord:
                 f"{message}; last error in {last.get('stage')}: "
                 f"{last.get('type')}: {last.get('message')}"
             )
+        else:  # a failed attempt that could not save its error left none (storage down)
+            message = (
+                f"{message}; no attempt recorded an error: each stopped in {record.stage} "
+                "(the worker died or hit functionTimeout), or failed while storage was "
+                f"unavailable to record why (the function's log has it: run {run_id})"
+            )
         record.error = {"stage": str(record.stage), "type": "GaveUp", "message": message}
         logger.error("run failed in {}: {}", record.stage, message)
         return _announced(svc, finish(svc, Attempt(svc, record)))

@@ -5,10 +5,11 @@
 
 Seeds each backend by writing the storage layout directly (a real model card as the
 template, ~70 % of the versions promoted with an alias-history entry each, one run record
-per version), then builds each model's summary once through the read path. Then it serves
-the app with the local server (``retrain console``) and times every request the console
-makes, over HTTP with a function key: median and slowest of ``--reps`` after one warm-up
-(which builds the overview the two cross-model lists read). For comparison it times the old
+per version, twelve monthly decay points per model), then builds each model's summary once
+through the read path. Then it serves the app with the local server (``retrain console``)
+and times every request the console makes, over HTTP with a function key: median and
+slowest of ``--reps`` after one warm-up (which builds the overview the two cross-model lists
+read). For comparison it times the old
 way of listing versions (read every card), the one-off rebuild of a lost summary and the
 first list requests after the overview was lost. Results: a Markdown table on stdout, raw
 numbers in bench-results/console.json (``--out``)."""
@@ -107,6 +108,13 @@ def seed(svc: Any, template: dict[str, Any], versions: int) -> None:
             writes.append((svc.runs.store, f"{INDEX}/{spec.name}/{run_id}", b""))  # as create()
         alias = {"model": spec.name, "version": champion, "reason": "bench", "actor": "bench"}
         writes.append((svc.models.store, f"{spec.name}/champion.json", json.dumps(alias).encode()))
+        for month in range(1, 13):  # a year of monthly decay checks of the champion
+            at = datetime(2026, month, 28, tzinfo=UTC)
+            point = {"model": spec.name, "status": "ok", "checked_at": iso(at),
+                     "version": champion, "metric": spec.primary_metric, "card_score": 0.7,
+                     "score": 0.69, "rows": 500}  # fmt: skip
+            key = f"{spec.name}/decay/{at:%Y%m%dT%H%M%SZ}-scheduled.json"
+            writes.append((svc.models.store, key, json.dumps(point).encode()))
     writes.append((svc.runs.store, INDEXED, b"1"))
     read_all(lambda w: w[0].create(w[1], w[2]), writes, workers=16)
     read_all(lambda spec: svc.models.summary(spec.name), list(svc.registry))

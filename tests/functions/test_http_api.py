@@ -44,6 +44,57 @@ def test_post_queues_then_the_worker_trains_and_get_shows_it(app):
     assert [r["run_id"] for r in runs.json["runs"]] == [run["run_id"]]
 
 
+class FewRows:
+    """The source with only 10 rows of one model: that model's runs fail validation."""
+
+    def __init__(self, source, model):
+        self.source, self.model = source, model
+
+    def load(self, spec, *args, **kwargs):
+        frame = self.source.load(spec, *args, **kwargs)
+        return frame.head(10) if spec.name == self.model else frame
+
+    def __getattr__(self, name):
+        return getattr(self.source, name)
+
+
+def test_the_models_list_shows_each_models_health_failing_first(quick_app):
+    """Issue 25.3: status, reasons, drift findings, last failure and the champion's newest
+    score on new data in every row; failing (decaying, drifting) models sort first."""
+    for model in ("KLASSE_ROH", "KLASSE_CORE"):
+        deliver(start([model])[1].value)
+    healthy = quick_app.source
+    quick_app.source = FewRows(healthy, "KLASSE_CORE")
+    try:
+        response, msgs = start(["KLASSE_CORE"], reason="new month")
+        deliver(msgs.value)
+    finally:
+        quick_app.source = healthy
+    failed = response.json["runs"][0]["run_id"]
+    models, _ = http("list_models")
+    assert models.status == 200
+    listed = models.json["models"]
+    assert [(m["name"], m["status"]) for m in listed] == [
+        ("KLASSE_CORE", "failing"),
+        ("ARTFAM_ROH", "new"),
+        ("KLASSE_ROH", "healthy"),
+    ]
+    core, artfam, roh = listed
+    assert core["last_failure"]["run_id"] == failed
+    assert core["last_failure"]["stage"] == "validate"
+    assert "min_rows" in core["last_failure"]["message"]
+    assert core["last_failure"]["finished_at"] == core["last_run"]["finished_at"]
+    assert core["reasons"][0].startswith(f"run {failed} failed in validate: ")
+    assert core["champion_version"] == 1  # still serving: the failure is the news
+    assert (artfam["reasons"], artfam["drift_findings"], artfam["last_failure"]) == (
+        ["no champion yet"],
+        None,
+        None,
+    )
+    assert (roh["reasons"], roh["drift_findings"], roh["last_failure"]) == ([], 0, None)
+    assert all(m["champion_new_score"] is None for m in listed)  # no decay check, no kept run
+
+
 def test_all_models_start_together_and_a_busy_one_is_reported(quick_app):
     busy, _ = start(["KLASSE_CORE"])
     response, msgs = start("all")

@@ -85,6 +85,7 @@ def truth(svc):
 def shown(svc):
     """What the two lists say, in the same shape (without the notes of what a list mended)."""
     spec_keys = {"name", "description", "primary_metric", "metric_floor", "active_run", "mended"}
+    spec_keys |= {"status", "reasons", "drift_findings", "last_failure", "champion_new_score"}
     rows = {
         m["name"]: {k: v for k, v in m.items() if k not in spec_keys}
         for m in queries.list_models(svc)
@@ -286,8 +287,22 @@ def test_a_stale_champion_in_the_overview_is_never_shown_and_says_it_was_mended(
         },
         {"last_run": {"run_id": "x", "status": "exploded", "stage": "fit", "outcome": None}},
         {"error": {"code": "x", "message": "y"}},
+        {"last_finished": {"run_id": "x", "status": "running"}},
+        {
+            "decay": {
+                "key": "k",
+                "checked_at": "t",
+                "status": "ok",
+                "version": 1,
+                "score": "0.9",
+                "card_score": None,
+            }
+        },
     ],
-    ids=["version-text", "score-nan", "count", "latest-list", "latest-score", "status", "error"],
+    ids=[
+        *("version-text", "score-nan", "count", "latest-list", "latest-score", "status"),
+        *("error", "finished", "decay-score"),
+    ],
 )
 def test_an_overview_row_with_wrong_types_is_read_again_and_says_so(many, damage):
     run(many, *NAMES)

@@ -12,7 +12,8 @@ store (keys sort by time; ``points`` reads them back). A scheduled check passes 
 ``occurrence``: its keys and run ids are then fixed for that occurrence, so a duplicate or
 retried firing finds a model's point there and checks, reports and starts nothing again
 for it (a check that failed is stored under a key of its own and done again). A model
-without a champion stores nothing.
+without a champion stores nothing. A stored point is noted in the overview (the models
+list's health, service/health.py); service/decay_points.py reads points back.
 
 Imports pandas / scikit-learn: entry points import this module when a check runs."""
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from loguru import logger
@@ -30,14 +31,16 @@ from retrain.domain.errors import CorruptStateError, RetrainError
 from retrain.domain.ports import AlreadyExists
 from retrain.domain.runs import RunRecord, iso
 from retrain.domain.specs import ModelSpec
-from retrain.service import stored
+from retrain.service import overview, stored
 from retrain.service.context import Services
+from retrain.service.decay_points import FOLDER as FOLDER  # re-exported: where points live
+from retrain.service.decay_points import point_key
+from retrain.service.decay_points import points as points  # re-exported
 from retrain.service.report import decay_line
 from retrain.service.runner import describe, window_start
 from retrain.service.start import start_runs
 from retrain.training import decay as scoring
 
-FOLDER = "decay"
 SCHEDULED = "scheduled"  # the tag of a scheduled check's keys
 NO_TIME_COLUMN = (
     "no time column: scored on all rows, which include the champion's own training rows"
@@ -90,30 +93,6 @@ def check(
         except Exception as exc:  # a notifier must not fail the check (as for runs)
             logger.warning("decay notification failed ({}); the check stands", type(exc).__name__)
     return checked
-
-
-def point_key(model: str, at: datetime, tag: str) -> str:
-    return f"{model}/{FOLDER}/{at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{tag}.json"
-
-
-def points(svc: Services, model: str, limit: int | None = None) -> list[dict[str, Any]]:
-    """``model``'s stored checks, oldest first (the newest ``limit``), each with its ``key``;
-    an unreadable one is ``{"key", "error"}``."""
-    keys = [k for k in svc.models.store.list(f"{model}/{FOLDER}/") if k.endswith(".json")]
-    out: list[dict[str, Any]] = []
-    for key in keys[-limit:] if limit else keys:
-        obj = svc.models.store.get(key)
-        if obj is None:  # deleted since the listing
-            continue
-        try:
-            point = stored.parse(obj, "decay point", key, DecayResult.from_dict)
-            if point.model != model:
-                raise CorruptStateError("decay point", key, f"names model {point.model[:64]!r}")
-        except CorruptStateError as exc:
-            out.append({"key": key, "error": str(exc)})
-            continue
-        out.append({"key": key, **point.to_dict()})
-    return out
 
 
 def _check_one(svc: Services, spec: ModelSpec) -> DecayResult:
@@ -216,6 +195,7 @@ def _store(svc: Services, key: str, result: DecayResult) -> bool:
     still reported."""
     try:
         svc.models.store.create(key, stored.dumps(result.to_dict()))
+        overview.note_decay(svc, key, result)  # the models list's health (never raises)
     except AlreadyExists:
         logger.info("decay: {} was stored by another check of the same occurrence", key)
         return False

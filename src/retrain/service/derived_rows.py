@@ -25,6 +25,13 @@ ENTRY_FIELDS = (
 )
 ROW_FIELDS = ("champion_version", "champion_score", "versions", "latest_version", "last_run")
 LATEST_FIELDS = ("version", "status", "score", "created_at")
+# the facts of a model's health (service/health.py); a row written before them lacks them
+HEALTH_FIELDS = ("last_finished", "decay")
+FINISHED_FIELDS = (
+    *("run_id", "status", "outcome", "finished_at", "version", "drift_findings"),
+    *("failed_stage", "message", "gate_champion_version", "gate_champion_score"),
+)
+DECAY_FIELDS = ("key", "checked_at", "status", "version", "score", "card_score")
 
 
 # single values ---------------------------------------------------------------------------
@@ -136,7 +143,7 @@ def parse_move(move: Any) -> dict[str, Any]:
 def parse_row(row: Any) -> dict[str, Any]:
     """A stored overview row as typed values, or ValueError naming the first bad field. A
     stored row never holds an error: unreadable sources are shown, never stored."""
-    row = _fields(row, ROW_FIELDS, "the row")
+    row = _fields(row, (*ROW_FIELDS, *HEALTH_FIELDS), "the row")
     _need("error" not in row, "error", "absent")
     version = row["champion_version"]
     _need(version is None or is_version(version), "champion_version", "a version or null")
@@ -171,4 +178,56 @@ def parse_row(row: Any) -> dict[str, Any]:
             "last_run.version",
             "a version or null",
         )
+    if row["last_finished"] is not None:
+        _finished(_fields(row["last_finished"], FINISHED_FIELDS, "last_finished"))
+    if row["decay"] is not None:
+        _decay(_fields(row["decay"], DECAY_FIELDS, "decay"))
     return row
+
+
+def _finished(run: dict[str, Any]) -> None:
+    """The newest finished run's facts (health.finished_of)."""
+    _need(isinstance(run["run_id"], str), "last_finished.run_id", "text")
+    _need(
+        run["status"] in (RunStatus.SUCCEEDED, RunStatus.FAILED),
+        "last_finished.status",
+        "a finished run's status",
+    )
+    _optional_text(run, "outcome", "finished_at", "failed_stage", "message")
+    for field in ("version", "gate_champion_version"):
+        version = run[field]
+        _need(version is None or is_version(version), f"last_finished.{field}", "a version or null")
+    count = run["drift_findings"]
+    _need(_count(count), "last_finished.drift_findings", "a count")
+    score = run["gate_champion_score"]
+    _need(
+        score is None or is_number(score),
+        "last_finished.gate_champion_score",
+        "a finite number or null",
+    )
+    _need(
+        (score is None) == (run["gate_champion_version"] is None),
+        "last_finished.gate_champion_score",
+        "given with its version",
+    )
+
+
+def _decay(point: dict[str, Any]) -> None:
+    """The newest decay point's facts (health.decay_of)."""
+    for field in ("key", "checked_at", "status"):
+        _need(isinstance(point[field], str), f"decay.{field}", "text")
+    _need(
+        point["version"] is None or is_version(point["version"]),
+        "decay.version",
+        "a version or null",
+    )
+    for field in ("score", "card_score"):
+        _need(
+            point[field] is None or is_number(point[field]),
+            f"decay.{field}",
+            "a finite number or null",
+        )
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -27,6 +27,13 @@ It is derived state, like the per-model summaries (service/version_summary.py):
   oldest run id from which it does (set by the first full scan, raised as old runs drop
   out; "" for all of them). A longer or filtered list that reaches past it scans as before.
 
+Each row also holds the facts its model's health is derived from (service/health.py): the
+newest finished run that is not a dry run (``last_finished``, patched with ``last_run`` by
+the run's end) and the newest champion-decay point (``decay``, patched by the check that
+stores it); a row read from its sources reads the newest run records back to that run (at
+most ``_FINISHED_TRIED``) and the newest point. A row written before it held them is read
+again from its sources, quietly.
+
 A missing or unreadable overview is rebuilt that way: the first request pays for the
 per-model reads once."""
 
@@ -40,13 +47,14 @@ from typing import Any
 from loguru import logger
 
 from retrain import strict_json
+from retrain.domain.decay import DecayResult
 from retrain.domain.errors import CorruptStateError, RetrainError
 from retrain.domain.ports import PreconditionFailed
 from retrain.domain.runs import RunRecord, RunStatus
 from retrain.domain.specs import ModelSpec
-from retrain.service import stored, version_summary
+from retrain.service import decay_points, health, stored, version_summary
 from retrain.service.context import Services
-from retrain.service.derived_rows import is_number, parse_row
+from retrain.service.derived_rows import HEALTH_FIELDS, ROW_FIELDS, is_number, parse_row
 from retrain.service.parallel import read_all
 from retrain.service.version_summary import UNREADABLE, problem
 
@@ -56,6 +64,8 @@ KEEP_RUNS = 100  # the newest runs of all models it holds (the console asks for 
 RECHECK = 2  # rows a models-list request reads again from their sources, at random
 ATTEMPTS = 8
 _NEWEST_TRIED = 5  # run ids a row reads back from the newest to find an existing record
+_FINISHED_TRIED = 20  # and to find the newest finished run that is not a dry run (health)
+_SECOND = len("20261122T090000Z")  # a run id's time: ids of one second do not sort by time
 
 
 @dataclass
@@ -102,11 +112,22 @@ def _parse(data: Any, etag: str) -> Overview:
             raise ValueError("a run is filed under another run's id")
     overview = Overview({}, runs, runs_from, etag)
     for name, row in models.items():
+        if _before_health(row):
+            continue  # written before rows held health facts: read again, quietly
         try:
             overview.models[name] = parse_row(row)
         except ValueError as exc:  # left out: read again from its sources, and said so
             overview.mended[name] = f"its overview row was not valid ({exc}); read from its sources"
     return overview
+
+
+def _before_health(row: Any) -> bool:
+    """A whole row of the kind written before rows held the facts of a model's health."""
+    return (
+        isinstance(row, dict)
+        and all(f in row for f in ROW_FIELDS)
+        and not any(f in row for f in HEALTH_FIELDS)
+    )
 
 
 def save(svc: Services, overview: Overview) -> None:
@@ -187,6 +208,20 @@ def note_model(svc: Services, name: str, records: Iterable[RunRecord] = ()) -> N
     patch(svc, change)
 
 
+def note_decay(svc: Services, key: str, point: DecayResult) -> None:
+    """A decay point was stored at ``key``: its model's row holds it if it is the newest."""
+    facts = health.decay_of(key, point)
+
+    def change(overview: Overview) -> None:
+        row = overview.models.get(point.model)
+        held = row.get("decay") if row is not None else None
+        if row is not None and (held is None or key >= held["key"]) and held != facts:
+            row["decay"] = facts
+            overview.changed = True
+
+    patch(svc, change)
+
+
 def add_runs(overview: Overview, records: Iterable[RunRecord]) -> None:
     """Merge ``records`` (the further along of two copies wins), keep the newest runs and
     each model's newest run on its row."""
@@ -197,10 +232,21 @@ def add_runs(overview: Overview, records: Iterable[RunRecord]) -> None:
             overview.runs[record.run_id] = data
             overview.changed = True
         row = overview.models.get(record.model)
-        last = row.get("last_run") if row else None
+        if row is None:
+            continue
+        last = row.get("last_run")
         newer = last is None or record.run_id >= last["run_id"]
-        if row is not None and newer and last != (summary := last_run_of(record)):
+        if newer and last != (summary := last_run_of(record)):
             row["last_run"] = summary
+            overview.changed = True
+        held_finished = row.get("last_finished")
+        finished = health.finished_of(record)
+        if (
+            finished is not None
+            and (held_finished is None or health.order(finished) >= health.order(held_finished))
+            and held_finished != finished
+        ):
+            row["last_finished"] = finished
             overview.changed = True
     if len(overview.runs) > KEEP_RUNS:
         kept = sorted(overview.runs)[-KEEP_RUNS:]
@@ -255,19 +301,46 @@ def model_facts(svc: Services, spec: ModelSpec) -> dict[str, Any]:
 
 def model_row(svc: Services, spec: ModelSpec) -> tuple[dict[str, Any], RunRecord | None]:
     """A row from its sources, and the newest run's record it read (if it is readable): the
-    alias, the summary, the model's run listing and the newest record that exists."""
+    alias, the summary, the model's run listing, the newest record that exists, the newest
+    finished run that is not a dry run (health) and the newest decay point."""
     row = model_facts(svc, spec)
     row["last_run"] = None
-    for run_id in reversed(svc.runs.ids_of(spec.name)[-_NEWEST_TRIED:]):
+    row["last_finished"] = None
+    row["decay"] = _newest_decay(svc, spec.name)
+    newest: RunRecord | None = None
+    for tried, run_id in enumerate(reversed(svc.runs.ids_of(spec.name)[-_FINISHED_TRIED:])):
+        held = row["last_finished"]
+        if held is not None and run_id[:_SECOND] != held["run_id"][:_SECOND]:
+            break  # an older second: the newest finished run is found
+        looking = row["last_run"] is None and tried < _NEWEST_TRIED
         try:
             record = svc.runs.find(run_id)
         except UNREADABLE as exc:
-            row["last_run"] = {"run_id": run_id, "error": problem(exc)}
-            return row, None
-        if record is not None:  # else: a record removed again (its model was busy)
-            row["last_run"] = last_run_of(record)
-            return row, record
-    return row, None
+            if looking:
+                row["last_run"] = {"run_id": run_id, "error": problem(exc)}
+            continue  # an older finished run may still be read for health
+        if record is None:  # a record removed again (its model was busy)
+            continue
+        if looking:
+            row["last_run"], newest = last_run_of(record), record
+        finished = health.finished_of(record)
+        if finished is not None and (held is None or health.order(finished) > health.order(held)):
+            row["last_finished"] = finished  # runs created in the same second: read them all
+    return row, newest
+
+
+def _newest_decay(svc: Services, name: str) -> dict[str, Any] | None:
+    """The newest decay point's facts; None if there is none or it cannot be read (a
+    check that cannot be read says nothing about the champion)."""
+    try:
+        keys = decay_points.keys(svc, name)
+        point = decay_points.read(svc, name, keys[-1]) if keys else None
+    except RetrainError as exc:  # the rest of the row still shows; a later read mends it
+        logger.warning("decay points of {} not read ({}): health without them", name, exc.code)
+        return None
+    if point is None or "error" in point:
+        return None
+    return health.decay_of(point["key"], point)
 
 
 def last_run_of(record: RunRecord) -> dict[str, Any]:

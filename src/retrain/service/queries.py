@@ -11,26 +11,30 @@ from __future__ import annotations
 from typing import Any
 
 from retrain.domain.runs import RunRecord
-from retrain.service import overview, version_summary
+from retrain.service import health, overview, version_summary
 from retrain.service.context import Services
 from retrain.service.version_summary import UNREADABLE
 
 
 def list_models(svc: Services) -> list[dict[str, Any]]:
+    """Every registered model's row with its health (service/health.py): failing, decaying
+    and drifting models first, then the others, by name within each group."""
     specs = list(svc.registry)
     rows = overview.rows(svc, specs)
     active = svc.runs.active_ids()
-    return [
+    listed = [
         {
             "name": spec.name,
             "description": spec.description,
             "primary_metric": spec.primary_metric,
             "metric_floor": spec.metric_floor,
             **rows[spec.name],
+            **health.derive(rows[spec.name], spec.decay_limit, spec.metric_floor),
             "active_run": active.get(spec.name),
         }
         for spec in specs
     ]
+    return sorted(listed, key=lambda m: health.sort_key(m["name"], m["status"]))
 
 
 def list_runs(

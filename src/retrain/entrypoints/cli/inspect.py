@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from retrain.entrypoints.cli import EXIT_OK, Command, Context
-from retrain.entrypoints.cli.tables import Column, duration, score, table, when
+from retrain.entrypoints.cli.tables import Column, duration, score, table, when, wrapped
 from retrain.entrypoints.whole_numbers import RUNS_LIMIT, argument
 
 MODEL_KEYS = (
@@ -18,6 +18,12 @@ MODEL_KEYS = (
     "champion_score",
     "versions",
     "active_run",
+    # health (service/health.py)
+    "status",
+    "reasons",
+    "drift_findings",
+    "last_failure",
+    "champion_new_score",
 )
 RUN_KEYS = (
     "run_id",
@@ -50,6 +56,7 @@ def models(ctx: Context) -> int:
         return EXIT_OK
     columns = [
         Column("name"),
+        Column("status"),
         Column("champion_version", "champion", show=_version, right=True),
         Column("primary_metric", "metric"),
         Column("champion_score", "score", show=score, right=True),
@@ -57,7 +64,11 @@ def models(ctx: Context) -> int:
         Column("active_run", "active run", flex=True),
         Column("description", flex=True),
     ]
-    ctx.print(table(found, columns))
+    lines = [table(found, columns)]
+    for m in found:  # why, under the table, for those that need a look (listed first)
+        if m["status"] not in ("healthy", "new"):
+            lines += [wrapped(f"{m['name']} {m['status']}", r) for r in m.get("reasons") or []]
+    ctx.print("\n".join(lines))
     return EXIT_OK
 
 

@@ -767,6 +767,44 @@
     return h('figure', { class: 'chart-box' }, svg, h('figcaption', {}, legend));
   }
 
+  // ---- health (service/health.py derives it; the list and the model page show it) ---------
+  const SOURCES = { decay_check: 'decay check', holdout: 'holdout of a run that kept it' };
+  function newScore(m) {
+    const n = m.champion_new_score;
+    if (!n) return null;
+    return h('span', { class: m.status === 'decaying' ? 'new-score down' : 'new-score',
+      title: `${SOURCES[n.source] || n.source}, ${n.at || ''}` },
+      `${num(n.score)} on new data`);
+  }
+  function driftCell(m) {
+    const n = m.drift_findings;
+    if (typeof n !== 'number') return '–';
+    const text = n ? plural(n, 'finding') : 'none';
+    const run = m.last_finished && m.last_finished.run_id;
+    return n && run ? h('a', { href: runHref(run), text, 'aria-label': `${text} of drift in run ${run}` }) : text;
+  }
+  function failureCell(m) {
+    const f = m.last_failure;
+    if (!f) return '–';
+    return h('span', { class: 'failure' },
+      h('a', { href: runHref(f.run_id), text: `failed in ${f.stage || '?'}`, 'aria-label': `Run ${f.run_id} failed in ${f.stage || '?'}` }),
+      ' ', when(f.finished_at),
+      f.message ? h('span', { class: 'failure-message', text: f.message.length > 90 ? `${f.message.slice(0, 89)}…` : f.message }) : null);
+  }
+  function healthFacts(m) { // the model page's block: the same facts as the list, with reasons
+    const reasons = m.reasons || [];
+    return [
+      ['Status', h('span', { class: 'health' }, badge(m.status || 'unknown'),
+        reasons.length ? h('ul', { class: 'plain reasons' }, reasons.map((r) => h('li', { text: r }))) : null)],
+      ['Champion on new data', m.champion_new_score
+        ? h('span', {}, newScore(m), ` (${SOURCES[m.champion_new_score.source] || m.champion_new_score.source}, `,
+          when(m.champion_new_score.at), ')')
+        : 'not scored on new data yet'],
+      ['Drift findings', driftCell(m)],
+      ['Last failure', failureCell(m)],
+    ];
+  }
+
   // ---- views ---------------------------------------------------------------------------
   async function modelsView() {
     const body = h('div', {});
@@ -780,8 +818,12 @@
         const last = m.last_run;
         return [
           link(modelHref(m.name), m.name),
+          badge(m.status || 'unknown'),
           m.champion_version ? `v${m.champion_version}` : 'none',
-          typeof m.champion_score === 'number' ? `${num(m.champion_score)} ${m.primary_metric}` : '–',
+          typeof m.champion_score === 'number'
+            ? h('span', {}, `${num(m.champion_score)} ${m.primary_metric}`, newScore(m)) : '–',
+          driftCell(m),
+          failureCell(m),
           txt(m.versions),
           last ? h('a', { href: runHref(last.run_id), class: 'last-run' }, last.error && !last.status ? 'unreadable ' : null,
             last.status ? badge(last.status === 'succeeded' ? (last.outcome || 'succeeded') : last.status) : null,
@@ -790,9 +832,9 @@
           m.error ? h('span', { class: 'error', text: m.error.message }) : (m.description || ''),
         ];
       });
-      swap(body, table('Registered models',
-        ['Model', 'Champion', 'Score', 'Versions', 'Last run', 'Active run', 'Description'], rows,
-        'No classifiers are registered.', { status: 4 }));
+      swap(body, table('Registered models', // failing, decaying, drifting first (the API's order)
+        ['Model', 'Status', 'Champion', 'Score', 'Drift', 'Last failure', 'Versions', 'Last run', 'Active run', 'Description'], rows,
+        'No classifiers are registered.', { status: 1 }));
       return data.models.some((m) => m.active_run) ? 2000 : 10000;
     }
     await poll(load);
@@ -865,6 +907,7 @@
         ['Predicts', model.description],
         ['Primary metric', `${txt(model.primary_metric)} (floor ${txt(model.metric_floor)})`],
         ['Champion', model.champion_version ? link(versionHref(name, model.champion_version), `v${model.champion_version} · ${num(model.champion_score)}`) : 'none yet'],
+        ...(model.name ? healthFacts(model) : []),
         model.error ? ['Problem', h('span', { class: 'error', text: model.error.message })] : null,
       ]));
       list = versions.versions;

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from tests.console.page import (
@@ -39,7 +40,21 @@ def duration(s: float) -> str:
 
 
 def ask(browser) -> str:
-    browser.find_element(By.CSS_SELECTOR, START_ALL).click()
+    """Click "Retrain all" once it can be clicked: after a start the page reloads its lists,
+    and until then the button is disabled or about to be replaced (a click then is lost)."""
+
+    def clicked(driver) -> bool:
+        if driver.find_element(By.ID, "confirm").get_attribute("open"):
+            return True
+        try:
+            button = driver.find_element(By.CSS_SELECTOR, START_ALL)
+            if button.is_enabled():
+                button.click()
+        except StaleElementReferenceException:
+            pass  # replaced by the reload: the next poll finds the new one
+        return False
+
+    wait(browser, clicked)
     dialog = visible(browser, "dialog#confirm")
     wait(browser, lambda d: "Last batch" in dialog.text)
     return dialog.text

@@ -146,7 +146,7 @@ def test_a_scheduler_that_stops_answering_mid_step_fails_the_run_within_its_boun
         frozen: list[float] = []
 
         def freeze_once_the_reads_are_submitted() -> None:
-            when(lambda: bool(engine._client and engine._client.futures), 60, "the reads")
+            when(lambda: bool(engine.dask._client and engine.dask._client.futures), 60, "the reads")
             os.kill(scheduler.pid, signal.SIGSTOP)
             frozen.append(time.monotonic())
 
@@ -277,20 +277,20 @@ def rows_of(part: list[int], champion: dict[str, list[int]]) -> int:
 def test_large_keyword_arguments_travel_under_keys_of_their_own(cluster):
     """Two runs map with a keyword argument far over 100 kB at once: each gets its own
     value, and no task is named after the argument."""
-    from retrain.adapters.dask_engine import _Run
+    from retrain.adapters.dask_cluster import Run
 
     engine = DaskEngine(None, DB, cluster.scheduler_address)
-    runs = [_Run("M"), _Run("M")]
-    parts = [engine.scatter(run, [1, 2, 3], broadcast=False) for run in runs]
+    runs = [Run("M"), Run("M")]
+    parts = [engine.dask.scatter(run, [1, 2, 3], broadcast=False) for run in runs]
     mapped = [
-        engine.map(run, rows_of, [part], champion={"values": list(range(n))})
+        engine.dask.map(run, rows_of, [part], champion={"values": list(range(n))})
         for run, part, n in zip(runs, parts, (50_000, 60_000), strict=True)
     ]
-    client = engine.client()
+    client = engine.dask.client()
     keys = client.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks])
     assert "champion" not in keys
     assert all(runs[0].token in f.key for f in mapped[0])
-    assert [engine.gather(run, m) for run, m in zip(runs, mapped, strict=True)] == [
+    assert [engine.dask.gather(run, m) for run, m in zip(runs, mapped, strict=True)] == [
         [50_003],
         [60_003],
     ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from retrain.domain.errors import DataValidationError
@@ -91,8 +92,8 @@ def validate(
     findings, dropped = check_counts(tally(frame, spec, misfits), spec, window)
     frame = usable(frame, spec, dropped)
     findings += duplicate_findings(int(frame.duplicated(subset=list(spec.columns)).sum()))
-    findings += text_findings(frame, spec)
-    frame = cut_long_texts(frame, spec)
+    frame, about_texts = checked_texts(frame, spec)
+    findings += about_texts
     current = profiling.profile(frame, spec)
     if champion_profile:
         findings += drift_findings(
@@ -191,44 +192,35 @@ def check_counts(
     return findings, list(rare)
 
 
-def text_findings(frame: pd.DataFrame, spec: ModelSpec) -> list[dict[str, Any]]:
-    """A text column without a word in any row: the run trains without it (the TF-IDF block
-    is one column of zeros), and says so. Texts longer than ``text.MAX_CHARS`` are cut to it
-    (the vectoriser does the same at prediction), and that is a finding too."""
+def checked_texts(frame: pd.DataFrame, spec: ModelSpec) -> tuple[pd.DataFrame, list[dict]]:
+    """(``frame`` with every text cut to ``text.MAX_CHARS``, the findings): the profile and
+    the fit see what the model will (the vectoriser cuts the same at prediction), and a cut
+    is a finding. A text column without a word in any row trains as one column of zeros
+    (the TF-IDF block), and says so. One pass over each text column."""
     from retrain.training.text import MAX_CHARS
 
     out = []
     for col in spec.features.text:
-        texts = frame[col].dropna().astype(str)
-        if long := int((texts.str.len() > MAX_CHARS).sum()):
+        present = frame[col].notna().to_numpy()
+        texts = frame[col][present].astype(str)
+        lengths = texts.str.len().to_numpy()
+        long = lengths > MAX_CHARS
+        if long.any():
             message = (
-                f"{long} texts in {col!r} are longer than {MAX_CHARS:,} characters (the longest "
-                f"{int(texts.str.len().max()):,}): they were cut to {MAX_CHARS:,}"
+                f"{int(long.sum())} texts in {col!r} are longer than {MAX_CHARS:,} characters "
+                f"(the longest {int(lengths.max()):,}): they were cut to {MAX_CHARS:,}"
             )
             out.append(finding("warning", "text_too_long", col, message))
+            values = frame[col].copy()
+            values.iloc[np.flatnonzero(present)[long]] = texts[long].str.slice(0, MAX_CHARS)
+            frame = frame.assign(**{col: values})
         if not texts.str.strip().astype(bool).any():
             message = (
                 f"text column {col!r} is empty in all {len(frame)} rows: it adds nothing to "
                 "the model (check the query's column)"
             )
             out.append(finding("warning", "text_empty", col, message))
-    return out
-
-
-def cut_long_texts(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
-    """``frame`` with every text cut to ``text.MAX_CHARS`` (the profile and the fit see what
-    the model will)."""
-    from retrain.training.text import MAX_CHARS
-
-    long = [c for c in spec.features.text if frame[c].astype(str).str.len().gt(MAX_CHARS).any()]
-    if not long:
-        return frame
-    frame = frame.copy()
-    for col in long:
-        frame[col] = frame[col].where(
-            frame[col].isna(), frame[col].astype(str).str.slice(0, MAX_CHARS)
-        )
-    return frame
+    return frame, out
 
 
 def duplicate_findings(duplicates: int) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Training rows from any SQLAlchemy database, read-only.
 
-SQLite (the embedded default) reads through ``pandas.read_sql``. PostgreSQL runs every
+SQLite (the embedded default) reads through ``pandas.read_sql``, a chunk at a time
+(``chunked_read``). PostgreSQL runs every
 query in a READ ONLY transaction with a statement timeout; see ``postgres_copy`` for the
 fast path. The data window is a bound parameter, never formatted into the SQL. Database
 errors become QueryRejectedError when no retry can help (see ``database_errors``) and
@@ -103,8 +104,15 @@ class SqlSource:
                 from retrain.adapters.postgres_copy import copy_query
 
                 frame = copy_query(conn, sql, params, spec)
-            else:
-                frame = pd.read_sql(text(sql), conn, params=params)
+            else:  # a chunk at a time, unless the chunks disagree on a type (chunked_read)
+                from retrain.adapters.chunked_read import read_in_chunks
+
+                query = text(sql)
+                chunked = read_in_chunks(
+                    lambda rows: pd.read_sql(query, conn, params=params, chunksize=rows),
+                    lambda chunk: compact(chunk, spec),
+                )
+                frame = pd.read_sql(query, conn, params=params) if chunked is None else chunked
         return compact(frame, spec)
 
     def count_before(self, spec: ModelSpec, since: date) -> tuple[int, str | None]:

@@ -1,0 +1,53 @@
+"""``pandas.read_sql`` a chunk at a time (SQLite, the embedded default).
+
+Read whole, ``pandas.read_sql`` holds a Python tuple per row and an object per value of the
+entire result before it builds the frame: 1.5 GB for ARTFAM_ROH's 1,000,000 rows, whose
+frame is 46 MB, and the heap it leaves behind stayed in the process for the whole run
+(docs/benchmarks.md, "Where a run's memory goes"). Read ``CHUNK_ROWS`` rows at a time, each
+chunk compacted (``sql_source.compact``: categoricals, float32, datetimes) before the next
+is read, the peak is one chunk's objects. The result is the frame the whole read gives:
+the categoricals get the union of the chunks' categories, sorted as ``astype("category")``
+sorts them; when the chunks disagree on a column's type (a chunk of NULLs, mixed types), it
+says so and the caller reads the query whole instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CHUNK_ROWS = 100_000
+
+
+def read_in_chunks(
+    read: Callable[[int], Any], compact: Callable[[pd.DataFrame], pd.DataFrame]
+) -> pd.DataFrame | None:
+    """``read(chunksize)``: ``pandas.read_sql``'s chunk iterator. None when the chunks'
+    column types disagree (then only a whole read gives the types the frame should have)."""
+    chunks = [compact(chunk) for chunk in read(CHUNK_ROWS)]
+    if len(chunks) == 1:
+        return chunks[0]
+    return combine(chunks)
+
+
+def combine(chunks: list[pd.DataFrame]) -> pd.DataFrame | None:
+    import pandas as pd
+    from pandas.api.types import union_categoricals
+
+    first = chunks[0]
+    if any(list(chunk.columns) != list(first.columns) for chunk in chunks):
+        return None
+    for col in first.columns:
+        dtypes = [chunk[col].dtype for chunk in chunks]
+        if all(isinstance(dtype, pd.CategoricalDtype) for dtype in dtypes):
+            try:
+                union = union_categoricals([chunk[col] for chunk in chunks], sort_categories=True)
+            except TypeError:  # categories of mixed types: no order to agree on
+                return None
+            for chunk in chunks:
+                chunk[col] = chunk[col].cat.set_categories(union.categories)
+        elif any(dtype != dtypes[0] for dtype in dtypes):
+            return None
+    return pd.concat(chunks, ignore_index=True)

@@ -20,10 +20,10 @@ from tests.fakes import toy_frame
 
 @pytest.mark.parametrize(
     ("model", "classes", "measured_mb"),
-    [("ARTFAM_ROH", 51, 1514), ("KLASSE_CORE", 5, 694)],
+    [("ARTFAM_ROH", 51, 949), ("KLASSE_CORE", 5, 531), ("KLASSE_ROH", 4, 1340)],
 )  # fmt: skip
 def test_the_estimate_is_within_15_percent_of_the_measured_peaks(model, classes, measured_mb):
-    """docs/benchmarks.md, 1,000,000 rows on a quiet machine."""
+    """docs/benchmarks.md, 1,000,000 rows ("ARTFAM_ROH's run step by step", issue 26)."""
     estimate = memory.estimate_mb(default_registry().get(model), 1_000_000, classes)
     assert abs(estimate - measured_mb) / measured_mb < 0.15, estimate
 
@@ -92,10 +92,10 @@ def test_a_run_too_large_for_its_instance_fails_before_the_split_and_keeps_the_c
 def test_the_suggested_row_count_fits_the_limit():
     spec = default_registry().get("ARTFAM_ROH")
     with pytest.raises(ResourceLimitError) as stopped:
-        memory.check(spec, 3_000_000, 51, 3584)
+        memory.check(spec, 6_000_000, 51, 3584)
     suggested = int(
         str(stopped.value).split("TRAINING_MAX_ROWS=")[1].split(" ")[0].replace(",", "")
     )
-    assert 0 < suggested < 3_000_000
+    assert 0 < suggested < 6_000_000
     assert memory.estimate_mb(spec, suggested, 51) <= 3584
     memory.check(spec, suggested, 51, 3584)  # passes

@@ -28,30 +28,44 @@ if TYPE_CHECKING:
 @dataclass
 class LocalRows:
     frame: pd.DataFrame
+    # after validation: what the card still needs of the loaded rows (``keep_summary``)
+    _summary: tuple[int, tuple[str | None, str | None], dict[str, str]] | None = field(
+        default=None, repr=False
+    )
 
     @property
     def count(self) -> int:
-        return len(self.frame)
+        return self._summary[0] if self._summary else len(self.frame)
 
     def window(self, spec: ModelSpec, since: date | None) -> dict[str, str | None]:
         """The data window: its time column, start, and the first and last time loaded
         (all None when the spec trains on all rows)."""
-        window = {
+        first, last = self._summary[1] if self._summary else self._first_last(spec)
+        return {
             "column": spec.time_column,
             "since": since.isoformat() if since else None,
-            "first": None,
-            "last": None,
+            "first": first,
+            "last": last,
         }
+
+    def _first_last(self, spec: ModelSpec) -> tuple[str | None, str | None]:
         if spec.time_column in self.frame.columns and not self.frame.empty:
             times = self.frame[spec.time_column]
             with contextlib.suppress(TypeError):  # not comparable: the window stays unnamed
-                window.update(first=str(times.min()), last=str(times.max()))
-        return window
+                return str(times.min()), str(times.max())
+        return None, None
 
     def fingerprint(self, spec: ModelSpec) -> dict[str, str]:
         from retrain.service import card as cards
 
-        return cards.fingerprint(spec, self.frame)
+        return self._summary[2] if self._summary else cards.fingerprint(spec, self.frame)
+
+    def keep_summary(self, spec: ModelSpec) -> None:
+        """Keep the count, window and fingerprint the card needs and let the rows go: once
+        validated, the validated frame is the one the run goes on with, and a loaded frame
+        held through the fit was the size of the rows again (docs/benchmarks.md)."""
+        self._summary = (len(self.frame), self._first_last(spec), self.fingerprint(spec))
+        self.frame = self.frame.iloc[:0].copy()
 
 
 @dataclass
@@ -123,15 +137,21 @@ class LocalEngine:
     ) -> Validated:
         from retrain.training import validate
 
-        return validate.validate(rows.frame, spec, champion_profile, window)
+        checked = validate.validate(rows.frame, spec, champion_profile, window)
+        rows.keep_summary(spec)
+        return checked
 
     def split(self, checked: Validated, spec: ModelSpec) -> LocalHoldout:
-        """The holdout, after the pre-flight memory check (before the split's copies)."""
+        """The holdout, after the pre-flight memory check (before the split's copies).
+        The validated frame is handed on: the holdout holds its rows from here, and
+        ``checked`` keeps its findings and profile (for the card) without the rows."""
         from retrain.training import fit, memory
 
         classes = int(checked.frame[spec.target].nunique())
         memory.check(spec, len(checked.frame), classes, self.memory_limit_mb)
-        return LocalHoldout(fit.split(checked.frame, spec))
+        holdout = LocalHoldout(fit.split(checked.frame, spec))
+        checked.frame = checked.frame.iloc[:0].copy()
+        return holdout
 
     def fit(
         self,
@@ -141,4 +161,7 @@ class LocalEngine:
     ) -> Any:
         from retrain.training import fit
 
-        return fit.fit(spec, holdout.data, on_round=on_round)
+        # the training rows' frame is let go once encoded, unless the spec asks for a second
+        # fit on them (the text ablation, service/text_ablation.py)
+        refits = spec.features.text_options.ablation
+        return fit.fit(spec, holdout.data, on_round=on_round, keep_rows=refits)

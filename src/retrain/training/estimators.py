@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_sample_weight
+
+from retrain.training.memory import release_free_memory
 
 
 class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
@@ -44,21 +47,39 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> EncodedLabelClassifier:
+        """Fit on ``X``. A caller that passes its matrix without keeping a reference (as
+        ``training/fit.py`` does) hands it over: it is freed once the estimator's own inputs
+        are built, before the boosting rounds start (docs/benchmarks.md, "Where a run's
+        memory goes")."""
         labels = np.asarray(y, dtype=object)
         self.label_encoder_ = LabelEncoder().fit(labels)
         self.classes_ = self.label_encoder_.classes_
         codes = self.label_encoder_.transform(labels)
+        del labels
         estimator = self._declare_categories(clone(self.estimator), X.shape[1])
         if self.native_categories_ and not isinstance(X, np.ndarray):  # sparse: say which
             estimator.set_params(feature_types=feature_types(self.categorical_features, X.shape[1]))
-        X = self._input(X, fitting=True)
+        if self.native_categories_ and isinstance(X, np.ndarray):
+            self.n_categories_ = {
+                j: int(np.nanmax(X[:, j], initial=-1)) + 1 for j in self.categorical_features
+            }
         if self.class_weight is not None:
             fit_params["sample_weight"] = compute_sample_weight(self.class_weight, codes)
         self.rounds_: int | None = None
         if getattr(estimator, "early_stopping_rounds", None):
-            estimator = self._fit_early_stopped(estimator, X, codes, fit_params)
+            fit_rows, val_rows = self._validation_rows(estimator, codes)
+            # each part straight from the matrix (no input-sized frame of every row first)
+            X_fit, X_val = (self._input(_rows(X, rows)) for rows in (fit_rows, val_rows))
+            del X
+            release_free_memory()
+            estimator = self._fit_early_stopped(
+                estimator, (X_fit, X_val), codes, (fit_rows, val_rows), fit_params
+            )
         else:
-            estimator.fit(X, codes, **fit_params)
+            X = self._input(X)
+            release_free_memory()
+            with _released_before_rounds(estimator):
+                estimator.fit(X, codes, **fit_params)
         self.estimator_ = estimator
         return self
 
@@ -72,7 +93,7 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
             estimator.set_params(enable_categorical=True)
         return estimator
 
-    def _input(self, X: Any, fitting: bool = False) -> Any:
+    def _input(self, X: Any) -> Any:
         """For native categories: a frame whose category columns are pandas categoricals of
         the codes (XGBoost's fast categorical path; a NumPy matrix with ``feature_types``
         gives the same trees, measured 14x slower). A sparse matrix goes in as it is."""
@@ -81,10 +102,6 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
             return X
         import pandas as pd
 
-        if fitting:
-            self.n_categories_ = {
-                j: int(np.nanmax(X[:, j], initial=-1)) + 1 for j in self.categorical_features
-            }
         columns: dict[str, Any] = {}
         for j in range(X.shape[1]):
             if j in self.n_categories_:
@@ -97,9 +114,8 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
                 columns[f"f{j}"] = X[:, j]
         return pd.DataFrame(columns)
 
-    def _fit_early_stopped(
-        self, estimator: Any, X: Any, codes: np.ndarray, fit_params: dict[str, Any]
-    ) -> Any:
+    def _validation_rows(self, estimator: Any, codes: np.ndarray) -> tuple[Any, Any]:
+        """The training rows early stopping fits on, and its stratified validation rows."""
         rows = np.arange(len(codes))
         n_val = max(math.ceil(self.validation_fraction * len(rows)), len(self.classes_))
         fit_rows, val_rows = train_test_split(
@@ -108,17 +124,31 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
             stratify=codes,
             random_state=getattr(estimator, "random_state", None) or 0,
         )
+        return fit_rows, val_rows
+
+    def _fit_early_stopped(
+        self,
+        estimator: Any,
+        inputs: tuple[Any, Any],
+        codes: np.ndarray,
+        rows: tuple[np.ndarray, np.ndarray],
+        fit_params: dict[str, Any],
+    ) -> Any:
+        """Fit on ``inputs`` (the fit rows' and the validation rows' input, ``rows``
+        their positions in ``codes``) until the validation loss stops improving."""
+        (X_fit, X_val), (fit_rows, val_rows) = inputs, rows
         weights = fit_params.pop("sample_weight", None)
         first = clone(estimator)
-        first.fit(
-            _rows(X, fit_rows),
-            codes[fit_rows],
-            sample_weight=None if weights is None else weights[fit_rows],
-            eval_set=[(_rows(X, val_rows), codes[val_rows])],
-            sample_weight_eval_set=None if weights is None else [weights[val_rows]],
-            verbose=False,
-            **fit_params,
-        )
+        with _released_before_rounds(first):
+            first.fit(
+                X_fit,
+                codes[fit_rows],
+                sample_weight=None if weights is None else weights[fit_rows],
+                eval_set=[(X_val, codes[val_rows])],
+                sample_weight_eval_set=None if weights is None else [weights[val_rows]],
+                verbose=False,
+                **fit_params,
+            )
         self.rounds_ = int(first.best_iteration) + 1
         return first
 
@@ -134,6 +164,35 @@ def feature_types(categorical: Sequence[int], n_columns: int) -> list[str]:
     """XGBoost's ``feature_types``: "c" for the ``categorical`` column positions, else "q"."""
     wanted = set(categorical)
     return ["c" if j in wanted else "q" for j in range(n_columns)]
+
+
+@contextlib.contextmanager
+def _released_before_rounds(model: Any) -> Iterator[None]:
+    """An XGBoost model hands the memory freed while it built its quantised matrices back
+    to the OS before its first round allocates the gradients (``memory.release_free_memory``
+    from a training callback). The callback is removed again after the fit, so it never
+    reaches the artifact or the card's params."""
+    params = model.get_params(deep=False) if hasattr(model, "get_params") else {}
+    if "callbacks" not in params or type(model).__module__.split(".")[0] != "xgboost":
+        yield
+        return
+    before = params["callbacks"]
+    model.set_params(callbacks=[*(before or []), _release_callback()])
+    try:
+        yield
+    finally:
+        model.set_params(callbacks=before)
+
+
+def _release_callback() -> Any:
+    from xgboost.callback import TrainingCallback
+
+    class ReleaseBeforeRounds(TrainingCallback):
+        def before_training(self, model: Any) -> Any:
+            release_free_memory()
+            return model
+
+    return ReleaseBeforeRounds()
 
 
 def _rows(X: Any, index: np.ndarray) -> Any:

@@ -29,6 +29,7 @@ class Split:
     y_test: pd.Series
     rule: holdout.Rule | None = None
     test_rows: pd.DataFrame | None = None  # the validated test rows, every column
+    train_released: bool = False  # fit(keep_rows=False) let X_train's rows go
 
 
 def split(frame: pd.DataFrame, spec: ModelSpec) -> Split:
@@ -68,11 +69,29 @@ def check_parts(
         raise DataValidationError(message, [finding("error", "holdout", None, message, knob)])
 
 
-def fit(spec: ModelSpec, data: Split, on_round: OnRound | None = None) -> Pipeline:
+def fit(
+    spec: ModelSpec, data: Split, on_round: OnRound | None = None, keep_rows: bool = True
+) -> Pipeline:
+    """The spec's pipeline fitted on ``data``'s training rows: what ``Pipeline.fit`` does,
+    step by step, so that no input-sized copy outlives its use. The encoded matrix is handed
+    to the classifier without a reference kept here (it frees it once XGBoost's inputs are
+    built), and with ``keep_rows=False`` the training rows' frame is released from ``data``
+    as soon as it is encoded, for callers that fit on them once (a text ablation fits again)."""
+    if data.train_released:
+        raise ValueError("the training rows were released by an earlier fit (keep_rows=False)")
     pipeline = build_pipeline(spec)
+    features, classifier = (step for _, step in pipeline.steps)
     with _reporting_rounds(pipeline, on_round):
-        pipeline.fit(data.X_train, data.y_train)
+        classifier.fit(_encoded(features, data, keep_rows), data.y_train)
     return pipeline
+
+
+def _encoded(features: Any, data: Split, keep_rows: bool) -> Any:
+    matrix = features.fit_transform(data.X_train, data.y_train)
+    if not keep_rows:
+        data.X_train = data.X_train.iloc[:0].copy()  # the columns stay, the rows go
+        data.train_released = True
+    return matrix
 
 
 def _boosters(pipeline: Pipeline) -> list[Any]:

@@ -3,26 +3,29 @@ it estimates the process's peak (interpreter and libraries included) from rows, 
 classes, and stops with a clear error when that exceeds the instance's memory, instead of
 being killed by the host mid-fit with nothing recorded.
 
-The figures are fitted to peaks measured at 1,000,000 rows (docs/benchmarks.md): BENCH_CORE
-(5 classes, 13 columns) 750 MB, ARTFAM_ROH (51 classes, 13 columns) 1,514 MB, KLASSE_CORE
-(HistGradientBoosting, 5 classes, 7 columns) 694 MB, KLASSE_ROH (4 classes, 8 columns and a
-description) 1,371 MB with its text ablation fit: per million rows a class costs ~17 MB
-(XGBoost's per-class gradients, hessians and margins), a column 25-29 MB (the frame, the
-split copies, the float32 matrix and its quantised form; the larger figure is used), a text
-column ~600 MB (TF-IDF rows). The estimate is within 15 % of those peaks."""
+The figures are fitted to whole-run peaks measured at 1,000,000 rows since issue 26's
+memory work (docs/benchmarks.md, "ARTFAM_ROH's run step by step"): ARTFAM_ROH (51 classes,
+13 columns) 949 MB on PostgreSQL (929 MB on SQLite); on SQLite KLASSE_CORE
+(HistGradientBoosting, 5 classes, 7 columns) 531 MB and KLASSE_ROH (4 classes, 8 columns
+and a description) 1,340 MB, its peak in validating the description. Per million rows a
+class costs ~8 MB (XGBoost's per-class gradients, hessians and margins of the fit rows), a
+column ~14 MB (the holdout's frames, the float32 matrix and its quantised form), a text
+column ~800 MB (the texts, their validation and TF-IDF rows). The estimate is within 7 % of
+those peaks, above all three."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 from retrain.domain.errors import ResourceLimitError
 from retrain.domain.specs import ModelSpec
 
-BASE_MB = 350  # interpreter, pandas, scikit-learn, XGBoost, the Azure SDK
-PER_CLASS_MB = 17  # per million rows
-PER_COLUMN_MB = 29
-PER_TEXT_COLUMN_MB = 600
+BASE_MB = 400  # interpreter, pandas, scikit-learn, XGBoost, the Azure SDK
+PER_CLASS_MB = 8  # per million rows
+PER_COLUMN_MB = 14
+PER_TEXT_COLUMN_MB = 800
 UNLIMITED = 1 << 60  # cgroup v1 says "no limit" with a number about this large
 
 
@@ -76,3 +79,22 @@ def _round_down(rows: int) -> int:
         return rows
     step = 10 ** (len(str(rows)) - 2)
     return rows // step * step
+
+
+def release_free_memory() -> None:
+    """Hand the memory the process freed but its allocators kept back to the OS: glibc's
+    heap (``malloc_trim``: pandas' and NumPy's freed arrays of a few MB stay in the heap
+    once glibc has raised its mmap threshold) and pyarrow's pool (pandas' string columns).
+    Called once before XGBoost allocates its gradients and margins (~450 MB at 1M rows and
+    51 classes), it lowers the run's peak by what they kept (docs/benchmarks.md). Does
+    nothing where neither applies (another C library, pyarrow not loaded)."""
+    import ctypes
+    import sys
+
+    if "pyarrow" in sys.modules:
+        with contextlib.suppress(Exception):  # best effort: an older pool may lack it
+            sys.modules["pyarrow"].default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        # the process's own symbols: glibc's malloc_trim, absent from musl (AttributeError)
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).malloc_trim(0)

@@ -1,4 +1,5 @@
-"""The benchmark: load paths, encodings, seed-classifier runs, cold start and footprint.
+"""The benchmark: load paths, encodings, seed-classifier runs, one run stage by stage
+(``stages``: benchmarks/profile_stages.py), cold start and footprint.
 
     make bench                        # 1,000,000 rows, 3 repetitions of the load paths
     python -m benchmarks.bench --rows 200000 --encoding-rows 100000 --reps 1
@@ -27,7 +28,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("load", "naive_fit", "product_fit", "encodings", "seed_runs", "cold_start", "footprint")
+PARTS = (
+    "load",
+    "naive_fit",
+    "product_fit",
+    "encodings",
+    "seed_runs",
+    "stages",
+    "cold_start",
+    "footprint",
+)
 DATABASE_PARTS = {"load", "naive_fit", "product_fit", "encodings", "seed_runs"}
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
@@ -198,6 +208,11 @@ def main() -> None:
         help="seed classifiers for the seed_runs part",
     )
     parser.add_argument(
+        "--stage-variants",
+        default="now,codes,max_bin_64,threads_1",
+        help="levers for the stages part (benchmarks/profile_stages.py VARIANTS)",
+    )
+    parser.add_argument(
         "--update",
         action="store_true",
         help="start from --out's results and replace only the parts measured",
@@ -215,6 +230,8 @@ def main() -> None:
     common = {"rounds": opts.rounds, "depth": opts.depth}
     if parts & DATABASE_PARTS:
         measure_on_database(opts, parts, results, common)
+    if "stages" in parts:  # ARTFAM_ROH's run step by step (SQLite; its own processes)
+        results["stages"] = stages(opts)
     if "cold_start" in parts:
         results["cold_start"] = cold_start()
     if "footprint" in parts:
@@ -277,6 +294,20 @@ def measure_on_database(
                     for name in opts.models.split(",")
                 }
             )
+
+
+def stages(opts: argparse.Namespace) -> list[dict[str, Any]]:
+    """benchmarks/profile_stages.py at ``--rows``: each stage's time and peak RSS of an
+    ARTFAM_ROH run, one process per lever; its tables are printed as they finish."""
+    from benchmarks import profile_stages
+
+    out = opts.out.parent / "stages.json"
+    out.unlink(missing_ok=True)
+    profile_stages.main(
+        ["--rows", str(opts.rows), "--variants", opts.stage_variants, "--out", str(out)]
+    )
+    found: list[dict[str, Any]] = json.loads(out.read_text())
+    return found
 
 
 def machine() -> dict[str, Any]:

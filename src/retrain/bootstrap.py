@@ -17,6 +17,7 @@ from retrain.domain.ports import Notifier, ObjectStore, TrainingEngine, Training
 from retrain.domain.specs import Registry
 from retrain.service.context import Services
 from retrain.service.model_repository import ModelRepository
+from retrain.service.rate_limit import StartLimits
 from retrain.service.run_repository import RunRepository
 
 
@@ -54,6 +55,11 @@ def build(
         code_version=settings.code_version or git_commit(),
         environment=settings.environment,
         engine=engine or training_engine(settings, source),
+        start_limits=StartLimits(
+            settings.start_limit_per_model,
+            settings.start_limit_per_caller,
+            settings.start_limit_window_s,
+        ),
     )
 
 

@@ -103,6 +103,10 @@ class Settings:
     dask_partition_rows: int = 500_000
     dask_timeout_s: int = 3600
     dask_connect_timeout_s: int = 10
+    # HTTP starts within START_LIMIT_WINDOW_S, per model and per caller key (0: no limit)
+    start_limit_per_model: int = 12
+    start_limit_per_caller: int = 60
+    start_limit_window_s: int = 3600
 
     @classmethod
     def from_environ(
@@ -184,6 +188,9 @@ class Settings:
             log_format=log_format,
             code_version=reader.text("RETRAIN_CODE_VERSION", "") or None,
             environment=environment,
+            start_limit_per_model=reader.number("START_LIMIT_PER_MODEL", 12, int, 0, 100_000),
+            start_limit_per_caller=reader.number("START_LIMIT_PER_CALLER", 60, int, 0, 100_000),
+            start_limit_window_s=reader.number("START_LIMIT_WINDOW_S", 3600, int, 1, 7 * 86400),
             **engine,
         )
         if reader.problems:

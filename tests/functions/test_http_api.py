@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from retrain.service.rate_limit import StartLimits
 from tests.functions.conftest import build_services, deliver, http
 
 
@@ -294,3 +295,54 @@ def test_bad_settings_answer_500_naming_each_setting_but_no_value(monkeypatch, u
     health, _ = http("health")  # anonymous: says it is misconfigured, names nothing
     assert health.status == 503 and health.json["status"] == "misconfigured"
     assert "LOG_FORMAT" not in health.text
+
+
+def test_starts_over_the_rate_limit_answer_429_with_retry_after(quick_app):
+    """Issue 20.3: per model and per caller key within a window, besides the 409."""
+    quick_app.start_limits = StartLimits(per_model=1, per_caller=2, window_s=3600)
+    key = {"x-functions-key": "the-callers-function-key"}
+    first, msgs = http(
+        "start_training", "POST", "training", {"models": ["KLASSE_CORE"]}, headers=key
+    )
+    assert first.status == 202
+    deliver(msgs.value)
+    again, msgs = http(
+        "start_training", "POST", "training", {"models": ["KLASSE_CORE"]}, headers=key
+    )
+    assert again.status == 429 and msgs.value is None
+    error = again.json["error"]
+    assert error["code"] == "rate_limited" and error["model"] == "KLASSE_CORE"
+    assert 3500 < error["retry_after_s"] <= 3600
+    assert again.headers["Retry-After"] == str(error["retry_after_s"])
+    both, msgs = http(
+        "start_training", "POST", "training", {"models": ["KLASSE_CORE", "KLASSE_ROH"]}, headers=key
+    )
+    assert both.status == 202 and [r["model"] for r in both.json["runs"]] == ["KLASSE_ROH"]
+    (skipped,) = both.json["skipped"]
+    assert skipped["model"] == "KLASSE_CORE" and skipped["retry_after_s"] == error["retry_after_s"]
+    deliver(msgs.value)
+    record, _ = http("get_run", route={"run_id": first.json["runs"][0]["run_id"]})
+    assert record.json["caller"].startswith("key-")
+    assert "the-callers-function-key" not in record.text + again.text + both.text
+    over, _ = http("start_training", "POST", "training", {"models": "all"}, headers=key)
+    assert over.status == 429 and over.json["error"]["model"] is None
+    message = over.json["error"]["message"]  # the refused request counted nothing
+    assert "this caller made 2 start request(s) in the last hour (limit 2)" in message
+    other, _ = http(
+        "start_training",
+        "POST",
+        "training",
+        {"models": ["ARTFAM_ROH"]},
+        headers={"x-functions-key": "another-key"},
+    )
+    assert other.status == 202
+
+
+def test_a_running_run_reports_its_stage_and_fraction(quick_app):
+    response, msgs = start(["KLASSE_CORE"])
+    run_id = response.json["runs"][0]["run_id"]
+    queued, _ = http("get_run", route={"run_id": run_id})
+    assert queued.json["progress"] == {}
+    deliver(msgs.value)
+    done, _ = http("get_run", route={"run_id": run_id})
+    assert done.json["progress"] == {"stage": "done", "fraction": 1.0}

@@ -6,7 +6,11 @@ RetrainError
 │   └── UnknownModelError       a model name not in the registry (lists the known ones)
 ├── ConflictError               optimistic concurrency lost / duplicate work
 │   ├── RunAlreadyActiveError   the model already has a queued or running run
-│   └── AttemptSupersededError  another attempt took the run over: this one stops, writing nothing
+│   ├── RateLimitedError        too many starts of a model or by one caller in the window
+│   ├── AttemptSupersededError  another attempt took the run over: this one stops, writing nothing
+│   └── ApprovalRefusedError    an approval or rejection that cannot apply: decided already,
+│                               outdated (a newer version, a moved champion), expired, or
+│                               a version that awaits none
 ├── CorruptStateError           a stored state object (alias, run record, batch, card) is
 │                               unreadable, or a card or artifact is not the version asked for
 ├── DataValidationError         training rows unusable: the run stops before fitting
@@ -76,6 +80,18 @@ class RunAlreadyActiveError(ConflictError):
         self.model = model
         self.run_id = run_id
         super().__init__(f"model {model} already has an active run: {run_id}")
+
+
+class RateLimitedError(ConflictError):
+    """Too many starts within the window (service/rate_limit.py): ``retry_after_s`` says
+    when one more fits. ``model`` is None when the caller, not a model, is over its limit."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int, model: str | None = None) -> None:
+        self.retry_after_s = retry_after_s
+        self.model = model
+        super().__init__(message)
 
 
 class AttemptSupersededError(ConflictError):

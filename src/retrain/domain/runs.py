@@ -33,6 +33,33 @@ class Stage(StrEnum):
     DONE = "done"
 
 
+# The share of a typical run each stage takes (the fit most of it): a status reader's
+# progress bar, not a time estimate. A dry run ends after validation, at 1.0.
+_SPANS = {
+    Stage.QUEUED: (0.0, 0.0),
+    Stage.LOAD: (0.0, 0.15),
+    Stage.VALIDATE: (0.15, 0.2),
+    Stage.SPLIT: (0.2, 0.25),
+    Stage.FIT: (0.25, 0.85),
+    Stage.EVALUATE: (0.85, 0.93),
+    Stage.PUBLISH: (0.93, 0.97),
+    Stage.PROMOTE: (0.97, 1.0),
+    Stage.DONE: (1.0, 1.0),
+}
+
+
+def progress(stage: Stage, done: int | None = None, planned: int | None = None) -> dict[str, Any]:
+    """Where a run is: its stage, the fraction of the run done (0-1) and, in the fit, the
+    boosting rounds done of those planned (early stopping may end the fit sooner)."""
+    low, high = _SPANS[stage]
+    out: dict[str, Any] = {"stage": str(stage), "fraction": low}
+    if done is not None and planned:
+        share = min(max(done / planned, 0.0), 1.0)
+        out.update(fraction=round(low + (high - low) * share, 4), rounds_done=done)
+        out["rounds_planned"] = planned
+    return out
+
+
 class Outcome(StrEnum):
     PROMOTED = "promoted"  # new version became champion
     KEPT_CHAMPION = "kept_champion"  # stored, but worse than the champion beyond tolerance
@@ -90,6 +117,9 @@ class RunRecord:
     # attempt that holds the run while it is running, and when it last said so
     created_by: str | None = None
     attempt_id: str | None = None
+    caller: str | None = None  # who started it over HTTP: a hash of the key (rate_limit.py)
+    # where the run got to: stage, fraction done (0-1), boosting rounds during the fit
+    progress: dict[str, Any] = field(default_factory=dict)
     heartbeat_at: str | None = None
     # where the record was read from (ETag): every save is a compare-and-swap against it
     etag: str | None = field(default=None, repr=False, compare=False)
@@ -156,5 +186,7 @@ _TYPES: dict[str, type] = {
     "notified_by": str,
     "created_by": str,
     "attempt_id": str,
+    "caller": str,
+    "progress": dict,
     "heartbeat_at": str,
 }

@@ -14,6 +14,7 @@ from retrain.entrypoints.http_io import (
     BadRequest,
     actor,
     base_url,
+    caller,
     endpoint,
     field,
     json_body,
@@ -36,9 +37,19 @@ def _start(
     req: func.HttpRequest, msgs: func.Out[Messages], names: list[str], reason: str, dry_run: bool
 ) -> func.HttpResponse:
     svc = services()
-    started = start_runs(svc, names, trigger="http", reason=reason, dry_run=dry_run)
+    started = start_runs(
+        svc,
+        names,
+        trigger="http",
+        reason=reason,
+        dry_run=dry_run,
+        caller=caller(req),
+        limits=svc.start_limits,
+    )
     if not started.runs and started.conflicts:
         raise started.conflicts[0]
+    if not started.runs and started.limited:
+        raise min(started.limited, key=lambda exc: exc.retry_after_s)
     if not started.runs and started.failed:
         raise started.failed[0][1]
     msgs.set(training_queue.messages(started.runs))
@@ -59,6 +70,10 @@ def _start(
         "skipped": [
             {"model": c.model, "active_run_id": c.run_id, "reason": "already queued or running"}
             for c in started.conflicts
+        ]
+        + [
+            {"model": r.model, "reason": str(r), "retry_after_s": r.retry_after_s}
+            for r in started.limited
         ],
         "failed": [{"model": model, "error": str(exc)} for model, exc in started.failed],
     }

@@ -18,6 +18,7 @@ from retrain import strict_json
 from retrain.domain import errors
 from retrain.entrypoints import whole_numbers
 from retrain.entrypoints.whole_numbers import MAX_VERSION
+from retrain.service import rate_limit
 
 __all__ = ["MAX_VERSION"]  # the handlers' name for it
 MAX_BODY = 64 * 1024
@@ -33,6 +34,7 @@ class BadRequest(Exception):
 STATUS = [  # most specific first
     (errors.UnknownModelError, 404),
     (errors.NotFoundError, 404),
+    (errors.RateLimitedError, 429),
     (errors.RunAlreadyActiveError, 409),
     (errors.ConflictError, 409),
     (errors.DataValidationError, 422),
@@ -82,13 +84,19 @@ def endpoint(handler: Callable[..., func.HttpResponse]) -> Callable[..., func.Ht
                 s for kind, s in [*STATUS, (errors.RetrainError, 500)] if isinstance(exc, kind)
             )
             extra: dict[str, Any] = {}
+            headers: dict[str, str] = {}
+            if isinstance(exc, errors.RateLimitedError):
+                extra = {"retry_after_s": exc.retry_after_s, "model": exc.model}
+                headers = {"Retry-After": str(exc.retry_after_s)}
             if isinstance(exc, errors.RunAlreadyActiveError):
                 extra = {"run_id": exc.run_id, "model": exc.model}
             if isinstance(exc, errors.UnknownModelError):
                 extra = {"known_models": exc.known}
             if status >= 500:
                 logger.error("{} {}: {}", req.method, urlsplit(req.url).path, exc)
-            return error(status, exc.code, str(exc), **extra)
+            response = error(status, exc.code, str(exc), **extra)
+            response.headers.update(headers)
+            return response
         except Exception:
             logger.exception("unexpected error in {} {}", req.method, urlsplit(req.url).path)
             return error(500, "internal_error", "unexpected error; see the function logs")
@@ -167,6 +175,13 @@ def field(
 def base_url(req: func.HttpRequest) -> str:
     parts = urlsplit(req.url)
     return f"{parts.scheme}://{parts.netloc}"
+def caller(req: func.HttpRequest) -> str | None:
+    """Who calls, for the start rate limit: a hash of the function key the request carries
+    (``x-functions-key`` or ``?code=``), else of the signed-in principal; never the key."""
+    key = req.headers.get("x-functions-key") or req.params.get("code")
+    return rate_limit.caller_id(key, req.headers.get("x-ms-client-principal-name"))
+
+
 
 
 def actor(req: func.HttpRequest) -> str:

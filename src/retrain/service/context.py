@@ -11,6 +11,7 @@ from retrain.domain.ports import NoProgress, Notifier, Progress, TrainingEngine,
 from retrain.domain.runs import utcnow
 from retrain.domain.specs import ModelSpec, Registry
 from retrain.service.model_repository import ModelRepository
+from retrain.service.rate_limit import StartLimits
 from retrain.service.run_repository import RunRepository
 
 
@@ -31,6 +32,7 @@ class Services:
     lease_s: float = 120.0
     progress: Progress = field(default_factory=NoProgress)
     engine: TrainingEngine | None = None  # None: fit in this process, on ``source``
+    start_limits: StartLimits = field(default_factory=StartLimits)  # HTTP starts only
 
     def training_engine(self, spec: ModelSpec | None = None) -> tuple[TrainingEngine, str | None]:
         """(the engine a run of ``spec`` uses, why the configured one was passed over): the

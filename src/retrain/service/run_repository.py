@@ -3,6 +3,7 @@
 <run_id>.json            run record: created create-only, then every save is a
                          compare-and-swap against the ETag it was read with
 by-model/<MODEL>/<run_id> empty index entry, written before the record
+by-caller/<caller>/<run_id> the same, per start request of an HTTP caller: its first run
 active/<MODEL>.json      mark of the model's queued or running run, create-only
 batches/<batch_id>.json  runs started together and their notifier state (e.g. Slack thread)
 """
@@ -26,6 +27,7 @@ from retrain.service.parallel import WORKERS, read_all
 # message was never sent, or every attempt died with its instance): it no longer blocks.
 STALE_AFTER = timedelta(hours=6)
 INDEX = "by-model"  # by-model/<MODEL>/<run_id>: empty markers, one short listing per model
+CALLERS = "by-caller"  # by-caller/<caller>/<run_id>: start requests, for the rate limit
 INDEXED = f"{INDEX}/_indexed"  # records older than the index have been indexed
 _REPAIR_RECORD = "delete it or replace it with a valid record"
 
@@ -125,6 +127,15 @@ class RunRepository:
         """``model``'s run ids, oldest first, from its index (one short listing)."""
         self._ensure_index()
         prefix = f"{INDEX}/{model}/"
+        return [k[len(prefix) :] for k in self.store.list(prefix) if RUN_ID.match(k[len(prefix) :])]
+
+    def note_caller(self, caller: str, run_id: str) -> None:
+        """``caller`` made a start request; ``run_id`` is its first run (rate_limit.py)."""
+        self.store.create(f"{CALLERS}/{caller}/{run_id}", b"")
+
+    def ids_of_caller(self, caller: str) -> builtins.list[str]:
+        """The first run id of each start request ``caller`` made, oldest first."""
+        prefix = f"{CALLERS}/{caller}/"
         return [k[len(prefix) :] for k in self.store.list(prefix) if RUN_ID.match(k[len(prefix) :])]
 
     def active_ids(self) -> dict[str, str]:

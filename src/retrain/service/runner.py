@@ -27,7 +27,7 @@ from retrain.domain.errors import (
     RetrainError,
 )
 from retrain.domain.ports import Holdout, LoadedRows, TrainingEngine
-from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage, iso
+from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage, iso, progress
 from retrain.domain.specs import ModelSpec
 from retrain.service import card as cards
 from retrain.service import overview
@@ -58,6 +58,7 @@ def window_start(today: date, months: int) -> date:
 @contextmanager
 def _stage(attempt: Attempt, stage: Stage) -> Iterator[None]:
     attempt.record.stage = stage
+    attempt.record.progress = progress(stage)
     attempt.save()
     attempt.svc.progress.stage(attempt.record.model, str(stage))
     with logger.contextualize(stage=str(stage)):
@@ -65,6 +66,13 @@ def _stage(attempt: Attempt, stage: Stage) -> Iterator[None]:
         started = time.perf_counter()
         yield
     attempt.record.timings[str(stage)] = round(time.perf_counter() - started, 3)
+
+
+def _on_round(attempt: Attempt, done: int, planned: int) -> None:
+    """A boosting round finished: the record's progress (saved with the next heartbeat, so
+    the fit writes nothing extra) and whoever watches the terminal."""
+    attempt.record.progress = progress(Stage.FIT, done, planned)
+    attempt.svc.progress.rounds(attempt.record.model, done, planned)
 
 
 def execute_run(svc: Services, run_id: str, *, final_attempt: bool = True) -> RunRecord:
@@ -103,6 +111,7 @@ def _attempt(svc: Services, attempt: Attempt, final_attempt: bool) -> RunRecord:
         _train(svc, attempt)
         record.status = RunStatus.SUCCEEDED
         record.stage = Stage.DONE
+        record.progress = progress(Stage.DONE)
         record.error = None
     except AttemptSupersededError:
         raise
@@ -244,8 +253,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
     with _stage(attempt, Stage.SPLIT):
         data = engine.split(checked, spec)
     with _stage(attempt, Stage.FIT):
-        on_round = functools.partial(svc.progress.rounds, spec.name)
-        pipeline = engine.fit(spec, data, on_round=on_round)
+        pipeline = engine.fit(spec, data, on_round=functools.partial(_on_round, attempt))
     with _stage(attempt, Stage.EVALUATE):
         metrics = data.evaluate(pipeline)
         comparison, problem = _compare(svc, spec, champion, champion_card, pipeline, data)

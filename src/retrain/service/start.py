@@ -17,13 +17,15 @@ from loguru import logger
 from retrain.domain.errors import (
     BackendError,
     ConflictError,
+    RateLimitedError,
     RetrainError,
     RunAlreadyActiveError,
 )
 from retrain.domain.runs import RunRecord, new_run_id
-from retrain.service import overview
+from retrain.service import overview, rate_limit
 from retrain.service.context import Services
 from retrain.service.notify import start_batch
+from retrain.service.rate_limit import StartLimits
 
 CREATE_TRIES = 3  # storage calls each retried by the SDK too
 
@@ -33,6 +35,7 @@ class Started:
     runs: list[RunRecord] = field(default_factory=list)  # new: to execute
     existing: list[RunRecord] = field(default_factory=list)  # same ids started before
     conflicts: list[RunAlreadyActiveError] = field(default_factory=list)
+    limited: list[RateLimitedError] = field(default_factory=list)  # over the per-model limit
     failed: list[tuple[str, RetrainError]] = field(default_factory=list)  # (model, why)
     batch_id: str | None = None
 
@@ -46,6 +49,8 @@ def start_runs(
     dry_run: bool = False,
     at: datetime | None = None,
     tag: str | None = None,
+    caller: str | None = None,
+    limits: StartLimits | None = None,
 ) -> Started:
     """Queue one run per model. Unknown names fail before anything is written.
 
@@ -53,9 +58,15 @@ def start_runs(
     again (a duplicate or past-due timer firing) finds the runs already there and gets them
     in ``existing``, not in ``runs``: only ``runs`` are to be executed, so no run is ever
     queued twice. A model with another queued or running run is reported in ``conflicts``
-    and gets no new run; one whose storage failed, in ``failed``."""
+    and gets no new run; one whose storage failed, in ``failed``.
+
+    With ``limits`` (HTTP starts): RateLimitedError before anything is written when
+    ``caller`` made too many start requests within the window; a model started too often
+    is reported in ``limited`` and gets no new run."""
     specs = [svc.registry.get(name) for name in dict.fromkeys(names)]
     at = at or svc.clock()
+    limits = limits or StartLimits()
+    rate_limit.check_caller(svc.runs, limits, caller, at)
     tag = tag or secrets.token_hex(4)
     call = secrets.token_hex(8)  # makes this call's records its own, byte for byte
     result = Started(
@@ -70,12 +81,18 @@ def start_runs(
             batch_id=result.batch_id,
             dry_run=dry_run,
             created_by=call,
+            caller=caller,
         )
         try:
+            rate_limit.check_model(svc.runs, limits, spec.name, at)
             _start(svc, record, result)
+        except RateLimitedError as exc:
+            result.limited.append(exc)
         except RetrainError as exc:
             logger.error("{} not started: {}", spec.name, exc)
             result.failed.append((spec.name, exc))
+    if caller and limits.per_caller and result.runs:
+        _note_caller(svc, caller, result.runs[0].run_id)
     overview.note_runs(svc, result.runs)  # best effort: the lists mend a lost note
     if result.batch_id and (result.runs or result.existing):
         try:
@@ -83,6 +100,14 @@ def start_runs(
         except RetrainError as exc:  # the runs stand; only their batch report suffers
             logger.warning("batch {} not recorded: {}", result.batch_id, exc)
     return result
+
+
+def _note_caller(svc: Services, caller: str, run_id: str) -> None:
+    """Count the request against its caller; the runs stand if that fails (best effort)."""
+    try:
+        svc.runs.note_caller(caller, run_id)
+    except Exception as exc:
+        logger.warning("start request of {} not counted: {}", caller, type(exc).__name__)
 
 
 def _start(svc: Services, record: RunRecord, result: Started) -> None:

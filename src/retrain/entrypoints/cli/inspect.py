@@ -114,10 +114,12 @@ def runs(ctx: Context) -> int:
 
 
 def _state(run: dict[str, Any]) -> str:
-    """``queued``; ``running: fit``; ``failed in load``; a finished run's outcome
+    """``queued``; ``running: fit 47%``; ``failed in load``; a finished run's outcome
     (``promoted``, ``kept_champion``, ``rejected``, ``validated`` for a dry run)."""
     if run["status"] == "running":
-        return f"running: {run['stage']}"
+        fraction = (run.get("progress") or {}).get("fraction")
+        done = f" {fraction:.0%}" if isinstance(fraction, (int, float)) else ""
+        return f"running: {run['stage']}{done}"
     if run["status"] == "failed":
         return f"failed in {(run.get('error') or {}).get('stage', run['stage'])}"
     return str(run["outcome"] or run["status"])

@@ -22,6 +22,7 @@ import copy
 import dataclasses
 import functools
 import json
+import math
 import platform
 import statistics
 import sys
@@ -41,17 +42,31 @@ LIMIT_S = 1.0
 
 
 def card_template() -> dict[str, Any]:
-    """A real model card: one quick run of KLASSE_ROH on 3,000 demo rows."""
-    from tests.functions.conftest import build_services, quick_registry
+    """A real XGBoost model card: one run of KLASSE_ROH (its real spec: XGBoost, the text
+    column) on 3,000 demo rows, as the runner built it. Its parameters hold NaN (XGBoost's
+    ``missing``); seed() stores the cards with NaN as written, as cards stored before the
+    strict encoder (issue 25.1) are, so a NaN that reached an answer fails the run (get())."""
+    from tests.functions.conftest import build_services
 
     from retrain.service.runner import execute_run
     from retrain.service.start import start_runs
 
-    svc, _ = build_services(Path(tempfile.mkdtemp(prefix="bench-card-")), registry=quick_registry())
-    (run,) = start_runs(svc, ["KLASSE_ROH"], trigger="bench").runs
+    svc, _ = build_services(Path(tempfile.mkdtemp(prefix="bench-card-")))
+    built: list[dict[str, Any]] = []
+    publish = svc.models.publish
+
+    def keep(model: str, artifact: bytes, card: dict[str, Any]) -> tuple[int, dict]:
+        version, full = publish(model, artifact, card)
+        built.append(copy.deepcopy(full))  # in memory: NaN as the estimator has it
+        return version, full
+
+    svc.models.publish = keep  # type: ignore[method-assign]
+    (run,) = start_runs(svc, ["KLASSE_ROH"], trigger="cli").runs
     record = execute_run(svc, run.run_id)
-    assert record.version is not None, record.error
-    return svc.models.card("KLASSE_ROH", record.version)
+    assert record.version is not None and built, record.error
+    text = json.dumps(built[-1])
+    assert '"missing": NaN' in text, "the XGBoost card holds no NaN: check the template"
+    return built[-1]
 
 
 def registry(models: int) -> Any:
@@ -98,9 +113,10 @@ def seed(svc: Any, template: dict[str, Any], versions: int) -> None:
                 key = f"{spec.name}/history/{at:%Y%m%dT%H%M%S}.000Z-{n:06d}-bench.json"
                 writes.append((svc.models.store, key, json.dumps(move).encode()))
                 champion = n
-            record = RunRecord(
+            record = RunRecord(  # each n a monthly batch of every model, as the timer starts
                 run_id=run_id, model=spec.name, status=RunStatus.SUCCEEDED, stage=Stage.DONE,
-                trigger="bench", created_at=iso(at), started_at=iso(at),
+                trigger="timer", batch_id=f"{at:%Y%m%dT%H%M%SZ}-bench{n:04d}",
+                created_at=iso(at), started_at=iso(at),
                 finished_at=iso(at + timedelta(seconds=30)), outcome=Outcome(status), version=n,
                 timings={"load": 1.0, "fit": 20.0}, summary={"score": score},
             )  # fmt: skip
@@ -115,13 +131,31 @@ def seed(svc: Any, template: dict[str, Any], versions: int) -> None:
                      "score": 0.69, "rows": 500}  # fmt: skip
             key = f"{spec.name}/decay/{at:%Y%m%dT%H%M%SZ}-scheduled.json"
             writes.append((svc.models.store, key, json.dumps(point).encode()))
+    for n in range(1, versions + 1):  # each batch's record, with its Slack thread
+        at = start + timedelta(hours=n)
+        batch_id = f"{at:%Y%m%dT%H%M%SZ}-bench{n:04d}"
+        ts = f"1790000000.{n:06d}"
+        batch = {
+            "batch_id": batch_id,
+            "run_ids": [f"{at:%Y%m%dT%H%M%SZ}-{s.name}-bench{n:04d}" for s in svc.registry],
+            "channel": "C0BENCH",
+            "ts": ts,
+            "permalink": f"https://bench.slack.com/archives/C0BENCH/p{ts.replace('.', '')}",
+        }
+        writes.append((svc.runs.store, f"batches/{batch_id}.json", json.dumps(batch).encode()))
     writes.append((svc.runs.store, INDEXED, b"1"))
     read_all(lambda w: w[0].create(w[1], w[2]), writes, workers=16)
     read_all(lambda spec: svc.models.summary(spec.name), list(svc.registry))
 
 
-def timed(call: Callable[[], Any], reps: int) -> dict[str, float]:
-    call()  # warm: first connection, first import
+def timed(call: Callable[[], Any], reps: int) -> dict[str, Any]:
+    """Median and slowest of ``reps`` after a warm-up; a request that fails or takes longer
+    than get()'s 60 s is reported as such (once: it is not repeated)."""
+    try:
+        call()  # warm: first connection, first import
+    except Exception as exc:  # e.g. TimeoutError: the row says so, the others still run
+        print(f"failed: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr, flush=True)
+        return {"error": f"{type(exc).__name__} (get() waits 60 s)"}
     times = []
     for _ in range(reps):
         started = time.perf_counter()
@@ -131,9 +165,15 @@ def timed(call: Callable[[], Any], reps: int) -> dict[str, float]:
 
 
 def get(url: str, key: str) -> bytes:
+    """The answer's body; a JSON answer must parse as a browser parses it (no NaN)."""
+    from tests import strict
+
     request = urllib.request.Request(url, headers={"x-functions-key": key})
     with urllib.request.urlopen(request, timeout=60) as answer:
-        return answer.read()
+        body = answer.read()
+        if answer.headers.get_content_type() == "application/json":
+            strict.loads(body)  # ValueError names the constant
+        return body
 
 
 def measure(svc: Any, settings: Any, reps: int) -> dict[str, dict[str, float]]:
@@ -145,7 +185,12 @@ def measure(svc: Any, settings: Any, reps: int) -> dict[str, dict[str, float]]:
     app_services.override(svc, settings)
     model = list(svc.registry)[len(svc.registry.names()) // 2].name
     last = svc.models.versions(model)[-1]
-    run_id = svc.runs.list(model=model, limit=1)[0].run_id
+    newest = svc.runs.list(model=model, limit=1)[0]
+    run_id, batch = newest.run_id, newest.batch_id
+    monthly = [  # what "This month" asks for, one after the other; then the statistics
+        "/api/training/runs?limit=100",
+        f"/api/training/runs?batch={batch}&limit=500",
+    ]
     paths = {
         "GET /api/console (page)": "/api/console",
         "GET console.js": "/api/console/assets/console.js",
@@ -158,6 +203,15 @@ def measure(svc: Any, settings: Any, reps: int) -> dict[str, dict[str, float]]:
         "GET /api/training/runs/{id}": f"/api/training/runs/{run_id}",
         "GET /api/training/runs?limit=20": "/api/training/runs?limit=20",
         "GET /api/training/runs?limit=200 (retrain all)": "/api/training/runs?limit=200",
+        "GET /api/training/runs?limit=100 (this month)": monthly[0],
+        "GET /api/training/runs?trigger=timer&limit=1": "/api/training/runs?trigger=timer&limit=1",
+        "GET /api/training/runs?batch={b}&limit=500 (50 runs)": (
+            f"/api/training/runs?batch={batch}&limit=500"
+        ),
+        "GET /api/training/runs?model={m}&trigger=timer&since=..&limit=20": (
+            f"/api/training/runs?model={model}&trigger=timer&since=2026-01-03&limit=20"
+        ),
+        "GET /api/training/statistics?days=90": "/api/training/statistics?days=90",
     }
     out: dict[str, dict[str, float]] = {}
     with LocalServer("127.0.0.1", 0) as server:
@@ -190,6 +244,12 @@ def measure(svc: Any, settings: Any, reps: int) -> dict[str, dict[str, float]]:
 
             out[name] = timed(side_by_side, reps)
 
+        def this_month() -> None:  # the newest runs, then the batch (statistics come after)
+            for path in monthly:
+                get(server.url + path, server.key)
+
+        out["this month view: newest runs, then the batch"] = timed(this_month, reps)
+
     def every_card() -> None:  # the list before the summary: one read per card
         for version in svc.models.versions(model):
             svc.models.card(model, version)
@@ -215,6 +275,11 @@ def measure(svc: Any, settings: Any, reps: int) -> dict[str, dict[str, float]]:
             out[f"(once) {name} without its overview"] = timed(
                 lost_overview(paths[name]), max(3, reps // 3)
             )
+        # last: on Azurite it outlasts get()'s 60 s and keeps the emulator busy afterwards
+        out["GET /api/training/statistics?days=365 (5,000 runs)"] = timed(
+            functools.partial(get, server.url + "/api/training/statistics?days=365", server.key),
+            reps,
+        )
     app_services.override(None)
     return out
 
@@ -293,17 +358,20 @@ def report(results: dict[str, Any]) -> str:
         cells = []
         for kind in kinds:
             r = results["backends"][kind][name]
+            if "error" in r:
+                cells.append(f"failed: {r['error']} | ")
+                continue
             cells.append(f"{r['median_s']:.3f} | {r['max_s']:.3f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     served = [
-        r["max_s"]
+        r.get("max_s", math.inf)
         for kind in kinds
         for name, r in results["backends"][kind].items()
         if name != "seed_s" and not name.startswith("(")
     ]
     verdict = "met" if max(served) < LIMIT_S else "NOT met"
-    lines += ["", f"Every console and list request under {LIMIT_S} s: {verdict} "
-              f"(slowest {max(served):.3f} s)."]  # fmt: skip
+    slowest = f"slowest {max(served):.3f} s" if math.isfinite(max(served)) else "one failed"
+    lines += ["", f"Every console and list request under {LIMIT_S} s: {verdict} ({slowest})."]
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""A fake Slack Web API on 127.0.0.1: chat.postMessage, chat.update and an incoming webhook.
+"""A fake Slack Web API on 127.0.0.1: chat.postMessage, chat.update, chat.getPermalink and an
+incoming webhook.
 
 It records every request (method, headers, raw and parsed body) and answers the way Slack
 does: ``ok`` (checking the bot token, the channel, the parent of an update and Block Kit's
@@ -122,9 +123,13 @@ class FakeSlack:
     def _check(self, call: Call, headers: dict[str, str]) -> str | None:
         if headers.get("authorization") != f"Bearer {self.token}":
             return "invalid_auth"
-        if call.method not in ("chat.postMessage", "chat.update"):
+        if call.method not in ("chat.postMessage", "chat.update", "chat.getPermalink"):
             return "unknown_method"
         channel = call.body.get("channel")
+        if call.method == "chat.getPermalink":  # of a message it holds, by the channel's id
+            if channel != CHANNEL_ID:
+                return "channel_not_found"
+            return None if call.body.get("message_ts") in self.messages else "message_not_found"
         if call.method == "chat.update":
             if channel != CHANNEL_ID:  # chat.update needs the channel's id
                 return "channel_not_found"
@@ -137,6 +142,9 @@ class FakeSlack:
         return block_problem(call.body.get("blocks") or [])
 
     def _accept(self, call: Call) -> dict[str, Any]:
+        if call.method == "chat.getPermalink":
+            ts = call.body["message_ts"]
+            return {"ok": True, "channel": CHANNEL_ID, "permalink": permalink(ts)}
         with self._lock:
             if call.method == "chat.update":
                 ts = call.body["ts"]
@@ -157,6 +165,11 @@ class FakeSlack:
             call.mode = problem
             return 400, {}, problem
         return 200, {}, "ok"
+
+
+def permalink(ts: str) -> str:
+    """The address the fake gives a message, as Slack's: workspace, channel, p + digits."""
+    return f"https://fake-workspace.slack.com/archives/{CHANNEL_ID}/p{ts.replace('.', '')}"
 
 
 def block_problem(blocks: list[dict[str, Any]]) -> str | None:

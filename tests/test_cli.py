@@ -123,7 +123,9 @@ def test_tables_fit_100_columns_and_read_well(env, capsys):
     champions = re.findall(r"^ +[12] +promoted +(yes|no) ", versions, re.M)
     assert sorted(champions) == ["no", "yes"]
     assert "True" not in versions and "False" not in versions
-    assert re.search(r" promoted +\d +cli +\d{4}-\d\d-\d\d \d\d:\d\d +\d+\.\ds$", runs, re.M)
+    delta = r"(-|[+-]\d\.\d{4})"  # candidate minus champion; "-" for a first version
+    row = rf" promoted +\d +{delta} +cli +\d{{4}}-\d\d-\d\d \d\d:\d\d +\d+\.\ds$"
+    assert re.search(row, runs, re.M)
 
 
 def test_card_reads_as_text_and_defaults_to_the_champion(env, capsys):

@@ -158,3 +158,14 @@ def focused(driver: Any) -> str:
         "const e = document.activeElement;"
         "return `${e.tagName.toLowerCase()}#${e.id} ${e.textContent.trim()}`"
     )
+
+
+@contextlib.contextmanager
+def time_zone(driver: Any, zone: str) -> Iterator[None]:
+    """The page's local time zone pinned to ``zone`` (an IANA name) for a while, whatever the
+    machine's; the page is loaded after this starts."""
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": zone})
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})

@@ -53,3 +53,57 @@ def finished_runs(svc: Any, model: str, n: int) -> list[str]:
         assert svc.runs.create(record)
         ids.append(record.run_id)
     return ids
+
+
+def batch_runs(
+    svc: Any,
+    at: Any,
+    tag: str,
+    trigger: str,
+    results: dict[str, tuple[str, float | None, float | None]],
+    slack: dict[str, str] | None = None,
+) -> str:
+    """A finished batch started at ``at`` by ``trigger``: per model (outcome, score, the
+    champion's score on the same rows); ``failed`` fails in fit. Run ``i`` took 30 + 10 i
+    seconds. ``slack``: what the notifier recorded with the batch. Returns the batch id."""
+    batch_id = f"{at:%Y%m%dT%H%M%SZ}-{tag}"
+    ids = []
+    for i, (model, (outcome, score, champion)) in enumerate(results.items()):
+        failed = outcome == "failed"
+        record = RunRecord(
+            run_id=new_run_id(model, at, tag),
+            model=model,
+            status=RunStatus.FAILED if failed else RunStatus.SUCCEEDED,
+            stage=Stage.FIT if failed else Stage.DONE,
+            trigger=trigger,
+            reason="monthly retraining" if trigger == "timer" else "",
+            batch_id=batch_id,
+            created_at=iso(at),
+            started_at=iso(at + timedelta(seconds=i)),
+            finished_at=iso(at + timedelta(seconds=31 + 11 * i)),
+            attempts=1,
+            outcome=Outcome(outcome),
+            version=None if failed else 2 + i,
+            error={"stage": "fit", "type": "MemoryError", "message": "out of memory"}
+            if failed
+            else None,
+            summary={}
+            if failed
+            else {
+                "metric": "f1_macro",
+                "score": score,
+                "champion_score": champion,
+                "champion_version": 1 if champion is not None else None,
+                "delta": None if champion is None or score is None else round(score - champion, 6),
+                "findings": [
+                    {"severity": "warning", "rule": "drift", "column": "x", "message": "m"}
+                ]
+                * i,
+            },
+        )
+        assert svc.runs.create(record)
+        ids.append(record.run_id)
+    svc.runs.claim_batch(batch_id, ids)
+    if slack:
+        svc.runs.update_batch(batch_id, slack)
+    return batch_id

@@ -71,7 +71,7 @@ def test_a_new_view_starts_at_its_top_and_back_returns_where_you_were(browser, c
         wait(browser, lambda d: scroll_y(d) == 0)
 
         # by keyboard: a link far down the card (its run), Enter; the run's page from its top
-        run_link = browser.find_element(By.CSS_SELECTOR, "main dl.facts a[href^='#/runs/']")
+        run_link = visible(browser, "main dl.facts a[href^='#/runs/']")  # once reloaded
         browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
         assert scroll_y(browser) >= 300
         run_link.send_keys(Keys.ENTER)

@@ -83,7 +83,12 @@ def _assert_4xx_json(response: Any) -> None:
     name=st.sampled_from(sorted(HTTP)),
     body=bodies,
     route=st.lists(texts, min_size=2, max_size=2),
-    params=st.dictionaries(st.sampled_from(["model", "status", "limit", "days", "x"]), texts),
+    params=st.dictionaries(
+        st.sampled_from(
+            ["model", "status", "limit", "days", "trigger", "since", "until", "batch", "x"]
+        ),
+        texts,
+    ),
     content_type=st.sampled_from(["application/json", "text/plain", "application/json; x=1"]),
 )
 @example(

@@ -1,6 +1,7 @@
 """The monthly timer's batch of the three seed classifiers: one parent message listing every
-model, one threaded reply per model with its details, one update of the parent at the end,
-and nothing more however often the finalisation is retried."""
+model (its link asked once and kept with the batch), one threaded reply per model with its
+details, one update of the parent at the end, and nothing more however often the
+finalisation is retried."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 from retrain.service.notify import announce
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
-from tests.fake_slack import CHANNEL_ID
+from tests.fake_slack import CHANNEL_ID, permalink
 from tests.slack.conftest import TIMER_AT, TOKEN
 
 
@@ -26,8 +27,13 @@ def _model(body: dict) -> str:
 def test_one_parent_one_threaded_reply_per_model_and_one_update(monthly):
     calls = monthly.calls
     assert all(c.mode == "ok" for c in calls), [(c.method, c.mode) for c in calls]
-    assert [c.method for c in calls] == ["chat.postMessage"] * 4 + ["chat.update"]
-    parent, replies, update = calls[0], calls[1:4], calls[4]
+    assert [c.method for c in calls] == [
+        "chat.postMessage",
+        "chat.getPermalink",
+        *["chat.postMessage"] * 3,
+        "chat.update",
+    ]
+    parent, link, replies, update = calls[0], calls[1], calls[2:5], calls[5]
 
     assert parent.thread_ts is None
     parent_ts = parent.ts
@@ -38,13 +44,15 @@ def test_one_parent_one_threaded_reply_per_model_and_one_update(monthly):
     assert {r.body["channel"] for r in replies} == {CHANNEL_ID}
     assert update.body["ts"] == parent_ts and update.body["channel"] == CHANNEL_ID
 
+    assert (link.body["channel"], link.body["message_ts"]) == (CHANNEL_ID, parent_ts)
     batch = monthly.svc.runs.batch(monthly.started.batch_id)
     assert (batch["channel"], batch["ts"]) == (CHANNEL_ID, parent_ts)
+    assert batch["permalink"] == permalink(parent_ts)  # the console links the thread
     assert monthly.fake.messages[parent_ts]["edited"] is True
 
 
 def test_the_parent_ends_with_one_line_per_model(monthly):
-    update = monthly.calls[4]
+    update = monthly.calls[5]
     text = _texts(update.body)
     assert update.body["text"].startswith("Retraining finished: 3 models (timer): 3 promoted")
     for record in monthly.records:
@@ -54,7 +62,7 @@ def test_the_parent_ends_with_one_line_per_model(monthly):
 
 
 def test_each_reply_carries_the_run_details(monthly):
-    replies = {_model(r.body): r.body for r in monthly.calls[1:4]}
+    replies = {_model(r.body): r.body for r in monthly.calls[2:5]}
     for record in monthly.records:
         body, s = replies[record.model], record.summary
         header = body["blocks"][0]["text"]["text"]

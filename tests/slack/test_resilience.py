@@ -123,3 +123,14 @@ def test_a_vanished_parent_gets_a_new_summary_message(fake, warnings):
     assert fake.calls[1].thread_ts is None
     assert fake.calls[1].body["text"].startswith("Retraining finished: 1 model")
     assert not warnings
+
+
+def test_a_refused_permalink_keeps_the_thread_without_its_link(fake, warnings):
+    fake.answer("ok", "channel_not_found")  # the parent posted, its link refused
+    state = _notifier(fake).batch_started("20261101T030000Z-monthly", [_record()])
+    assert [(c.method, c.mode) for c in fake.calls] == [
+        ("chat.postMessage", "ok"),
+        ("chat.getPermalink", "channel_not_found"),
+    ]
+    assert state == {"channel": CHANNEL_ID, "ts": fake.calls[0].ts}  # threads still work
+    assert not warnings  # a missing link is not a failed notification

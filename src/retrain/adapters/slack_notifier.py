@@ -57,7 +57,18 @@ class SlackNotifier:
             payload = batch_message(
                 batch_id, self._clean(records), final=False, environment=self.environment
             )
-            return transport.post(payload, None)
+            parent = transport.post(payload, None)
+            if parent is not None:  # for links to the thread (the console's batch view)
+                try:
+                    parent["permalink"] = transport.permalink(parent)
+                except Exception as exc:  # the thread stands; only its link is missing
+                    reason = exc.code if isinstance(exc, SlackDeliveryError) else type(exc).__name__
+                    logger.info(
+                        "Slack: no link to batch {}'s thread ({})",
+                        batch_id,
+                        scrub(reason, self.secrets)[:120],
+                    )
+            return parent
 
         return self._quietly("batch start", send)
 

@@ -70,6 +70,8 @@ class Transport(Protocol):
 
     def update(self, where: dict, payload: dict) -> None: ...
 
+    def permalink(self, where: dict) -> str | None: ...
+
 
 class BotTransport:
     threads = True
@@ -91,6 +93,16 @@ class BotTransport:
 
     def update(self, where: dict, payload: dict) -> None:
         self._call(self.client.chat_update, {**where, **scrub(payload, self.secrets)})
+
+    def permalink(self, where: dict) -> str | None:
+        """The message's web address (chat.getPermalink, a form POST like every call here),
+        or None if Slack answers none that is https."""
+        args = {"channel": where["channel"], "message_ts": where["ts"]}
+        response = self._call(
+            self.client.api_call, {"api_method": "chat.getPermalink", "data": args}
+        )
+        link = response.get("permalink")
+        return link if isinstance(link, str) and link.startswith("https://") else None
 
     def _call(self, method: Callable[..., Any], args: dict) -> Any:
         from slack_sdk.errors import SlackApiError
@@ -122,6 +134,9 @@ class WebhookTransport:
 
     def update(self, where: dict, payload: dict) -> None:
         raise SlackDeliveryError("webhooks cannot update messages")
+
+    def permalink(self, where: dict) -> str | None:
+        return None  # a webhook's messages have no address it could ask for
 
 
 def bounded_retry_handler(budget: Budget) -> Any:

@@ -1,6 +1,7 @@
 """HTTP API blueprint (auth level FUNCTION, health anonymous). Training never runs here:
 POST writes queued run records and enqueues one message per run, then answers 202."""
 
+from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
@@ -24,13 +25,14 @@ from retrain.entrypoints.http_io import (
 from retrain.entrypoints.probes import probe_all
 from retrain.entrypoints.training_queue import CONNECTION, QUEUE, Messages
 from retrain.entrypoints.whole_numbers import RUNS_LIMIT
-from retrain.service import queries, statistics
+from retrain.service import decay_points, queries, run_filter, statistics
 from retrain.service.promote import promote
 from retrain.service.start import start_runs
 
 bp = func.Blueprint()
 RETRY_AFTER_S = "30"
 HEALTH_DEADLINE_S = 4.0
+DECAY_POINTS = 120  # the newest decay checks the history answers with (10 years monthly)
 
 
 def _start(
@@ -125,17 +127,46 @@ def get_run(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="training/runs", methods=["GET"])
 @endpoint
 def list_runs(req: func.HttpRequest) -> func.HttpResponse:
+    """Newest first; filters (each optional): ``model``, ``status``, ``trigger``, ``since``
+    and ``until`` (a date or an ISO time with offset; the run id's time, since inclusive),
+    ``batch`` (a batch id: its runs, and ``batch`` in the answer with its Slack thread)."""
     svc = services()
-    model = req.params.get("model") or None
     status = req.params.get("status") or None
     if status is not None and status not in {s.value for s in RunStatus}:
         raise BadRequest(f"status must be one of {', '.join(s.value for s in RunStatus)}")
+    chosen = _run_filter(req, status)
     limit = _int_param(req, "limit", 50, *RUNS_LIMIT)
-    records, unreadable = queries.list_runs(svc, model, status, limit)
+    records, unreadable = queries.find_runs(svc, chosen, limit)
     body: dict[str, Any] = {"runs": [{**r.to_dict(), "duration_s": r.duration_s} for r in records]}
+    if chosen.batch is not None:
+        body["batch"] = run_filter.batch(svc, chosen.batch)
     if unreadable:
         body["unreadable"] = unreadable
     return respond(body)
+
+
+def _run_filter(req: func.HttpRequest, status: str | None) -> run_filter.RunFilter:
+    def given(name: str, parse: Callable[[str], Any]) -> Any:
+        raw = req.params.get(name)
+        if raw is None or raw == "":
+            return None
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+
+    since = given("since", lambda raw: run_filter.parse_time(raw, "since"))
+    until = given("until", lambda raw: run_filter.parse_time(raw, "until"))
+    if since is not None and until is not None and until <= since:
+        raise BadRequest("until must be later than since")
+    return run_filter.RunFilter(
+        model=req.params.get("model") or None,
+        status=status,
+        trigger=given("trigger", run_filter.parse_trigger),
+        since=since,
+        until=until,
+        batch=given("batch", run_filter.parse_batch),
+    )
 
 
 @bp.function_name("training_statistics")
@@ -196,7 +227,14 @@ def set_champion(req: func.HttpRequest) -> func.HttpResponse:
 def champion_history(req: func.HttpRequest) -> func.HttpResponse:
     svc = services()
     spec = svc.registry.get(req.route_params.get("name", ""))
-    return respond({"model": spec.name, "history": svc.models.history(spec.name)})
+    return respond(
+        {
+            "model": spec.name,
+            "history": svc.models.history(spec.name),
+            # the champion scored on each month's new rows (service/decay.py), oldest first
+            "decay": decay_points.points(svc, spec.name, DECAY_POINTS),
+        }
+    )
 
 
 @bp.function_name("health")

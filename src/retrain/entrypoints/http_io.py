@@ -175,13 +175,13 @@ def field(
 def base_url(req: func.HttpRequest) -> str:
     parts = urlsplit(req.url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
 def caller(req: func.HttpRequest) -> str | None:
     """Who calls, for the start rate limit: a hash of the function key the request carries
     (``x-functions-key`` or ``?code=``), else of the signed-in principal; never the key."""
     key = req.headers.get("x-functions-key") or req.params.get("code")
     return rate_limit.caller_id(key, req.headers.get("x-ms-client-principal-name"))
-
-
 
 
 def actor(req: func.HttpRequest) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from retrain.domain.runs import RunRecord
-from retrain.service import health, overview, version_summary
+from retrain.service import health, overview, run_filter, version_summary
 from retrain.service.context import Services
 from retrain.service.version_summary import UNREADABLE
 
@@ -45,6 +45,16 @@ def list_runs(
     if model is not None:
         return svc.runs.scan(svc.registry.get(model).name, status, limit)
     return overview.runs(svc, status, limit, svc.registry.names())
+
+
+def find_runs(
+    svc: Services, chosen: run_filter.RunFilter, limit: int
+) -> tuple[list[RunRecord], list[str]]:
+    """``list_runs`` with the run list's other filters (trigger, time, batch:
+    service/run_filter.py); model and status alone take list_runs' faster paths."""
+    if not chosen.narrow:
+        return list_runs(svc, chosen.model, chosen.status, limit)
+    return run_filter.scan(svc, chosen, limit)
 
 
 def list_versions(svc: Services, name: str) -> list[dict[str, Any]]:

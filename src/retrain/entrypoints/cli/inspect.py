@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from retrain.entrypoints.cli import EXIT_OK, Command, Context
 from retrain.entrypoints.cli.tables import Column, duration, score, table, when, wrapped
 from retrain.entrypoints.whole_numbers import RUNS_LIMIT, argument
+from retrain.service.run_filter import TRIGGERS, RunFilter, parse_batch, parse_time
 
 MODEL_KEYS = (
     "name",
@@ -85,15 +87,42 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
         default=20,
         help=f"newest first (default 20, at most {RUNS_LIMIT[1]})",
     )
+    parser.add_argument("--trigger", choices=TRIGGERS, help="only runs started this way")
+    parser.add_argument(
+        "--since", type=_time("since"), metavar="TIME", help="from this date or time (UTC)"
+    )
+    parser.add_argument(
+        "--until", type=_time("until"), metavar="TIME", help="before this date or time (UTC)"
+    )
+    parser.add_argument(
+        "--batch", type=_checked(parse_batch), metavar="ID", help="only this batch's runs"
+    )
+
+
+def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type=``: ``parse``'s ValueError as a usage error."""
+
+    def checked(raw: str) -> Any:
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return checked
+
+
+def _time(name: str) -> Callable[[str], Any]:
+    return _checked(lambda raw: parse_time(raw, name))
 
 
 def runs(ctx: Context) -> int:
     svc = ctx.services()
     args = ctx.args
     model = svc.registry.get(args.model).name if args.model else None  # unknown: say so
-    from retrain.service.queries import list_runs
+    from retrain.service.queries import find_runs
 
-    records, _ = list_runs(svc, model, args.status, args.limit)
+    chosen = RunFilter(model, args.status, args.trigger, args.since, args.until, args.batch)
+    records, _ = find_runs(svc, chosen, args.limit)
     found = [{**r.to_dict(), "duration_s": r.duration_s} for r in records]
     found = [{k: r.get(k) for k in RUN_KEYS} for r in found]
     if args.json:
@@ -101,16 +130,22 @@ def runs(ctx: Context) -> int:
         return EXIT_OK
     for r in found:
         r["state"] = _state(r)
+        r["delta"] = (r.get("summary") or {}).get("delta")
     columns = [
         Column("run_id", "run id"),
-        Column("state", "state / outcome", flex=True),
+        Column("state", "state", flex=True),
         Column("version", right=True),
+        Column("delta", "delta", show=_signed, right=True),
         Column("trigger", flex=True),
         Column("created_at", "created (UTC)", show=when),
         Column("duration_s", "time", show=duration, right=True),
     ]
     ctx.print(table(found, columns))
     return EXIT_OK
+
+
+def _signed(value: Any) -> str:
+    return "-" if not isinstance(value, int | float) else f"{value:+.4f}"
 
 
 def _state(run: dict[str, Any]) -> str:

@@ -155,6 +155,7 @@
   function versionHref(name, v) { return `${modelHref(name)}/versions/${v}`; }
   function compareHref(name, a, b) { return `${modelHref(name)}/compare/${a}/${b}`; }
   function runHref(id) { return `#/runs/${encodeURIComponent(id)}`; }
+  function batchHref(id) { return `#/batches/${encodeURIComponent(id)}`; }
 
   function ago(iso) {
     if (!iso) return '–';
@@ -168,6 +169,28 @@
   function when(iso) {
     if (!iso) return '–';
     return h('time', { datetime: iso, title: iso, text: ago(iso) });
+  }
+  function pad2(n) { return String(n).padStart(2, '0'); }
+  /** An absolute time in the viewer's time zone; on hover, the same time in UTC and how
+      long ago it was. */
+  function at(iso) {
+    const local = localText(iso);
+    if (local === '–') return local;
+    const utc = `${new Date(iso).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+    return h('time', { datetime: iso, title: `${utc} (${ago(iso)})`, text: local });
+  }
+  function localText(iso) {
+    const d = new Date(iso || '');
+    if (!iso || !Number.isFinite(d.getTime())) return '–';
+    return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  }
+  function timeZoneName() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time'; } catch (err) { return 'local time'; }
+  }
+  /** Candidate minus champion on the same rows, coloured by its sign. */
+  function deltaCell(delta) {
+    if (typeof delta !== 'number') return '–';
+    return h('span', { class: delta > 0 ? 'up' : (delta < 0 ? 'down' : null), text: signed(delta) });
   }
 
   // ---- notices -----------------------------------------------------------------------
@@ -702,23 +725,41 @@
 
   // ---- the metric chart --------------------------------------------------------------
   const MARK = { promoted: 'circle', kept_champion: 'diamond', rejected: 'cross' };
-  function metricChart(model, metric, floor, versions) {
+  /** The decay checks that scored a plotted version, each placed after its version on the
+      version axis (evenly between it and the next plotted version, in time order). */
+  function decayMarks(decay, points) {
+    const versions = points.map((p) => p.version);
+    const checks = (decay || []).filter((d) => !d.error && typeof d.score === 'number' && versions.includes(d.version));
+    return checks.map((d) => {
+      const mine = checks.filter((c) => c.version === d.version);
+      const next = versions.find((v) => v > d.version);
+      const span = next === undefined ? 1 : next - d.version;
+      return { ...d, at: d.version + (span * (mine.indexOf(d) + 1)) / (mine.length + 1) };
+    });
+  }
+
+  function metricChart(model, metric, floor, versions, decay) {
     const points = versions.filter((v) => typeof v.score === 'number');
     if (!points.length) return h('p', { class: 'empty', text: 'No scored versions yet.' });
+    const checks = decayMarks(decay, points);
     // drawn at the width it is shown at, so its text keeps its size on a phone
     const W = Math.round(Math.max(300, Math.min(1000, main.clientWidth - 40)));
     const H = W < 520 ? 220 : 280, L = 52, R = 16, T = 22, B = 40;
-    const values = points.map((p) => p.score).concat(points.map((p) => (p.gate && p.gate.champion) || p.score));
+    const values = points.map((p) => p.score).concat(points.map((p) => (p.gate && p.gate.champion) || p.score))
+      .concat(checks.map((d) => d.score));
     if (typeof floor === 'number') values.push(floor);
     let lo = Math.min(...values), hi = Math.max(...values);
     const pad = Math.max((hi - lo) * 0.1, 0.01);
     lo = Math.max(0, lo - pad); hi = Math.min(1, hi + pad);
     if (hi <= lo) hi = lo + 0.01;
-    const first = points[0].version, last = points[points.length - 1].version;
+    const first = points[0].version;
+    const last = Math.max(points[points.length - 1].version, ...checks.map((d) => Math.ceil(d.at)));
     const x = (v) => L + (last === first ? (W - L - R) / 2 : ((v - first) / (last - first)) * (W - L - R));
     const y = (m) => T + (1 - (m - lo) / (hi - lo)) * (H - T - B);
     const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'group',
-      'aria-label': `${metric} of ${model} across ${points.length} versions; each mark links to its model card` });
+      'aria-label': `${metric} of ${model} across ${points.length} versions` +
+        (checks.length ? ` and ${plural(checks.length, 'decay check')} of the champion on new rows` : '') +
+        '; each version mark links to its model card' });
     for (let i = 0; i <= 4; i++) {
       const m = lo + ((hi - lo) * i) / 4;
       svg.append(s('line', { x1: L, x2: W - R, y1: y(m), y2: y(m), class: 'grid' }),
@@ -758,12 +799,23 @@
       if (p.champion) g.append(s('text', { x: cx + (anchor === 'end' ? 9 : 0), y: cy - 14, 'text-anchor': anchor, class: 'label', text: 'champion' }));
       svg.append(g);
     }
+    for (const d of checks) { // a triangle: the champion scored on the rows that came after it
+      const cx = x(d.at), cy = y(d.score);
+      const alarm = d.status === 'decaying' || d.status === 'below_floor';
+      const title = `decay check ${localText(d.checked_at)}: champion v${d.version} scored ${metric} ${num(d.score)} ` +
+        `on ${count(d.rows)} new rows (card ${num(d.card_score)}, ${signed(d.delta)}): ${String(d.status).replace(/_/g, ' ')}`;
+      svg.append(s('g', { class: alarm ? 'decay decay-alarm' : 'decay', role: 'img', tabindex: 0, 'aria-label': title },
+        s('title', { text: title }),
+        s('path', { d: `M${cx} ${cy - 7}L${cx + 7} ${cy + 5}L${cx - 7} ${cy + 5}Z`, class: 'shape' })));
+    }
     const legend = h('ul', { class: 'legend', 'aria-label': 'Legend' },
       h('li', {}, h('span', { class: 'key key-promoted' }), 'promoted by the gate'),
       h('li', {}, h('span', { class: 'key key-kept_champion' }), 'kept champion (worse than it)'),
       h('li', {}, h('span', { class: 'key key-rejected' }), 'rejected (below the floor)'),
       h('li', {}, h('span', { class: 'key key-ring' }), 'served as champion (bold: now)'),
-      h('li', {}, h('span', { class: 'key key-gate' }), 'champion\u2019s score on the same holdout'));
+      h('li', {}, h('span', { class: 'key key-gate' }), 'champion\u2019s score on the same holdout'),
+      checks.length ? h('li', { class: 'legend-decay' }, h('span', { class: 'key key-decay' }),
+        'champion on each month\u2019s new rows (decay check; filled: decaying)') : null);
     return h('figure', { class: 'chart-box' }, svg, h('figcaption', {}, legend));
   }
 
@@ -912,7 +964,7 @@
       ]));
       list = versions.versions;
       history = moves.history;
-      swap(parts.chart, metricChart(name, model.primary_metric, model.metric_floor, list));
+      swap(parts.chart, metricChart(name, model.primary_metric, model.metric_floor, list, moves.decay));
       choices.replaceChildren(...versionChoices(list));
       promote.update(list, model.champion_version);
       compare.update(list, model.champion_version);
@@ -932,7 +984,7 @@
       seenFinished = new Set(finished);
       oldestSeen = runs.length ? runs[runs.length - 1].run_id : '';
       if (fresh) await loadModel();
-      swap(parts.runs, paged(pages.runs, 'runs', 'Runs', ...runsColumns(runs, false), 'No runs yet.', { status: 1 }, null));
+      swap(parts.runs, paged(pages.runs, 'runs', 'Runs', ...runsColumns(runs, false), 'No runs yet.', { status: 1, class: 'runs-table' }, null));
       focusNewRow(parts.runs, pages.runs);
       return runs.some((r) => ACTIVE.has(r.status)) ? 1500 : 10000;
     }
@@ -946,34 +998,206 @@
     return [columns, runs.map((r) => [
       link(runHref(r.run_id), r.run_id),
       ...(withModel ? [link(modelHref(r.model), r.model)] : []),
-      badge(r.status), txt(r.stage), txt(r.trigger) + (r.dry_run ? ' (dry run)' : ''),
-      when(r.created_at),
+      badge(r.status), txt(r.stage),
+      h('span', {}, txt(r.trigger) + (r.dry_run ? ' (dry run)' : ''), r.batch_id
+        ? [' · ', h('a', { href: batchHref(r.batch_id), text: 'batch', 'aria-label': `Batch ${r.batch_id}` })] : null),
+      at(r.created_at),
       typeof r.duration_s === 'number' ? `${r.duration_s.toFixed(1)} s` : '–',
       r.outcome ? badge(r.outcome) : '–',
+      deltaCell(obj(r.summary).delta),
       r.version ? link(versionHref(r.model, r.version), `v${r.version}`) : '–',
     ])];
+  }
+
+  const TRIGGERS = [['', 'any'], ['timer', 'monthly timer'], ['http', 'HTTP or console'], ['cli', 'CLI'], ['decay', 'decay check']];
+  /** The start of the viewer's local day ``day`` (YYYY-MM-DD) plus ``plus`` days, in UTC. */
+  function localDay(day, plus) {
+    const [y, m, d] = day.split('-').map(Number);
+    return new Date(y, m - 1, d + (plus || 0)).toISOString();
   }
 
   async function runsView() {
     const body = h('div', {});
     const state = pageState(() => load().catch((err) => failed(err, 'Loading more runs')), RUNS_MOST);
-    const filter = h('select', { id: 'runs-status', onchange: () => {
-      stopTimers(); generation++; state.shown = PAGE; poll(load);
-    } }, ['', 'queued', 'running', 'succeeded', 'failed'].map((v) => h('option', { value: v, text: v || 'any' })));
-    main.replaceChildren(h('h1', { tabindex: -1, text: 'Runs' }),
-      h('div', { class: 'field inline' }, h('label', { for: 'runs-status', text: 'Status' }), filter),
-      body);
+    const choice = (id, label, options) => {
+      const select = h('select', { id, name: id }, options.map(([v, text]) => h('option', { value: v, text })));
+      return [select, h('div', { class: 'field' }, h('label', { for: id, text: label }), select)];
+    };
+    const [model, modelField] = choice('runs-model', 'Model', [['', 'any']]);
+    const [trigger, triggerField] = choice('runs-trigger', 'Trigger', TRIGGERS);
+    const [status, statusField] = choice('runs-status', 'Status', ['', 'queued', 'running', 'succeeded', 'failed'].map((v) => [v, v || 'any']));
+    const day = (id, label) => {
+      const input = h('input', { type: 'date', id, name: id });
+      return [input, h('div', { class: 'field' }, h('label', { for: id, text: label }), input)];
+    };
+    const [from, fromField] = day('runs-from', 'From (day)');
+    const [to, toField] = day('runs-to', 'To (day, included)');
+    const filters = h('form', { class: 'card inline-form filters', id: 'runs-filters', 'aria-label': 'Filter runs',
+      onsubmit: (event) => event.preventDefault(),
+      onchange: () => { stopTimers(); generation++; state.shown = PAGE; poll(load); } },
+    modelField, triggerField, statusField, fromField, toField,
+    h('p', { class: 'help', text: `Times in your time zone (${timeZoneName()}); hover a time for UTC. ` +
+      'Days are yours too: "to" includes its whole day.' }));
+    main.replaceChildren(h('h1', { tabindex: -1, text: 'Runs' }), filters, body);
+    api('models').then((data) => {
+      const chosen = model.value;
+      model.replaceChildren(h('option', { value: '', text: 'any' }),
+        ...data.models.map((m) => h('option', { value: m.name, text: m.name })));
+      model.value = chosen;
+    }).catch((err) => failed(err, 'Loading the models'));
+    function query() {
+      const q = new URLSearchParams({ limit: String(state.shown) });
+      if (model.value) q.set('model', model.value);
+      if (trigger.value) q.set('trigger', trigger.value);
+      if (status.value) q.set('status', status.value);
+      if (from.value) q.set('since', localDay(from.value));
+      if (to.value) q.set('until', localDay(to.value, 1));
+      return q.toString();
+    }
     let asked = 0;
     async function load() {
       const mine = ++asked; // a poll and "Show more" may overlap: the last asked wins
-      const status = filter.value ? `&status=${filter.value}` : '';
-      const data = await api(`training/runs?limit=${state.shown}${status}`);
+      if (from.value && to.value && to.value < from.value) {
+        swap(body, h('p', { class: 'error', role: 'alert', text: 'The "to" day is before the "from" day: no run can match.' }));
+        return 0;
+      }
+      const filtered = [model, trigger, status, from, to].some((f) => f.value);
+      const data = await api(`training/runs?${query()}`);
       if (mine !== asked) return 2000;
-      swap(body, paged(state, 'runs', 'Runs', ...runsColumns(data.runs, true), 'No runs yet.', { status: 2 }, null));
+      swap(body, paged(state, 'runs', 'Runs', ...runsColumns(data.runs, true),
+        filtered ? 'No run matches these filters.' : 'No runs yet.', { status: 2, class: 'runs-table' }, null));
       focusNewRow(body, state);
       return data.runs.some((r) => ACTIVE.has(r.status)) ? 2000 : 10000;
     }
     await poll(load);
+  }
+
+  // ---- a batch: the monthly timer's runs (or any runs started together) as one group -----
+  function outcomeWords(runs) {
+    const counts = new Map();
+    for (const r of runs) {
+      const word = r.status === 'succeeded' ? (r.outcome || 'succeeded') : r.status;
+      counts.set(word, (counts.get(word) || 0) + 1);
+    }
+    return [...counts].map(([word, n]) => `${n} ${word.replace(/_/g, ' ')}`).join(', ');
+  }
+  function slackFacts(batch) {
+    const slack = batch && batch.slack;
+    if (!batch || !batch.recorded) return 'no batch record (nothing was announced as a batch)';
+    if (!slack) return 'not posted to Slack as a thread (Slack off, a webhook, or the post failed)';
+    if (slack.permalink) {
+      return h('a', { href: slack.permalink, rel: 'noopener noreferrer', target: '_blank', text: 'Slack thread',
+        'aria-label': 'The batch\u2019s Slack thread (each model\u2019s message is a reply in it)' });
+    }
+    return `posted in channel ${slack.channel} (message ${slack.ts}); Slack gave no link`;
+  }
+
+  async function batchView(batchId) {
+    const title = batchId ? `Batch ${batchId}` : 'This month';
+    const head = h('div', {});
+    const body = h('div', {});
+    const recent = h('div', {});
+    const stats = statisticsPanel();
+    main.replaceChildren(h('p', { class: 'crumbs' }, link('#/runs', 'Runs'), ' › ', title),
+      h('h1', { tabindex: -1, text: title }), head,
+      section('Models in the batch', 'batch-runs-title', body),
+      section('Recent batches', 'batches-title', recent),
+      section('Statistics', 'stats-title', stats));
+    async function load() {
+      // the newest 100 runs come from one stored object (docs/functions.md); only when no
+      // timer run is among them is the timer's newest run asked for by trigger
+      const latest = await api('training/runs?limit=100');
+      let timer = latest.runs.find((r) => r.trigger === 'timer');
+      if (!batchId && !timer) timer = (await api('training/runs?trigger=timer&limit=1')).runs[0];
+      const id = batchId || (timer && timer.batch_id);
+      swap(recent, recentBatches(latest.runs, id));
+      if (!id) {
+        const lone = timer;
+        swap(head, h('p', { class: 'empty' }, lone
+          ? ['The newest timer run (', link(runHref(lone.run_id), lone.run_id), ') was not part of a batch.']
+          : 'No monthly batch yet: the timer (TRAINING_SCHEDULE) has not started one.'));
+        swap(body, h('p', { class: 'empty', text: 'Nothing to show.' }));
+        return 0;
+      }
+      const data = await api(`training/runs?batch=${encodeURIComponent(id)}&limit=${RUNS_MOST}`);
+      const runs = data.runs.slice().sort((a, b) => byText(a.model, b.model));
+      const timing = lastBatch(runs, Boolean(runs[0] && runs[0].dry_run));
+      const first = runs[0] || {};
+      swap(head, dl([
+        ['Batch', batchId ? id : link(batchHref(id), id)],
+        ['Started by', runs.length ? txt(first.trigger) + (first.dry_run ? ' (dry run)' : '') +
+          (first.reason ? `: ${first.reason}` : '') : '–'],
+        ['Started', timing ? at(timing.startedAt) : '–'],
+        ['Took', !timing ? '–' : (timing.active ? `still running (${timing.size - timing.active} of ${timing.size} finished)`
+          : `${duration(timing.seconds)}, from the first start to the last finish`)],
+        ['Finished', timing && !timing.active ? at(timing.finishedAt) : '–'],
+        ['Outcomes', runs.length ? outcomeWords(runs) : 'no runs found'],
+        ['Slack', slackFacts(data.batch)],
+      ]));
+      swap(body, table(`Models in batch ${id}`,
+        ['Model', 'Outcome', 'Score', 'Champion', 'vs champion', 'Findings', 'Duration', 'Version', 'Run'],
+        runs.map((r) => {
+          const sum = obj(r.summary);
+          const findings = Array.isArray(sum.findings) ? sum.findings.length : null;
+          return [
+            link(modelHref(r.model), r.model),
+            badge(r.status === 'succeeded' ? (r.outcome || 'succeeded') : r.status),
+            typeof sum.score === 'number' ? `${num(sum.score)} ${txt(sum.metric)}` : '–',
+            typeof sum.champion_score === 'number' ? `v${sum.champion_version} · ${num(sum.champion_score)}` : (r.outcome === 'promoted' ? 'none before' : '–'),
+            deltaCell(sum.delta),
+            findings === null ? '–' : (findings ? h('a', { href: runHref(r.run_id), text: plural(findings, 'finding'),
+              'aria-label': `${plural(findings, 'finding')} in run ${r.run_id}` }) : 'none'),
+            r.error ? `failed in ${txt(r.error.stage)}` : (typeof r.duration_s === 'number' ? duration(r.duration_s) : '–'),
+            r.version ? link(versionHref(r.model, r.version), `v${r.version}`) : '–',
+            h('a', { href: runHref(r.run_id), text: r.run_id }),
+          ];
+        }), 'No runs of this batch were found.', { status: 1 }));
+      return runs.some((r) => ACTIVE.has(r.status)) ? 2000 : 0;
+    }
+    await poll(load);
+    if (stats.isConnected) stats.load().catch((err) => failed(err, 'Loading the statistics'));
+  }
+
+  /** The batches among ``runs`` (newest first), one row each, ``current`` marked. */
+  function recentBatches(runs, current) {
+    const groups = new Map();
+    for (const r of runs) if (r.batch_id) groups.set(r.batch_id, [...(groups.get(r.batch_id) || []), r]);
+    return table('Recent batches', ['Batch', 'Trigger', 'Started', 'Models', 'Outcomes'],
+      [...groups].map(([id, members]) => [
+        id === current ? h('strong', { text: `${id} (shown)` }) : link(batchHref(id), id),
+        txt(members[0].trigger) + (members[0].dry_run ? ' (dry run)' : ''),
+        at(members[members.length - 1].created_at),
+        String(members.length),
+        outcomeWords(members),
+      ]), 'No batch among the newest 100 runs.');
+  }
+
+  /** GET /api/training/statistics over a window the viewer picks (service/statistics.py). */
+  function statisticsPanel() {
+    const days = h('select', { id: 'stats-days', name: 'days' },
+      [[30, '30 days'], [90, '90 days'], [365, '365 days']].map(([v, text]) => h('option', { value: v, text, selected: v === 90 })));
+    const out = h('div', {});
+    const panel = h('div', {}, h('div', { class: 'field inline' }, h('label', { for: 'stats-days', text: 'Over the last' }), days), out);
+    const row = (name, t) => [name, String(t.runs), pct(t.success_rate),
+      t.duration_s.median === null ? '–' : duration(t.duration_s.median),
+      t.duration_s.p95 === null ? '–' : duration(t.duration_s.p95),
+      `${t.outcomes.promoted} / ${t.outcomes.kept_champion} / ${t.outcomes.rejected} / ${t.outcomes.failed}`,
+      t.last_success ? h('span', {}, link(runHref(t.last_success.run_id), t.last_success.model), ' ', at(t.last_success.finished_at)) : 'none',
+      `${t.promotions} / ${t.rollbacks}`];
+    let asked = 0;
+    panel.load = async () => {
+      const mine = ++asked;
+      const data = await api(`training/statistics?days=${days.value}`);
+      if (mine !== asked) return;
+      swap(out, table(`Training statistics, last ${data.days} days`,
+        ['Model', 'Runs', 'Success rate', 'Median duration', 'p95 duration', 'Promoted / kept / rejected / failed', 'Last success', 'Promotions / rollbacks'],
+        [row(h('strong', { text: 'All models' }), data.overall), ...data.models.map((m) => row(link(modelHref(m.model), m.model), m))],
+        'No statistics.'),
+      h('p', { class: 'help', text: `Runs started since ${localText(data.since)}; dry runs left out ` +
+        `(${data.overall.dry_runs_excluded}). Durations of succeeded runs.` }));
+    };
+    days.addEventListener('change', () => panel.load().catch((err) => failed(err, 'Loading the statistics')));
+    return panel;
   }
 
   async function runView(runId) {
@@ -1249,6 +1473,7 @@
     else if (path[0] === 'models' && path[1]) view = () => modelView(path[1]);
     else if (path[0] === 'runs' && path[1]) view = () => runView(path[1]);
     else if (path[0] === 'runs') view = () => runsView();
+    else if (path[0] === 'batches') view = () => batchView(path[1] || null);
     else view = () => modelsView();
     const moveFocus = restoreY === undefined;
     try {

@@ -88,6 +88,10 @@ param slackChannel string = ''
 @secure()
 param slackWebhookUrl string = ''
 
+@description('SLACK_SIGNING_SECRET: the Slack app\'s signing secret, which verifies Approve / Reject clicks (specs with approval="required"), or a Key Vault reference to it. Empty: every click is refused.')
+@secure()
+param slackSigningSecret string = ''
+
 @description('LOG_LEVEL of the app.')
 @allowed([
   'DEBUG'
@@ -398,6 +402,7 @@ var appSettings = {
   SLACK_BOT_TOKEN: slackBotToken
   SLACK_CHANNEL: slackChannel
   SLACK_WEBHOOK_URL: slackWebhookUrl
+  SLACK_SIGNING_SECRET: slackSigningSecret
   LOG_LEVEL: logLevel
   LOG_FORMAT: 'json'
   APPLICATIONINSIGHTS_CONNECTION_STRING: enableApplicationInsights ? appInsights.properties.ConnectionString : ''

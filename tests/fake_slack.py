@@ -1,5 +1,5 @@
-"""A fake Slack Web API on 127.0.0.1: chat.postMessage, chat.update, chat.getPermalink and an
-incoming webhook.
+"""A fake Slack Web API on 127.0.0.1: chat.postMessage, chat.update, chat.postEphemeral,
+chat.getPermalink and an incoming webhook.
 
 It records every request (method, headers, raw and parsed body) and answers the way Slack
 does: ``ok`` (checking the bot token, the channel, the parent of an update and Block Kit's
@@ -123,14 +123,24 @@ class FakeSlack:
     def _check(self, call: Call, headers: dict[str, str]) -> str | None:
         if headers.get("authorization") != f"Bearer {self.token}":
             return "invalid_auth"
-        if call.method not in ("chat.postMessage", "chat.update", "chat.getPermalink"):
+        if call.method not in (
+            "chat.postMessage",
+            "chat.update",
+            "chat.postEphemeral",
+            "chat.getPermalink",
+        ):
             return "unknown_method"
         channel = call.body.get("channel")
         if call.method == "chat.getPermalink":  # of a message it holds, by the channel's id
             if channel != CHANNEL_ID:
                 return "channel_not_found"
             return None if call.body.get("message_ts") in self.messages else "message_not_found"
-        if call.method == "chat.update":
+        if call.method == "chat.postEphemeral":
+            if channel != CHANNEL_ID:
+                return "channel_not_found"
+            if not call.body.get("user"):
+                return "user_not_in_channel"
+        elif call.method == "chat.update":
             if channel != CHANNEL_ID:  # chat.update needs the channel's id
                 return "channel_not_found"
             if call.body.get("ts") not in self.messages:
@@ -145,6 +155,8 @@ class FakeSlack:
         if call.method == "chat.getPermalink":
             ts = call.body["message_ts"]
             return {"ok": True, "channel": CHANNEL_ID, "permalink": permalink(ts)}
+        if call.method == "chat.postEphemeral":  # seen by one user, never stored
+            return {"ok": True, "message_ts": "1790000000.999999"}
         with self._lock:
             if call.method == "chat.update":
                 ts = call.body["ts"]
@@ -193,6 +205,16 @@ def block_problem(blocks: list[dict[str, Any]]) -> str | None:
             if len(block.get("elements", [])) > 10:
                 return "invalid_blocks"
             texts += [(e, 3000) for e in block["elements"]]
+        elif kind == "actions":  # buttons: a label of up to 75, a value of up to 2,000
+            elements = block.get("elements", [])
+            if not 1 <= len(elements) <= 25 or any(
+                e.get("type") != "button"
+                or len(e.get("action_id", "")) > 255
+                or len(e.get("value", "")) > 2000
+                for e in elements
+            ):
+                return "invalid_blocks"
+            texts += [(e["text"], 75) for e in elements]
         elif kind != "divider":
             return "invalid_blocks"
         if any(not t.get("text") or len(t["text"]) > limit for t, limit in texts):

@@ -107,6 +107,9 @@ class Settings:
     start_limit_per_model: int = 12
     start_limit_per_caller: int = 60
     start_limit_window_s: int = 3600
+    # Slack's signing secret: verifies the interaction requests of the Approve / Reject
+    # buttons (entrypoints/slack_interactions.py); None: every such request is refused
+    slack_signing_secret: Secret | None = None
 
     @classmethod
     def from_environ(
@@ -141,6 +144,9 @@ class Settings:
         if api_url:
             _check_url(reader, "SLACK_API_URL", api_url, ("https", "http"))
         channel = reader.text("SLACK_CHANNEL", "") or None
+        signing_secret = reader.secret("SLACK_SIGNING_SECRET")
+        if signing_secret and not re.fullmatch(r"[0-9a-f]{20,128}", signing_secret.reveal()):
+            reader.problem("SLACK_SIGNING_SECRET", "must be the app's signing secret (hex digits)")
         if slack_on and not (webhook or (token and channel)):
             reader.problem(
                 "ENABLE_SLACK",
@@ -191,6 +197,7 @@ class Settings:
             start_limit_per_model=reader.number("START_LIMIT_PER_MODEL", 12, int, 0, 100_000),
             start_limit_per_caller=reader.number("START_LIMIT_PER_CALLER", 60, int, 0, 100_000),
             start_limit_window_s=reader.number("START_LIMIT_WINDOW_S", 3600, int, 1, 7 * 86400),
+            slack_signing_secret=signing_secret,
             **engine,
         )
         if reader.problems:

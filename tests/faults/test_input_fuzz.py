@@ -26,6 +26,8 @@ HTTP = {
     "get_version": ("GET", "models/x/versions/1", ("name", "version")),
     "set_champion": ("POST", "models/x/champion", ("name",)),
     "champion_history": ("GET", "models/x/history", ("name",)),
+    "decide_approval": ("POST", "models/x/versions/1/approval", ("name", "version")),
+    "slack_interactions": ("POST", "slack/interactions", ()),
     "console_page": ("GET", "console", ()),
     "console_asset": ("GET", "console/assets/x", ("name",)),
 }
@@ -57,7 +59,7 @@ json_values = st.recursive(
 bodies = st.one_of(
     json_values.map(lambda v: json.dumps(v).encode()),
     st.dictionaries(
-        st.sampled_from(["models", "model_name", "reason", "dry_run", "version", "x"]),
+        st.sampled_from(["models", "model_name", "reason", "dry_run", "version", "decision", "x"]),
         json_values,
     ).map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=200),

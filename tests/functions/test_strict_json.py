@@ -38,6 +38,15 @@ def test_every_route_answers_strict_json_on_the_demo_models(app):
         estimators.add(card["estimator"]["class"])
         bodies.append(card)
     bodies.append(_strict(http("get_version", route={"name": "NOPE", "version": "1"})[0]))
+    refused = http(  # the seed models need no approval: 409 not_awaiting, strict JSON too
+        "decide_approval",
+        "POST",
+        "models/KLASSE_ROH/versions/1/approval",
+        {"decision": "approve", "reason": "r"},
+        route={"name": "KLASSE_ROH", "version": "1"},
+    )[0]
+    assert refused.status == 409
+    bodies.append(_strict(refused))
     # the demo's estimators, and the parameter that used to come back as NaN
     assert {"xgboost.sklearn.XGBClassifier"} < estimators
     xgb = next(b for b in bodies if (b.get("estimator") or {}).get("class", "").startswith("xgb"))

@@ -7,6 +7,7 @@ User text is escaped so it can neither break the formatting nor ping anyone. ``s
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from retrain.domain.decay import DecayResult, DecayStatus
@@ -31,6 +32,7 @@ ICONS = {
     Outcome.PROMOTED: ":white_check_mark:",
     Outcome.KEPT_CHAMPION: ":heavy_minus_sign:",
     Outcome.REJECTED: ":no_entry:",
+    Outcome.AWAITING_APPROVAL: ":raised_hand:",
     Outcome.VALIDATED: ":mag:",
     Outcome.FAILED: ":x:",
     RunStatus.QUEUED: ":hourglass_flowing_sand:",
@@ -75,6 +77,7 @@ def run_message(record: RunRecord, environment: str = "LOCAL") -> dict[str, Any]
     elif s.get("gate_reason"):
         blocks.append(_section(f"*Gate:* {_esc(s['gate_reason'])}"))
     blocks += [_section(text) for text in _findings(s.get("findings") or [])]
+    blocks += approval_blocks(record)
     context = [f"*{_esc(environment)}*", f"Run `{_code(record.run_id)}`"]
     if record.attempts > 1:
         context.append(f"attempt {record.attempts}")
@@ -82,6 +85,56 @@ def run_message(record: RunRecord, environment: str = "LOCAL") -> dict[str, Any]
         context.append(f"Artifact `{_code(s['artifact_uri'])}`")
     blocks.append(_context(context))
     return {"text": _cut(_esc(run_line(record)), TEXT_CHARS), "blocks": blocks}
+
+
+APPROVAL_BLOCK = "approval"  # the actions block's id: a decision replaces it
+
+
+def approval_blocks(record: RunRecord) -> list[dict[str, Any]]:
+    """For a version awaiting approval: the deadline and the Approve / Reject buttons. A
+    button's value names the model, version and run (nothing secret); Slack asks to confirm."""
+    if record.outcome is not Outcome.AWAITING_APPROVAL or record.version is None:
+        return []
+    value = json.dumps(
+        {"model": record.model, "version": record.version, "run_id": record.run_id},
+        separators=(",", ":"),
+    )
+    label = f"{record.model} v{record.version}"
+    until = str(record.summary.get("approval_expires_at") or "")[:16].replace("T", " ")
+    deadline = f" (until {_esc(until)} UTC)" if until else ""
+    champion = record.summary.get("champion_version")
+    instead = f" instead of v{champion}" if champion is not None else ""
+
+    def button(action: str, text: str, style: str, question: str) -> dict[str, Any]:
+        return {
+            "type": "button",
+            "action_id": action,
+            "text": {"type": "plain_text", "text": text},
+            "style": style,
+            "value": value,
+            "confirm": {
+                "title": {"type": "plain_text", "text": f"{text} {label}?"[:100]},
+                "text": {"type": "mrkdwn", "text": question},
+                "confirm": {"type": "plain_text", "text": text},
+                "deny": {"type": "plain_text", "text": "Cancel"},
+            },
+        }
+
+    note = _section(
+        f"*Awaiting approval*{deadline}: it passed the gate; approve to make it the "
+        f"champion{instead}, or reject it."
+    )
+    return [
+        {**note, "block_id": f"{APPROVAL_BLOCK}-note"},
+        {
+            "type": "actions",
+            "block_id": APPROVAL_BLOCK,
+            "elements": [
+                button("approve", "Approve", "primary", f"{label} becomes the champion{instead}."),
+                button("reject", "Reject", "danger", f"{label} will never serve; nothing moves."),
+            ],
+        },
+    ]
 
 
 def batch_message(

@@ -102,6 +102,19 @@ class AttemptSupersededError(ConflictError):
         super().__init__(f"run {run_id} was taken over by another attempt; this one stops")
 
 
+class ApprovalRefusedError(ConflictError):
+    """A decision on a version awaiting approval that changes nothing (service/approval.py).
+    ``kind``: ``decided``, ``outdated``, ``expired`` or ``not_awaiting``; ``decision`` is the
+    stored decision when ``kind`` is ``decided``."""
+
+    code = "approval_refused"
+
+    def __init__(self, kind: str, message: str, decision: dict | None = None) -> None:
+        self.kind = kind
+        self.decision = decision
+        super().__init__(message)
+
+
 class CorruptStateError(RetrainError):
     """A stored object that must be JSON of a known shape is not. ``key`` names it; the
     message says what it is and how to repair it, never its contents."""

@@ -64,6 +64,7 @@ class Outcome(StrEnum):
     PROMOTED = "promoted"  # new version became champion
     KEPT_CHAMPION = "kept_champion"  # stored, but worse than the champion beyond tolerance
     REJECTED = "rejected"  # stored, but below the spec's absolute floor
+    AWAITING_APPROVAL = "awaiting_approval"  # passed the gate; a person must approve it
     VALIDATED = "validated"  # dry run: loaded and validated, nothing published
     FAILED = "failed"
 

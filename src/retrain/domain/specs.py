@@ -14,6 +14,7 @@ COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")  # formatted into SQL
 BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")  # a bound parameter, as SQLAlchemy's text() sees it
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
 DEFAULT_WINDOW_MONTHS = 36
+APPROVALS = ("none", "required")
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,11 @@ class ModelSpec:
     # (None: ``tolerance``) below its card's. retrain_on_decay starts a run when it does.
     decay_tolerance: float | None = None
     retrain_on_decay: bool = False
+    # Human approval (service/approval.py): "required" stores a candidate the gate would
+    # promote as ``awaiting_approval``; a person approves it (Slack, CLI, console) within
+    # approval_expires_days, or it never serves. "none": the gate alone promotes.
+    approval: str = "none"
+    approval_expires_days: int = 7
 
     def __post_init__(self) -> None:
         problems = []
@@ -167,6 +173,14 @@ class ModelSpec:
             )
         if not isinstance(self.retrain_on_decay, bool):
             problems.append("retrain_on_decay must be True or False")
+        if self.approval not in APPROVALS:
+            problems.append(f"approval must be one of {', '.join(APPROVALS)}")
+        if not (
+            isinstance(self.approval_expires_days, int)
+            and not isinstance(self.approval_expires_days, bool)
+            and 1 <= self.approval_expires_days <= 365
+        ):
+            problems.append("approval_expires_days must be a whole number of days from 1 to 365")
         if problems:
             raise ValueError(f"invalid ModelSpec {self.name!r}: " + "; ".join(problems))
 
@@ -231,6 +245,10 @@ class ModelSpec:
     def decay_limit(self) -> float:
         """How far below its card's score the champion's score on new rows may fall."""
         return self.tolerance if self.decay_tolerance is None else self.decay_tolerance
+
+    @property
+    def approval_required(self) -> bool:
+        return self.approval == "required"
 
     @property
     def newest_by(self) -> str | None:

@@ -163,6 +163,7 @@ def parse_row(row: Any) -> dict[str, Any]:
             "latest_version.score",
             "a finite number or null",
         )
+        _approval(latest.get("approval"))
     last = row["last_run"]
     if last is not None:
         last = _fields(last, ("run_id", "status", "stage", "outcome"), "last_run")
@@ -210,6 +211,17 @@ def _finished(run: dict[str, Any]) -> None:
         "last_finished.gate_champion_score",
         "given with its version",
     )
+
+
+def _approval(facts: Any) -> None:
+    """The newest version's approval facts (service/approval.py ``awaiting``), if any."""
+    if facts is None:
+        return
+    facts = _fields(facts, ("decision", "expires_at", "judged_against"), "approval")
+    _need(facts["decision"] in (None, "approved", "rejected"), "approval.decision", "a decision")
+    _optional_text(facts, "expires_at")
+    judged = facts["judged_against"]
+    _need(judged is None or is_version(judged), "approval.judged_against", "a version or null")
 
 
 def _decay(point: dict[str, Any]) -> None:

@@ -30,9 +30,12 @@ holds:
    domain/findings.py's ``DRIFT_RULES``) and did not make its version the champion. A
    champion trained on the drifted rows has learnt them: its run's findings are still
    counted in ``drift_findings``, but they do not make the model drift.
-4. ``unknown``: the champion alias could not be read (the row carries an error).
-5. ``new``: no champion yet.
-6. ``healthy``.
+4. ``awaiting_approval``: the newest version awaits a person's approval (spec
+   ``approval="required"``, service/approval.py): undecided, judged against the champion
+   that still serves, and its deadline (``expires_at``) is later than ``now``.
+5. ``unknown``: the champion alias could not be read (the row carries an error).
+6. ``new``: no champion yet.
+7. ``healthy``.
 
 All reasons that hold are listed, in that order; the first gives the status.
 ``ATTENTION`` lists the statuses that sort first in the models list (in that order)."""
@@ -47,7 +50,7 @@ from retrain.domain.findings import DRIFT_RULES
 from retrain.domain.runs import RunRecord, RunStatus
 from retrain.service.derived_rows import is_number, is_version
 
-ATTENTION = ("failing", "decaying", "drifting")
+ATTENTION = ("failing", "decaying", "drifting", "awaiting_approval")
 STATUSES = (*ATTENTION, "unknown", "new", "healthy")
 MESSAGE_CHARS = 300  # of a failure's message, as the row keeps it
 REASON_CHARS = 160  # of a failure's message in a reason
@@ -108,9 +111,12 @@ def order(finished: Mapping[str, Any]) -> tuple[str, str]:
 
 
 # the status ------------------------------------------------------------------------------
-def derive(row: Mapping[str, Any], decay_limit: float, metric_floor: float) -> dict[str, Any]:
+def derive(
+    row: Mapping[str, Any], decay_limit: float, metric_floor: float, now: str | None = None
+) -> dict[str, Any]:
     """Status, reasons, drift findings, last failure and the champion's newest score on new
-    data of a models-list row (see the module's rules). Pure."""
+    data of a models-list row (see the module's rules); ``now`` (ISO, UTC) for an approval's
+    deadline. Pure."""
     champion = row.get("champion_version")
     finished = row.get("last_finished")
     reasons: list[tuple[str, str]] = []  # (status, text)
@@ -136,6 +142,8 @@ def derive(row: Mapping[str, Any], decay_limit: float, metric_floor: float) -> d
         if drift and champion is not None and finished["version"] != champion:
             findings = "finding" if drift == 1 else "findings"
             reasons.append(("drifting", f"{drift} drift {findings} in run {finished['run_id']}"))
+    if (waiting := _awaiting(row, now)) is not None:
+        reasons.append(("awaiting_approval", waiting))
     if champion is None and "error" not in row:
         reasons.append(("new", "no champion yet"))
     status = min((s for s, _ in reasons), key=STATUSES.index, default="healthy")
@@ -148,8 +156,25 @@ def derive(row: Mapping[str, Any], decay_limit: float, metric_floor: float) -> d
     }
 
 
+def _awaiting(row: Mapping[str, Any], now: str | None) -> str | None:
+    """Why the row's newest version awaits approval, or None if it does not (decided,
+    judged against another champion than the one serving, or past its deadline)."""
+    latest = row.get("latest_version") or {}
+    facts = latest.get("approval")
+    if not facts or facts["decision"] is not None or "error" in row:
+        return None
+    if facts["judged_against"] != row.get("champion_version"):
+        return None
+    deadline = facts["expires_at"]
+    if deadline is not None and now is not None and now >= deadline:
+        return None
+    until = f" until {deadline[:16].replace('T', ' ')} UTC" if deadline else ""
+    return f"v{latest['version']} passed the gate and awaits approval{until}"
+
+
 def sort_key(name: str, status: str) -> tuple[int, str]:
-    """Failing, decaying, drifting models first (in that order), then the rest; by name."""
+    """Failing, decaying, drifting models and those awaiting approval first (in that order),
+    then the rest; by name."""
     return (ATTENTION.index(status) if status in ATTENTION else len(ATTENTION), name)
 
 

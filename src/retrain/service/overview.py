@@ -296,6 +296,10 @@ def model_facts(svc: Services, spec: ModelSpec) -> dict[str, Any]:
             "score": latest["metrics"].get(spec.primary_metric),
             "created_at": latest["created_at"],
         }
+        if latest["status"] == "awaiting_approval":  # its decision and deadline (health)
+            from retrain.service.approval import awaiting
+
+            facts["latest_version"]["approval"] = awaiting(svc, spec, latest["version"])
     return facts
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from retrain.domain.errors import NotFoundError, PromotionRefusedError, RetrainError
+from retrain.domain.specs import ModelSpec
 from retrain.service import overview
 from retrain.service.context import Services
 
@@ -16,8 +17,24 @@ def promote(svc: Services, name: str, version: int, *, reason: str, actor: str) 
     if not reason.strip():
         raise PromotionRefusedError("a reason is required to move the champion")
     spec = svc.registry.get(name)
+    score = verified_score(svc, spec, version)
+    moved = svc.models.move_champion(
+        spec.name,
+        version,
+        reason=reason,
+        actor=actor,
+        expected=svc.models.champion_for_update(spec.name),
+        score=score,
+    )
+    overview.note_model(svc, spec.name)
+    return moved
+
+
+def verified_score(svc: Services, spec: ModelSpec, version: int) -> float | None:
+    """``version``'s primary score, once it verifiably loads (its own card, sha256, identity,
+    trusted types); PromotionRefusedError when it cannot serve."""
     try:
-        _, card = svc.models.load(spec.name, version)  # its own card, sha256, identity, types
+        _, card = svc.models.load(spec.name, version)
     except NotFoundError:
         raise
     except RetrainError as exc:  # tampered, untrusted, unreadable or another version's
@@ -26,13 +43,4 @@ def promote(svc: Services, name: str, version: int, *, reason: str, actor: str) 
         ) from exc
     metrics = card.get("metrics")
     score = metrics.get(spec.primary_metric) if isinstance(metrics, dict) else None
-    moved = svc.models.move_champion(
-        spec.name,
-        version,
-        reason=reason,
-        actor=actor,
-        expected=svc.models.champion_for_update(spec.name),
-        score=score if isinstance(score, int | float) else None,
-    )
-    overview.note_model(svc, spec.name)
-    return moved
+    return score if isinstance(score, int | float) else None

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from retrain.domain.runs import RunRecord
-from retrain.service import health, overview, run_filter, version_summary
+from retrain.domain.runs import RunRecord, iso
+from retrain.service import approval, health, overview, run_filter, version_summary
 from retrain.service.context import Services
 from retrain.service.version_summary import UNREADABLE
 
@@ -22,6 +22,7 @@ def list_models(svc: Services) -> list[dict[str, Any]]:
     specs = list(svc.registry)
     rows = overview.rows(svc, specs)
     active = svc.runs.active_ids()
+    now = iso(svc.clock())
     listed = [
         {
             "name": spec.name,
@@ -29,7 +30,7 @@ def list_models(svc: Services) -> list[dict[str, Any]]:
             "primary_metric": spec.primary_metric,
             "metric_floor": spec.metric_floor,
             **rows[spec.name],
-            **health.derive(rows[spec.name], spec.decay_limit, spec.metric_floor),
+            **health.derive(rows[spec.name], spec.decay_limit, spec.metric_floor, now),
             "active_run": active.get(spec.name),
         }
         for spec in specs
@@ -90,6 +91,10 @@ def list_versions(svc: Services, name: str) -> list[dict[str, Any]]:
                 **({"mended": summary.mended[version]} if version in summary.mended else {}),
             }
         )
+        if entry["status"] == approval.AWAITING:  # its decision, deadline, or why it is moot
+            out[-1]["approval"] = approval.state(
+                svc, spec.name, version, current, newest or version
+            )
     return out
 
 

@@ -11,6 +11,7 @@ OUTCOME_WORDS = {
     Outcome.PROMOTED: "promoted",
     Outcome.KEPT_CHAMPION: "kept champion",
     Outcome.REJECTED: "rejected by the gate",
+    Outcome.AWAITING_APPROVAL: "awaiting approval",
     Outcome.VALIDATED: "validated (dry run)",
     Outcome.FAILED: "failed",
 }

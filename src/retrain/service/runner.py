@@ -29,8 +29,8 @@ from retrain.domain.errors import (
 from retrain.domain.ports import Holdout, LoadedRows, TrainingEngine
 from retrain.domain.runs import Outcome, RunRecord, RunStatus, Stage, iso, progress
 from retrain.domain.specs import ModelSpec
+from retrain.service import approval, overview
 from retrain.service import card as cards
-from retrain.service import overview
 from retrain.service.attempt import Attempt, claim, held_elsewhere
 from retrain.service.context import Services
 from retrain.service.notify import announce
@@ -298,7 +298,8 @@ def _conclude(
     record = attempt.record
     decision = card["gate"]
     record.version = version
-    record.outcome = Outcome(decision["outcome"])
+    awaiting = card.get("status") == Outcome.AWAITING_APPROVAL  # approval="required"
+    record.outcome = Outcome.AWAITING_APPROVAL if awaiting else Outcome(decision["outcome"])
     record.summary.update(
         metric=decision["metric"],
         score=decision["candidate"],
@@ -311,6 +312,8 @@ def _conclude(
         rows_test=card["rows"]["test"],
         artifact_uri=card["artifact"]["uri"],
     )
+    if awaiting:
+        record.summary["approval_expires_at"] = approval.expires_at(card)
     if record.outcome is not Outcome.PROMOTED:
         return
     current = champion.version if champion else None
@@ -407,10 +410,13 @@ def _card(
     decision: gate.GateDecision,
     since: date | None,
 ) -> dict[str, Any]:
+    now = svc.clock()
+    awaits = spec.approval_required and decision.outcome is Outcome.PROMOTED
     return {
         "run_id": record.run_id,
-        "created_at": iso(svc.clock()),
-        "status": str(decision.outcome),
+        "created_at": iso(now),
+        "status": str(Outcome.AWAITING_APPROVAL if awaits else decision.outcome),
+        **({"approval": approval.card_approval(spec, now)} if awaits else {}),
         "gate": decision.to_dict(),
         "rows": {"loaded": rows.count, "train": data.rows_train, "test": data.rows_test},
         "holdout": data.rule.to_card() if data.rule else None,

@@ -81,14 +81,14 @@ class _NoRows:
 
 ORDER = (
     *("train", "models", "versions", "card", "diff", "runs", "stats", "decay", "history"),
-    "promote",
+    *("promote", "approve", "reject"),
 )
 
 
 def _commands() -> list[Command]:
     """Every subcommand: each module lists its own in ``COMMANDS``; shown in ORDER, then
     the rest (a new module's commands only need adding here)."""
-    from retrain.entrypoints.cli import console, decay, inspect, stats, train, versions
+    from retrain.entrypoints.cli import approval, console, decay, inspect, stats, train, versions
 
     found = [
         *train.COMMANDS,
@@ -97,6 +97,7 @@ def _commands() -> list[Command]:
         *stats.COMMANDS,
         *decay.COMMANDS,
         *console.COMMANDS,
+        *approval.COMMANDS,
     ]
     return sorted(found, key=lambda c: ORDER.index(c.name) if c.name in ORDER else len(ORDER))
 

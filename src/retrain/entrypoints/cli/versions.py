@@ -11,6 +11,11 @@ from retrain.entrypoints.cli.tables import Column, score, table, when, yes_no
 from retrain.entrypoints.whole_numbers import VERSION, argument
 
 VERSION_KEYS = ("version", "status", "champion", "metric", "score", "created_at", "run_id", "rows")
+APPROVAL_WORDS = {  # service/approval.py state: what the table says
+    "awaiting": "awaiting approval",
+    "approved": "approved",
+    "rejected": "rejected on approval",
+}
 
 
 def _name_argument(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +26,11 @@ def versions(ctx: Context) -> int:
     from retrain.service.queries import list_versions
 
     listed = list_versions(ctx.services(), ctx.args.name)
-    found = [{k: v.get(k) for k in VERSION_KEYS} for v in listed]
+    found = [
+        {k: v.get(k) for k in VERSION_KEYS}
+        | ({"approval": v["approval"]} if "approval" in v else {})
+        for v in listed
+    ]
     name = ctx.services().registry.get(ctx.args.name).name
     for v in listed:  # a stored summary entry that its card corrected: say so
         if "mended" in v:
@@ -34,6 +43,9 @@ def versions(ctx: Context) -> int:
     metric = str(found[0]["metric"]) if found else "score"
     for v in found:
         v["loaded"] = (v["rows"] or {}).get("loaded")
+        if "approval" in v:  # what became of a version that awaited approval
+            state = v["approval"].get("state")
+            v["status"] = APPROVAL_WORDS.get(state, f"approval {state}")
     columns = [
         Column("version", right=True),
         Column("status"),

@@ -526,6 +526,67 @@
     return form;
   }
 
+  // ---- approving: a version awaiting approval (spec approval="required") -----------------
+  /** The card of the version that awaits approval (none when none does): its score beside
+      the champion's, the deadline, a reason, Approve / Reject (each confirmed first). The
+      same rules as Slack's buttons and `retrain approve` (service/approval.py). */
+  function approvalCard(model, onDecided) {
+    const card = h('div', { id: 'approval', class: 'card approval', hidden: true });
+    let pending = null;
+    const reason = h('textarea', { id: 'approval-reason', name: 'reason', required: true, rows: 2,
+      maxlength: 500, 'aria-describedby': 'approval-help' });
+    const facts = h('p', { id: 'approval-facts' });
+    async function decide(decision) {
+      const why = reason.value.trim();
+      if (!why) { notice('Say why: the reason is kept with the decision.', 'error'); reason.focus(); return; }
+      const v = pending;
+      const approve = decision === 'approve';
+      const yes = await confirmDialog(`${approve ? 'Approve' : 'Reject'} ${model} v${v.version}?`, [
+        approve ? `v${v.version} becomes the champion of ${model}` + (v.gate && v.gate.champion_version ? ` instead of v${v.gate.champion_version}` : '') + '.'
+          : `v${v.version} will never serve; the champion stays.`,
+        `Reason: ${why}`,
+      ], `${approve ? 'Approve' : 'Reject'} v${v.version}`);
+      if (!yes) { notice('Nothing changed.', 'info'); return; }
+      for (const b of card.querySelectorAll('button')) b.disabled = true;
+      try {
+        const done = await api(`models/${encodeURIComponent(model)}/versions/${v.version}/approval`, {
+          method: 'POST', body: { decision, reason: why } });
+        notice(`${model} v${v.version} ${done.decision}` + (approve ? ': it is the champion.' : '.'), 'ok');
+        reason.value = '';
+        await onDecided();
+      } catch (err) {
+        failed(err, `Deciding on ${model} v${v.version}`);
+      } finally {
+        for (const b of card.querySelectorAll('button')) b.disabled = false;
+      }
+    }
+    card.append(h('h3', { id: 'approval-title', text: 'Awaiting approval' }), facts,
+      h('div', { class: 'field grow' }, h('label', { for: 'approval-reason', text: 'Reason (required)' }), reason),
+      h('p', { id: 'approval-help', class: 'help', text: 'Approve to make it the champion, or reject it. You confirm before anything changes; a newer version, a moved champion or a passed deadline refuses the decision.' }),
+      h('div', { class: 'approval-actions' },
+        h('button', { type: 'button', class: 'primary', id: 'approve-button', text: 'Approve…', onclick: () => decide('approve') }),
+        h('button', { type: 'button', class: 'danger', id: 'reject-button', text: 'Reject…', onclick: () => decide('reject') })));
+    card.update = (list) => {
+      pending = list.find((v) => !v.error && v.approval && v.approval.state === 'awaiting') || null;
+      card.hidden = !pending;
+      if (!pending) return;
+      const g = pending.gate || {};
+      const versus = typeof g.champion === 'number' ? ` vs champion v${g.champion_version} ${num(g.champion)} (${signed(g.delta)})` : ' (no champion yet)';
+      facts.textContent = `v${pending.version}: ${txt(pending.metric)} ${num(pending.score)}${versus}; ` +
+        `the gate said: ${txt(g.reason)}. Decide by ${txt(pending.approval.expires_at).slice(0, 16).replace('T', ' ')} UTC.`;
+    };
+    card.focusOn = () => { card.scrollIntoView({ block: 'center' }); reason.focus(); };
+    return card;
+  }
+  /** A version's gate outcome, or what became of its approval. */
+  function approvalBadge(v) {
+    if (!v.approval) return badge(v.status);
+    const a = v.approval;
+    const word = a.state === 'awaiting' ? 'awaiting_approval' : a.state;
+    const who = a.actor ? ` by ${a.actor}` : '';
+    return h('span', { title: a.reason ? `${word.replace(/_/g, ' ')}${who}: ${a.reason}` : null }, badge(word), who);
+  }
+
   // ---- comparing two versions: the facts of `retrain diff` (service/compare.py) ---------
   function compareForm(model) {
     let versions = [];
@@ -900,13 +961,14 @@
     };
     const choices = h('datalist', { id: 'version-choices' });
     const promote = promoteForm(name, () => loadModel());
+    const approval = approvalCard(name, () => loadModel());
     const compare = compareForm(name);
     main.replaceChildren(
       h('p', { class: 'crumbs' }, link('#/', 'Models'), ' › ', name),
       h('h1', { tabindex: -1, text: name }), parts.head,
       retrainForm([name], `Retrain ${name}`, () => loadRuns()),
       section('Primary metric across versions', 'chart-title', parts.chart),
-      section('Versions', 'versions-title', parts.versions),
+      section('Versions', 'versions-title', approval, parts.versions),
       section('Compare two versions', 'compare-title', compare),
       section('Promote or roll back', 'promote-title', promote),
       section('Runs', 'runs-title', parts.runs),
@@ -927,12 +989,14 @@
         list.slice().reverse().map((v) => v.error ? [`v${v.version}`, '–', badge('unreadable'), '–', '–', v.error.message, '–', ''] : [
           link(versionHref(name, v.version), `v${v.version}`),
           when(v.created_at),
-          badge(v.status),
+          approvalBadge(v),
           num(v.score),
           v.gate ? signed(v.gate.delta) : '–',
           v.gate ? txt(v.gate.reason) : '–',
           v.champion ? h('strong', { text: 'champion' }) : (v.served ? 'served before' : '–'),
-          v.champion ? '' : h('button', { type: 'button', class: 'quiet', text: 'Make champion…',
+          v.champion ? '' : v.approval && v.approval.state === 'awaiting' ? h('button', { type: 'button',
+            class: 'quiet', text: 'Approve or reject…', 'aria-label': `Approve or reject v${v.version}`,
+            onclick: () => approval.focusOn() }) : h('button', { type: 'button', class: 'quiet', text: 'Make champion…',
             'aria-label': `Make v${v.version} champion`,
             onclick: () => { promote.choose(v.version); promote.scrollIntoView({ block: 'center' }); } }),
         ]), 'No versions yet: start a run.', { status: 2 }, list.length));
@@ -967,6 +1031,7 @@
       swap(parts.chart, metricChart(name, model.primary_metric, model.metric_floor, list, moves.decay));
       choices.replaceChildren(...versionChoices(list));
       promote.update(list, model.champion_version);
+      approval.update(list);
       compare.update(list, model.champion_version);
       renderVersions();
       renderHistory();

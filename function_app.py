@@ -10,8 +10,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 import azure.functions as func
 
-from retrain.entrypoints import console, http_api, queue_worker, slack_interactions, timer
+from retrain.entrypoints import (
+    console,
+    feedback_api,
+    http_api,
+    queue_worker,
+    slack_interactions,
+    timer,
+)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (http_api.bp, timer.bp, queue_worker.bp, console.bp, slack_interactions.bp):
+for blueprint in (
+    http_api.bp,
+    timer.bp,
+    queue_worker.bp,
+    console.bp,
+    feedback_api.bp,
+    slack_interactions.bp,
+):
     app.register_functions(blueprint)

@@ -11,6 +11,8 @@
 // Champions (`champion`), former champions (`former_champion`, kept for rollbacks), versions
 // whose gate said promote (`promoted`), untagged blobs and every model card are never touched.
 // The app writes the tags (src/retrain/service/model_repository.py, ArtifactStatus).
+// Correction batches (`models/feedback/<MODEL>/...`, issue 27) are data: written once, never
+// tagged and never overwritten, so no rule touches them; they are kept.
 //
 // The app reaches storage with its system-assigned identity only (no keys): shared-key access
 // is off. tests/unit/test_infra.py parses this file and checks these promises.

@@ -107,6 +107,10 @@ class Settings:
     start_limit_per_model: int = 12
     start_limit_per_caller: int = 60
     start_limit_window_s: int = 3600
+    # corrections (POST /api/models/{name}/feedback): records per batch; batches one caller
+    # may send a minute, per instance (0: no limit)
+    feedback_max_records: int = 1000
+    feedback_per_minute: int = 60
     # Slack's signing secret: verifies the interaction requests of the Approve / Reject
     # buttons (entrypoints/slack_interactions.py); None: every such request is refused
     slack_signing_secret: Secret | None = None
@@ -197,6 +201,8 @@ class Settings:
             start_limit_per_model=reader.number("START_LIMIT_PER_MODEL", 12, int, 0, 100_000),
             start_limit_per_caller=reader.number("START_LIMIT_PER_CALLER", 60, int, 0, 100_000),
             start_limit_window_s=reader.number("START_LIMIT_WINDOW_S", 3600, int, 1, 7 * 86400),
+            feedback_max_records=reader.number("FEEDBACK_MAX_RECORDS", 1000, int, 1, 10_000),
+            feedback_per_minute=reader.number("FEEDBACK_PER_MINUTE", 60, int, 0, 100_000),
             slack_signing_secret=signing_secret,
             **engine,
         )

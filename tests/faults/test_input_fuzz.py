@@ -26,6 +26,8 @@ HTTP = {
     "get_version": ("GET", "models/x/versions/1", ("name", "version")),
     "set_champion": ("POST", "models/x/champion", ("name",)),
     "champion_history": ("GET", "models/x/history", ("name",)),
+    "post_feedback": ("POST", "models/x/feedback", ("name",)),
+    "feedback_summary": ("GET", "models/x/feedback", ("name",)),
     "decide_approval": ("POST", "models/x/versions/1/approval", ("name", "version")),
     "slack_interactions": ("POST", "slack/interactions", ()),
     "console_page": ("GET", "console", ()),
@@ -179,3 +181,48 @@ def test_every_http_function_is_fuzzed():
         if any(b.type == "httpTrigger" for b in fn.get_bindings())
     }
     assert http_functions - {"health"} <= set(HTTP)
+
+
+feedback_records = st.lists(
+    st.dictionaries(
+        st.sampled_from(["key", "features", "predicted", "true_label", "who", "when", "x"]),
+        json_values
+        | st.dictionaries(
+            st.sampled_from(["thickness_mm", "plant", "fire_retardant", "x"]), json_values
+        )
+        | st.sampled_from(
+            ["2026-11-20T08:15:00Z", "2026-11-20T08:15:00", "9999-12-31T00:00:00+14:00"]
+        ),
+    )
+    | json_values,
+    max_size=5,
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    batch_id=texts | st.integers() | st.none(),
+    records=feedback_records,
+    name=st.sampled_from(["KLASSE_ROH", "KLASSE_CORE", "x"]),
+)
+@example(
+    batch_id="b", records=[{"key": 1, "features": {"thickness_mm": 1e308 * 10}}], name="KLASSE_ROH"
+)
+@example(batch_id="b", records=[{"when": "0001-01-01T00:00:00+14:00"}], name="KLASSE_ROH")
+def test_no_feedback_batch_gets_a_500(quick_app, monkeypatch, batch_id, records, name):
+    """Corrections: any batch of any records is stored, refused or limited, never a 500."""
+    from retrain.entrypoints import feedback_api
+
+    monkeypatch.setattr(feedback_api, "RATE", feedback_api.CallerRate())
+    response, _ = http(
+        "post_feedback",
+        "POST",
+        f"models/{name}/feedback",
+        raw=json.dumps({"batch_id": batch_id, "records": records}).encode(),
+        route={"name": name},
+    )
+    _assert_4xx_json(response)

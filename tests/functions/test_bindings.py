@@ -36,6 +36,8 @@ def test_http_routes_methods_and_auth_levels():
         "champion_history": ("models/{name}/history", ["GET"]),
         "decide_approval": ("models/{name}/versions/{version}/approval", ["POST"]),
         "slack_interactions": ("slack/interactions", ["POST"]),
+        "post_feedback": ("models/{name}/feedback", ["POST"]),
+        "feedback_summary": ("models/{name}/feedback", ["GET"]),
         "health": ("health", ["GET"]),
         "console_page": ("console", ["GET"]),
         "console_asset": ("console/assets/{name}", ["GET"]),
@@ -137,4 +139,4 @@ def test_importing_the_app_loads_no_ml_library_and_reads_no_setting():
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == str(len(FUNCTIONS)) == "19"
+    assert done.stdout.strip() == str(len(FUNCTIONS)) == "21"

@@ -38,6 +38,24 @@ def test_every_route_answers_strict_json_on_the_demo_models(app):
         estimators.add(card["estimator"]["class"])
         bodies.append(card)
     bodies.append(_strict(http("get_version", route={"name": "NOPE", "version": "1"})[0]))
+    correction = {
+        "key": 7,
+        "predicted": "A",
+        "true_label": "B",
+        "who": "w",
+        "when": "2026-11-20T08:15:00Z",
+    }
+    bad = {**correction, "features": {"thickness_mm": "nan"}}  # a NaN sent as text: refused
+    route = {"name": "KLASSE_ROH"}
+    posted = http(
+        "post_feedback",
+        "POST",
+        "models/KLASSE_ROH/feedback",
+        {"batch_id": "b", "records": [correction, bad]},
+        route=route,
+    )[0]
+    assert posted.status == 201 and _strict(posted)["refused"][0]["index"] == 1
+    bodies.append(_strict(posted))
     refused = http(  # the seed models need no approval: 409 not_awaiting, strict JSON too
         "decide_approval",
         "POST",

@@ -22,6 +22,7 @@ import re
 import sys
 import types
 import typing
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,21 @@ def test_no_rule_touches_cards_champions_or_current_blobs_outside_the_tagged_one
         assert all(p.endswith("/") for p in prefixes)
     # a card is never tagged: only artifacts are (service/lifecycle.py, model_repository.py)
     assert "card.json" not in text
+
+
+def test_no_rule_ages_or_deletes_correction_batches(bicep):
+    """Corrections are data (issue 27): a batch blob is never tagged, so only a rule without
+    a tag filter could reach it, and none covers the models container's feedback/ prefix."""
+    from retrain.service import feedback_store
+
+    container = default(bicep, "artifactContainer")
+    blob = f"{container}/{feedback_store.key('KLASSE_ROH', 'b1', date(2026, 11, 1))}"
+    for rule in rules(bicep):
+        if "blobIndexMatch" in rule["definition"]["filters"]:
+            continue
+        for prefix in rule["definition"]["filters"]["prefixMatch"]:
+            resolved = prefix.replace("${artifactContainer}", container)
+            assert not blob.startswith(resolved), (rule["name"], prefix)
 
 
 def test_the_containers_and_queues_are_the_apps(bicep):

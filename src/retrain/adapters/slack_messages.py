@@ -138,7 +138,12 @@ def approval_blocks(record: RunRecord) -> list[dict[str, Any]]:
 
 
 def batch_message(
-    batch_id: str, records: list[RunRecord], *, final: bool, environment: str = "LOCAL"
+    batch_id: str,
+    records: list[RunRecord],
+    *,
+    final: bool,
+    environment: str = "LOCAL",
+    corrections: str | None = None,
 ) -> dict[str, Any]:
     """A batch's summary, one line per model: 'queued/running' at the start, outcomes at
     the end. The details of each run are in its thread (or its own message)."""
@@ -151,6 +156,8 @@ def batch_message(
     if len(sections) > room:
         dropped = sum(s.count("\n") + 1 for s in sections[room - 1 :])
         sections = [*sections[: room - 1], f"…and {dropped} more models"]
+    if corrections:  # the monthly summary's line on people's corrections (issue 27)
+        sections = [*sections[: room - 1], _cut(_esc(corrections), SECTION_CHARS)]
     blocks = [_header(title), *(_section(text) for text in sections)]
     summary = batch_line(records) if final else "details of each model follow in the thread"
     blocks.append(_context([f"*{_esc(environment)}*", _esc(summary), f"Batch `{_code(batch_id)}`"]))

@@ -83,7 +83,11 @@ class SlackNotifier:
         def send(transport: Transport) -> None:
             parent = _parent(batch) if transport.threads else None
             payload = batch_message(
-                batch_id, self._clean(records), final=True, environment=self.environment
+                batch_id,
+                self._clean(records),
+                final=True,
+                environment=self.environment,
+                corrections=scrub((batch or {}).get("corrections_line"), self.secrets),
             )
             if parent is not None:
                 try:

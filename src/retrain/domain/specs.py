@@ -128,6 +128,10 @@ class ModelSpec:
     # (None: ``tolerance``) below its card's. retrain_on_decay starts a run when it does.
     decay_tolerance: float | None = None
     retrain_on_decay: bool = False
+    # Corrections people sent (POST /api/models/{name}/feedback, domain/feedback.py):
+    # "ignore" them, "override" the label of the row with the same key_column value, or
+    # "append" them as extra rows. The same validation applies to them as to the rows.
+    corrections: str = "ignore"
     # Human approval (service/approval.py): "required" stores a candidate the gate would
     # promote as ``awaiting_approval``; a person approves it (Slack, CLI, console) within
     # approval_expires_days, or it never serves. "none": the gate alone promotes.
@@ -173,6 +177,13 @@ class ModelSpec:
             )
         if not isinstance(self.retrain_on_decay, bool):
             problems.append("retrain_on_decay must be True or False")
+        if self.corrections not in ("ignore", "override", "append"):
+            problems.append("corrections must be 'ignore', 'override' or 'append'")
+        elif self.corrections == "override" and self.key_column is None:
+            problems.append(
+                "corrections='override' needs a key_column (a correction replaces the label "
+                "of the row with its key)"
+            )
         if self.approval not in APPROVALS:
             problems.append(f"approval must be one of {', '.join(APPROVALS)}")
         if not (

@@ -113,7 +113,7 @@ def setting_names(exc: errors.ConfigError) -> list[str]:
     ]
 
 
-def json_body(req: func.HttpRequest, allowed: set[str]) -> dict[str, Any]:
+def json_body(req: func.HttpRequest, allowed: set[str], limit: int = MAX_BODY) -> dict[str, Any]:
     content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise BadRequest(
@@ -122,10 +122,8 @@ def json_body(req: func.HttpRequest, allowed: set[str]) -> dict[str, Any]:
             "unsupported_media_type",
         )
     raw = req.get_body() or b""
-    if len(raw) > MAX_BODY:
-        raise BadRequest(
-            f"body is {len(raw)} bytes; the limit is {MAX_BODY}", 413, "body_too_large"
-        )
+    if len(raw) > limit:
+        raise BadRequest(f"body is {len(raw)} bytes; the limit is {limit}", 413, "body_too_large")
     try:
         body = json.loads(raw or b"{}")
     except RecursionError:

@@ -43,6 +43,7 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "params": [p for p in params if not _same(p["a"], p["b"])],
         "data_window": {"a": a.get("data_window"), "b": b.get("data_window")},
         "rows": {"a": a.get("rows"), "b": b.get("rows")},
+        "corrections": {"a": a.get("corrections"), "b": b.get("corrections")},  # issue 27
         "same_rows": bool(fa.get("rows_sha256")) and fa.get("rows_sha256") == fb.get("rows_sha256"),
         "same_query": fa.get("query_sha256") == fb.get("query_sha256"),
         "feature_schema": _schema_changes(

@@ -31,7 +31,7 @@ from retrain.domain.errors import CorruptStateError, RetrainError
 from retrain.domain.ports import AlreadyExists
 from retrain.domain.runs import RunRecord, iso
 from retrain.domain.specs import ModelSpec
-from retrain.service import overview, stored
+from retrain.service import feedback, overview, stored
 from retrain.service.context import Services
 from retrain.service.decay_points import FOLDER as FOLDER  # re-exported: where points live
 from retrain.service.decay_points import point_key
@@ -138,7 +138,10 @@ def _score(
         since, result.note = window_start(svc.clock().date(), spec.months or 1), NO_WINDOW
     else:
         since = after.date()  # the query's window from that day; later rows are kept below
-    rows = scoring.new_rows(svc.source.load(spec, since, svc.max_rows), spec, after)
+    loaded, corrected = feedback.labelled(
+        svc, spec, svc.source.load(spec, since, svc.max_rows), since
+    )
+    rows = scoring.new_rows(loaded, spec, after)
     result.rows = len(rows.frame)
     result.window = {
         "column": column,
@@ -146,6 +149,7 @@ def _score(
         "first": rows.first,
         "last": rows.last,
         "unlabelled": rows.unlabelled,
+        **({"corrections": corrected} if corrected else {}),  # people's labels (issue 27)
     }
     if result.rows < MIN_ROWS:
         result.status = DecayStatus.NOT_ENOUGH_ROWS

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from retrain.domain.feedback import Correction
 from retrain.domain.ports import TrainingSource
 from retrain.domain.specs import ModelSpec
 
@@ -127,6 +128,16 @@ class LocalEngine:
 
     def load(self, spec: ModelSpec, since: date | None, max_rows: int | None) -> LocalRows:
         return LocalRows(self.source.load(spec, since, max_rows))
+
+    def with_corrections(
+        self, rows: LocalRows, spec: ModelSpec, corrections: list[Correction]
+    ) -> tuple[LocalRows, dict[str, int]]:
+        """The rows with people's corrections joined by ``spec.corrections``
+        (training/corrections.py), and the counts for the card."""
+        from retrain.training import corrections as joining
+
+        frame, counts = joining.join(rows.frame, spec, corrections)
+        return LocalRows(frame), counts
 
     def validate(
         self,

@@ -103,7 +103,21 @@ def _maybe_finish_batch(svc: Services, batch_id: str) -> None:
         return
     if not svc.runs.claim_batch_report(batch_id):
         return
+    if records[0].trigger == "timer":  # the monthly summary says what people corrected
+        batch = {**batch, "corrections_line": _corrections_line(svc, records)}
     try:
         svc.notifier.batch_finished(batch_id, records, batch)
     except Exception as exc:
         logger.warning("batch summary failed ({})", type(exc).__name__)
+
+
+def _corrections_line(svc: Services, records: list[RunRecord]) -> str | None:
+    """This month's corrections per model (service/feedback.py), best effort: a storage
+    problem leaves the line out, never the summary."""
+    from retrain.service.feedback import month_line
+
+    try:
+        return month_line(svc, [r.model for r in records if r.model in svc.registry])
+    except RetrainError as exc:
+        logger.warning("corrections line left out of the summary: {}", exc)
+        return None

@@ -33,6 +33,7 @@ from retrain.service import approval, overview
 from retrain.service import card as cards
 from retrain.service.attempt import Attempt, claim, held_elsewhere
 from retrain.service.context import Services
+from retrain.service.feedback import join as join_corrections
 from retrain.service.notify import announce
 from retrain.service.text_ablation import text_ablation
 from retrain.training import gate, holdout, serialize, text_card, validate
@@ -232,8 +233,11 @@ def _train(svc: Services, attempt: Attempt) -> None:
     record.summary["engine"] = _engine(engine, refused)
     with _stage(attempt, Stage.LOAD):
         rows = engine.load(spec, since, svc.max_rows)
+        rows, corrections = join_corrections(svc, engine, spec, rows, since)  # issue 27
         window = _outside(svc, spec, since) if since and rows.count < spec.min_rows else None
     record.summary.update(rows_loaded=rows.count, data_window=rows.window(spec, since))
+    if corrections:
+        record.summary["corrections"] = corrections
     svc.progress.rows(record.model, rows.count)
     logger.info("loaded {} rows{}", rows.count, f" since {since}" if since else " (all rows)")
 
@@ -278,6 +282,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
             {
                 **_card(svc, record, spec, rows, checked, data, pipeline, metrics, decision, since),
                 "feature_importance": importance,
+                **({"corrections": corrections} if corrections else {}),
                 **({"text_ablation": ablation} if ablation else {}),
             },
         )

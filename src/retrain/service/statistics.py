@@ -33,6 +33,7 @@ from typing import Any
 from retrain.domain.errors import CorruptStateError
 from retrain.domain.runs import RunRecord, RunStatus, iso
 from retrain.service.context import Services
+from retrain.service.feedback import received_since
 from retrain.service.parallel import read_all
 
 MIN_DAYS, DEFAULT_DAYS, MAX_DAYS = 1, 90, 3650
@@ -154,16 +155,28 @@ def compute(svc: Services, days: int = DEFAULT_DAYS) -> dict[str, Any]:
     overall = Tally()
     for tally in tallies.values():
         overall.merge(tally)
+    corrections = read_all(lambda n: received_since(svc, svc.registry.get(n), since), names)
     body: dict[str, Any] = {
         "days": days,
         "since": iso(since),
         "until": iso(now),
-        "models": [{"model": name, **tallies[name].to_json()} for name in names],
-        "overall": overall.to_json(),
+        "models": [
+            {"model": name, **tallies[name].to_json(), "corrections": c}
+            for name, c in zip(names, corrections, strict=True)
+        ],
+        "overall": {**overall.to_json(), "corrections": _all_corrections(corrections)},
     }
     if unreadable:
         body["unreadable"] = sorted(unreadable)
     return body
+
+
+def _all_corrections(per_model: list[dict[str, Any]]) -> dict[str, Any]:
+    """People's corrections over every model (service/feedback.py ``received_since``)."""
+    received = sum(c["received"] for c in per_model)
+    agreed = sum(c["agreed"] for c in per_model)
+    share = round(agreed / received, 4) if received else None
+    return {"received": received, "agreed": agreed, "agreement": share}
 
 
 def _move(entry: dict[str, Any]) -> tuple[datetime, int, int | None] | None:

@@ -89,6 +89,7 @@ def _commands() -> list[Command]:
     """Every subcommand: each module lists its own in ``COMMANDS``; shown in ORDER, then
     the rest (a new module's commands only need adding here)."""
     from retrain.entrypoints.cli import approval, console, decay, inspect, stats, train, versions
+    from retrain.entrypoints.cli import feedback as feedback_cli
 
     found = [
         *train.COMMANDS,
@@ -98,6 +99,7 @@ def _commands() -> list[Command]:
         *decay.COMMANDS,
         *console.COMMANDS,
         *approval.COMMANDS,
+        *feedback_cli.COMMANDS,
     ]
     return sorted(found, key=lambda c: ORDER.index(c.name) if c.name in ORDER else len(ORDER))
 

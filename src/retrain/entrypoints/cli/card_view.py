@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from retrain.domain.feedback import used_text
 from retrain.entrypoints.cli.tables import Column, pairs, score, table, when, yes_no
 from retrain.service.report import comparison_text, holdout_text
 
@@ -44,6 +45,7 @@ def card_text(card: dict[str, Any], champion: bool) -> str:
         ("rows", " · ".join(f"{rows[k]:,} {k}" for k in ("loaded", "train", "test") if k in rows)),
         ("window", f"since {window.get('since')}: {window.get('first')} .. {window.get('last')}"),
         ("holdout", holdout_text(card.get("holdout"))),
+        ("corrections", used_text(card.get("corrections"))),
         ("classes", _counts(card.get("class_distribution") or {})),
         ("rows sha256", str(fingerprint.get("rows_sha256", "-"))[:16] + "…"),
         ("query sha256", str(fingerprint.get("query_sha256", "-"))[:16] + "…"),

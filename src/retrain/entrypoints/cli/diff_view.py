@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from retrain.domain.feedback import used_text
 from retrain.entrypoints.cli.tables import Column, cell, pairs, score, table, yes_no
 from retrain.service.compare import compare
 
@@ -47,6 +48,10 @@ def diff_text(d: dict[str, Any]) -> str:
     data += [
         (f"rows {v}", " · ".join(f"{r[k]:,} {k}" for k in ("loaded", "train", "test") if k in r))
         for v, r in ((va, rows["a"]), (vb, rows["b"]))
+    ]
+    data += [
+        (f"corrections {v}", used_text(c))
+        for v, c in ((va, d["corrections"]["a"]), (vb, d["corrections"]["b"]))
     ]
     data += [("same rows", yes_no(d["same_rows"])), ("same query", yes_no(d["same_query"]))]
     out.append("Data\n" + "\n".join(pairs(data)))

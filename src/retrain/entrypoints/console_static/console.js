@@ -660,6 +660,7 @@
         .filter((p) => !same(p.a, p.b)),
       data_window: { a: get(a, 'data_window'), b: get(b, 'data_window') },
       rows: { a: get(a, 'rows'), b: get(b, 'rows') },
+      corrections: { a: get(a, 'corrections'), b: get(b, 'corrections') },
       same_rows: Boolean(fa.rows_sha256) && get(fa, 'rows_sha256') === get(fb, 'rows_sha256'),
       same_query: get(fa, 'query_sha256') === get(fb, 'query_sha256'),
       feature_schema: schemaChanges(obj(a.feature_schema), obj(b.feature_schema)),
@@ -957,7 +958,7 @@
     const enc = encodeURIComponent(name);
     const parts = {
       head: h('div', {}), chart: h('div', {}), versions: h('div', {}),
-      runs: h('div', {}), history: h('div', {}),
+      runs: h('div', {}), history: h('div', {}), feedback: h('div', {}),
     };
     const choices = h('datalist', { id: 'version-choices' });
     const promote = promoteForm(name, () => loadModel());
@@ -972,6 +973,7 @@
       section('Compare two versions', 'compare-title', compare),
       section('Promote or roll back', 'promote-title', promote),
       section('Runs', 'runs-title', parts.runs),
+      section('Corrections from people', 'feedback-title', parts.feedback),
       section('Alias history', 'history-title', parts.history), choices);
     let list = [];
     let history = [];
@@ -1016,8 +1018,10 @@
     }
 
     async function loadModel() {
-      const [models, versions, moves] = await Promise.all([
-        api('models'), api(`models/${enc}/versions`), api(`models/${enc}/history`)]);
+      const [models, versions, moves, corrections] = await Promise.all([
+        api('models'), api(`models/${enc}/versions`), api(`models/${enc}/history`),
+        api(`models/${enc}/feedback`).catch(() => null)]);
+      swap(parts.feedback, feedbackPanel(corrections));
       const model = models.models.find((m) => m.name === name) || {};
       swap(parts.head, dl([
         ['Predicts', model.description],
@@ -1058,8 +1062,27 @@
     await poll(loadRuns);
   }
 
+  /** People's corrections of a model (GET models/{name}/feedback, service/feedback.py). */
+  function feedbackPanel(fb) {
+    if (!fb) return h('p', { class: 'empty', text: 'The corrections could not be read.' });
+    const m = obj(fb.this_month);
+    return h('div', {},
+      dl([
+        ['This month', `${plural(m.received || 0, 'correction')} in ${m.batches === 1 ? '1 batch' : `${count(m.batches)} batches`}` +
+          (m.refused ? `, ${count(m.refused)} records refused` : '')],
+        ['Live agreement', typeof m.agreement === 'number'
+          ? `${pct(m.agreement)}: the prediction was right in ${count(m.agreed)} of ${count(m.received)} corrections`
+          : '– (no corrections this month)'],
+        ['Training uses them', fb.mode === 'override' || fb.mode === 'append' ? fb.mode : 'no (corrections="ignore")'],
+      ]),
+      table('Newest disagreements', ['When', 'Row', 'Predicted', 'True label', 'Who'],
+        (fb.newest_disagreements || []).map((d) => [when(d.when), d.key === null ? 'by features' : txt(d.key),
+          txt(d.predicted), txt(d.true_label) + (d.unknown_class ? ' (a class the champion does not know)' : ''), txt(d.who)]),
+        'No disagreements received.'));
+  }
+
   function runsColumns(runs, withModel) {
-    const columns = ['Run', ...(withModel ? ['Model'] : []), 'Status', 'Stage', 'Trigger', 'Created', 'Duration', 'Outcome', 'Version'];
+    const columns = ['Run', ...(withModel ? ['Model'] : []), 'Status', 'Stage', 'Trigger', 'Created', 'Duration', 'Outcome', 'vs champion', 'Version'];
     return [columns, runs.map((r) => [
       link(runHref(r.run_id), r.run_id),
       ...(withModel ? [link(modelHref(r.model), r.model)] : []),
@@ -1359,6 +1382,11 @@
   function holdoutText(rule) {  // the card says it in words (training/holdout.py)
     return rule ? txt(rule.description) : 'a random split (before holdout rules)';
   }
+  function correctionsText(c) {  // people's corrections the run used (service/feedback.py)
+    if (!c || typeof c !== 'object') return 'none (corrections="ignore")';
+    return `${txt(c.mode)}: ${count(c.used)} used of ${count(c.received)} received, ${count(c.refused)} refused, ` +
+      `${count(c.unmatched)} without a row` + (c.first ? ` (sent ${txt(c.first).slice(0, 10)} to ${txt(c.last).slice(0, 10)})` : '');
+  }
 
   async function versionView(name, version) {
     const actions = h('p', { class: 'actions' });
@@ -1387,6 +1415,7 @@
         gate.comparison ? ['Compared on the same rows', comparisonText(gate.comparison)] : null,
         gate.comparison ? ['Rows unseen by the champion by', gate.comparison.basis] : null,
         ['Holdout', holdoutText(card.holdout)],
+        ['Corrections', correctionsText(card.corrections)],
         ['Created', when(card.created_at)],
         ['Run', card.run_id ? link(runHref(card.run_id), card.run_id) : '–'],
         ['Rows', `${count(rows.loaded)} loaded, ${count(rows.train)} train, ${count(rows.test)} test`],
@@ -1485,6 +1514,7 @@
           ['Train rows', count(ra.train), count(rb.train)],
           ['Test rows', count(ra.test), count(rb.test)],
           ['Holdout', holdoutText(a.holdout), holdoutText(b.holdout)],
+          ['Corrections', correctionsText(d.corrections.a), correctionsText(d.corrections.b)],
         ]),
         dl([['Same rows', d.same_rows ? 'yes' : 'no'], ['Same query', d.same_query ? 'yes' : 'no']])),
       section('Features', 'cmp-schema-title', table('Feature changes', ['Change', 'Kind', 'Column'],

@@ -1305,6 +1305,7 @@
         dl([
           ['Model', link(modelHref(r.model), r.model)],
           ['Status', badge(r.status)], ['Stage', r.stage],
+          r.status === 'running' ? ['Progress', progressOf(r.progress)] : null,
           ['Outcome', r.outcome ? badge(r.outcome) : '–'],
           ['Version', r.version ? link(versionHref(r.model, r.version), `v${r.version}`) : '–'],
           ['Trigger', txt(r.trigger) + (r.dry_run ? ' (dry run)' : '')], ['Reason', r.reason],
@@ -1331,6 +1332,19 @@
       return ACTIVE.has(r.status) ? 1500 : 0;
     }
     await poll(load);
+  }
+
+  /** A running run's progress from its status: a bar, the share of the run and, in the fit,
+      the boosting rounds done of those planned (early stopping may end the fit sooner). */
+  function progressOf(progress) {
+    const p = obj(progress);
+    if (typeof p.fraction !== 'number') return 'not reported yet';
+    const share = Math.round(Math.max(0, Math.min(1, p.fraction)) * 100);
+    const rounds = typeof p.rounds_done === 'number' && typeof p.rounds_planned === 'number'
+      ? `, ${p.rounds_done} of at most ${p.rounds_planned} boosting rounds` : '';
+    return h('span', { class: 'progress' },
+      h('progress', { max: '100', value: String(share), 'aria-label': `Run progress: ${share} %` }),
+      ` ${share} % · ${txt(p.stage)}${rounds}`);
   }
 
   function bar(fraction) {

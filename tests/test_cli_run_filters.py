@@ -43,7 +43,7 @@ def test_the_filters_choose_as_the_http_route_does(env, capsys):
 def test_the_table_shows_the_change_against_the_champion(env, capsys):
     assert main(["runs", "--batch", "20261101T000000Z-monthly"], env) == 0
     out = capsys.readouterr().out
-    assert "vs champion" in out.splitlines()[0]
+    assert out.splitlines()[0].split()[4] == "delta"  # candidate minus champion
     lines = {line.split()[0]: line for line in out.splitlines()[2:]}
     assert "+0.0100" in lines["20261101T000000Z-ARTFAM_ROH-monthly"]
     assert "-0.0500" in lines["20261101T000000Z-KLASSE_CORE-monthly"]

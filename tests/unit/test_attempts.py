@@ -130,9 +130,15 @@ def test_a_superseded_attempt_stops_without_publishing(svc, clock):
     first.start()
     assert gate.entered.wait(30)
     clock.advance(500)  # its heartbeat is long overdue: another delivery takes over
+    gate.entered.clear()
+    taken: list = []
+    taker = threading.Thread(target=lambda: taken.append(execute_run(svc, run_id)))
+    taker.start()
+    assert gate.entered.wait(30)  # the second delivery holds the run (it claims, then loads)
     gate.release.set()  # ...and the stalled one wakes up at the same time
-    second = execute_run(svc, run_id)
+    taker.join()
     first.join()
+    (second,) = taken
     final = svc.runs.get(run_id)
     assert final.status is RunStatus.SUCCEEDED and final.attempts == 2
     assert second.version == final.version

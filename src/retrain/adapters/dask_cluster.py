@@ -26,6 +26,7 @@ from retrain.domain.errors import BackendError, RetrainError
 WATCH_S = 2.0  # how often a waiting step asks the scheduler (and a fit checks its workers)
 GRACE_S = 3.0  # a fit's task failed: how long the scheduler may take to see a worker leave
 PING_S = 3.0  # /api/health's question to the scheduler (the health deadline is 4 s)
+LOAD_CODE_S = 120.0  # the scheduler's first import of the tasks' code (once per scheduler)
 SHARE_BYTES = 10_000  # larger keyword arguments travel as data under a key of their own
 T = TypeVar("T")
 
@@ -171,6 +172,7 @@ class DaskCluster:
         self.address, self.timeout_s = address, timeout_s
         self.connect_timeout_s = connect_timeout_s
         self._client = client
+        self._code_loaded: Any = None  # the client whose scheduler has the tasks' code
         self._lock = threading.Lock()
 
     def client(self) -> Any:
@@ -235,15 +237,39 @@ class DaskCluster:
             client, what, lambda: client.run_on_scheduler(fn, callback_timeout=seconds, **kwargs)
         )
 
-    def _answer(self, client: Any, what: str, ask: Callable[[], T]) -> T:
+    def load_code(self, client: Any, ready: Callable[[], Any]) -> None:
+        """Have the scheduler import the tasks' module (that of ``ready``, a function of it)
+        once per client, before a step asks it anything within DASK_CONNECT_TIMEOUT_S.
+        distributed unpickles every task on the scheduler: the first one imports pandas,
+        scikit-learn and the app there, and the fit's tracker imports xgboost.dask, each with
+        the scheduler's event loop blocked (5-6 s and 1.6 s on a slow machine, more when the
+        machine is shared), which a waiting step would take for a scheduler gone silent."""
+        if client is self._code_loaded:
+            return
+        seconds = LOAD_CODE_S
+        self._answer(
+            client,
+            "while it imported the training code",
+            lambda: client.run_on_scheduler(ready, callback_timeout=seconds),
+            seconds,
+        )
+        self._code_loaded = client
+
+    def _answer(
+        self, client: Any, what: str, ask: Callable[[], T], seconds: float | None = None
+    ) -> T:
         if client.status != "running":
             raise _SchedulerLost()
         try:
             return ask()
         except TimeoutError:
+            bound = (
+                f"{seconds:g} s"
+                if seconds
+                else f"{self.connect_timeout_s:g} s " + ("(DASK_CONNECT_TIMEOUT_S)")
+            )
             raise BackendError(
-                f"the Dask scheduler {self.address} did not answer ({what}) within "
-                f"{self.connect_timeout_s:g} s (DASK_CONNECT_TIMEOUT_S)"
+                f"the Dask scheduler {self.address} did not answer ({what}) within {bound}"
             ) from None
         except Exception:
             if client.status != "running":

@@ -208,6 +208,7 @@ class DaskEngine:
             "Dask: {} rows in {} partitions on {}", plan.rows, len(plan.conditions), self.address
         )
         with self.dask.step("reading partitions", run):
+            self.dask.load_code(client, tasks.ready)
             reads = run.track(
                 client.submit(
                     tasks.read_partition,

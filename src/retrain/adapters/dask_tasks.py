@@ -22,6 +22,15 @@ from retrain.training import evaluate, holdout, summary
 from retrain.training.features import feature_frame
 
 
+def ready() -> bool:
+    """Run on the scheduler before a run's first step: unpickling it imports this module
+    there, and it imports xgboost.dask, whose tracker the fit starts there
+    (dask_cluster.DaskCluster.load_code)."""
+    import xgboost.dask  # noqa: F401 - imported for the scheduler, not used here
+
+    return True
+
+
 def read_partition(
     database: postgres_partitions.Database,
     spec: ModelSpec,

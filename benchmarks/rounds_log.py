@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -23,15 +24,11 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 from xgboost import XGBClassifier
 
-CATEGORICAL = (
-    "plant",
-    "product_line",
-    "surface",
-    "decor_code",
-    "glue_system",
-    "emission_class",
-    "customer_segment",
-)
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+
+from retrain.classifiers.artfam_roh import SPEC  # noqa: E402 - after the path above
+
 QUERY = """
     SELECT plant, product_line, thickness_mm, length_mm, width_mm, density_kg_m3, surface,
            decor_code, glue_system, emission_class, moisture_resistant, fire_retardant,
@@ -62,9 +59,9 @@ def main() -> None:
     with sqlite3.connect(args.db) as con:
         frame = pd.read_sql(QUERY, con, params=(args.rows,))
     target = frame.pop("target")
-    for column in CATEGORICAL:
+    for column in SPEC.features.categorical:
         frame[column] = frame[column].astype("category")
-    for column in ("moisture_resistant", "fire_retardant"):
+    for column in SPEC.features.boolean:
         frame[column] = frame[column].astype(float)
     _, codes = np.unique(target, return_inverse=True)
     rest, test = train_test_split(

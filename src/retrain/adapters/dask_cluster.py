@@ -263,11 +263,8 @@ class DaskCluster:
         try:
             return ask()
         except TimeoutError:
-            bound = (
-                f"{seconds:g} s"
-                if seconds
-                else f"{self.connect_timeout_s:g} s " + ("(DASK_CONNECT_TIMEOUT_S)")
-            )
+            setting = f"{self.connect_timeout_s:g} s (DASK_CONNECT_TIMEOUT_S)"
+            bound = f"{seconds:g} s" if seconds else setting
             raise BackendError(
                 f"the Dask scheduler {self.address} did not answer ({what}) within {bound}"
             ) from None

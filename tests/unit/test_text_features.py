@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from retrain.adapters import demo_data
 from retrain.classifiers.estimators import xgboost_hist
 from retrain.domain.specs import Features, TextOptions
-from retrain.training import drift, serialize, text_card
+from retrain.training import drift, serialize, text_card, text_stats
 from retrain.training.features import build_pipeline, feature_frame
 from retrain.training.profile import profile
 from retrain.training.validate import validate
@@ -182,6 +183,29 @@ texts = st.lists(
     min_size=1,
     max_size=300,
 )
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.integers(-999, 999),
+            st.text(alphabet=st.sampled_from("aZ9_ İßé\t\n\u2028\x1f.-,\u00a0"), max_size=15),
+            st.text(max_size=15),
+        ),
+        max_size=60,
+    ),
+    chunk_rows=st.integers(1, 7),
+)
+def test_token_counts_are_those_of_a_regex_over_each_lowercased_text(values, chunk_rows):
+    """The whitespace-pieces shortcut counts exactly what TextTfidf's token pattern finds in
+    each text (any whitespace, punctuation, non-Latin case rules, numbers, chunk borders)."""
+    series = pd.Series(values, dtype=object)
+    expected: Counter[str] = Counter()
+    for text in series.dropna().astype(str):
+        expected.update(re.findall(text_stats.TOKEN, text.lower()))
+    assert text_stats.token_counts(series, chunk_rows=chunk_rows) == expected
 
 
 @settings(max_examples=60, derandomize=True, deadline=None)

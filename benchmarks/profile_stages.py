@@ -44,6 +44,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "threads_1": {"n_jobs": 1},
     # XGBoost 3.2 splits no categories in multi-output trees: on the codes, as numbers
     "multi_output_tree": {"multi_strategy": "multi_output_tree", "native": False},
+    # early stopping on the validation error (the primary metric's nearest XGBoost metric)
+    "error_stop": {"eval_metric": "merror", "early_stopping_rounds": 5},
+    "error_stop_10": {"eval_metric": "merror", "early_stopping_rounds": 10},
+    # ... with each leaf's step capped: the boosting no longer diverges at 1M rows
+    "step_cap": {"max_delta_step": 5, "eval_metric": "merror", "early_stopping_rounds": 5},
+    "step_cap_10": {"max_delta_step": 5, "eval_metric": "merror", "early_stopping_rounds": 10},
+    "step_cap_logloss": {"max_delta_step": 5},
 }
 
 

@@ -50,7 +50,10 @@ SPEC = dataclasses.replace(  # the seed spec (key_column and all) without its te
     BASE,
     name="KLASSE_ROH_DASK",
     features=dataclasses.replace(BASE.features, text=()),  # text trains in-process
-    estimator=lambda: xgboost_hist(n_estimators=60, max_depth=4),
+    # the seed's stopping rule: the class-weighted validation error, patience 10
+    estimator=lambda: xgboost_hist(
+        n_estimators=60, max_depth=4, early_stopping_rounds=10, stop_on="error"
+    ),
 )
 
 
@@ -214,6 +217,8 @@ def test_runs_on_dask_publish_a_loadable_pipeline_scored_like_local_training(
     assert card2["data_fingerprint"] == card1["data_fingerprint"]
     assert card1["rows"]["train"] + card1["rows"]["test"] == card1["data_profile"]["rows"]
     assert card1["estimator"]["class"] == "xgboost.sklearn.XGBClassifier"
+    assert card1["estimator"]["params"]["eval_metric"] == "merror"  # four classes
+    assert card1["estimator"]["rounds"]["used"] <= card1["estimator"]["rounds"]["trained"]
     assert card1["engine"] == {"name": "dask"} == first.summary["engine"]
     assert {f["rule"] for f in card1["validation_findings"]} >= {"target_null"}
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import xgboost
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.utils.class_weight import compute_sample_weight
 from xgboost import XGBClassifier
 
 from retrain.classifiers.estimators import xgboost_hist
-from retrain.training import fit, serialize
+from retrain.training import assemble, fit, serialize
 from retrain.training.estimators import EncodedLabelClassifier
 from tests.fakes import toy_frame, toy_spec
 
@@ -86,6 +89,47 @@ def test_balanced_accuracy_weighs_classes_equally_and_other_metrics_do_not():
     spec = toy_spec(estimator=quick, primary_metric="balanced_accuracy")
     assert fit.build_pipeline(spec).named_steps["classifier"].class_weight == "balanced"
     assert fit.build_pipeline(toy_spec()).named_steps["classifier"].class_weight is None
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_stopping_on_the_error_watches_the_class_weighted_error(n_classes: int) -> None:
+    """``stop_on="error"`` with class weights: XGBoost's error metric of the right name for
+    the class count, the kept round is its first minimum, and it is the class-weighted
+    error of the validation rows."""
+    rng = np.random.default_rng(n_classes)
+    X = rng.normal(size=(3000, 2)).astype(np.float32)
+    noisy = X[:, 0] + 0.7 * rng.normal(size=3000)
+    labels = np.array(["a", "b", "c"])[np.digitize(noisy, [0.9, 1.8][: n_classes - 1])]
+    estimator = quick(n_estimators=200, early_stopping_rounds=5, stop_on="error")
+    classifier = EncodedLabelClassifier(estimator, class_weight="balanced").fit(X, labels)
+    log = classifier.estimator_.evals_result()["validation_0"]
+    name = "merror" if n_classes > 2 else "error"
+    assert list(log) == [name]
+    assert classifier.rounds_ == int(np.argmin(log[name])) + 1
+    codes = classifier.label_encoder_.transform(labels)
+    _, val = classifier._validation_rows(estimator, codes)
+    weights = compute_sample_weight("balanced", codes)[val]
+    for k in (1, classifier.rounds_):
+        predicted = classifier.estimator_.predict(X[val], iteration_range=(0, k))
+        wrong = weights @ (predicted != codes[val]) / weights.sum()
+        assert log[name][k - 1] == pytest.approx(wrong, abs=1e-5)
+        # the weights are the training rows' class shares; the stratified validation rows
+        # hold nearly the same, so this is one minus their balanced accuracy, nearly
+        expected = 1 - balanced_accuracy_score(codes[val], predicted)
+        assert log[name][k - 1] == pytest.approx(expected, abs=2e-3)
+
+
+def test_the_dask_engine_s_parameters_name_the_error_for_the_class_count() -> None:
+    spec = toy_spec(estimator=lambda: xgboost_hist(early_stopping_rounds=5, stop_on="error"))
+    assert assemble.xgboost_setup(spec, [10, 20])[0]["eval_metric"] == "error"
+    assert assemble.xgboost_setup(spec, [10, 20, 5])[0]["eval_metric"] == "merror"
+    plain = toy_spec(estimator=xgboost_hist)
+    assert assemble.xgboost_setup(plain, [10, 20, 5])[0]["eval_metric"] is None
+
+
+def test_stop_on_takes_only_what_it_knows() -> None:
+    with pytest.raises(ValueError, match="stop_on"):
+        xgboost_hist(stop_on="f1")
 
 
 def test_two_classes_and_a_frame_input_work():

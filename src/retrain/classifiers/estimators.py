@@ -11,6 +11,8 @@ def xgboost_hist(
     learning_rate: float = 0.3,
     seed: int = 42,
     early_stopping_rounds: int | None = None,
+    stop_on: str = "log_loss",
+    max_delta_step: float = 0.0,
 ) -> Any:
     """XGBoost ``hist``, the default for tables of numbers and categories.
 
@@ -20,10 +22,19 @@ def xgboost_hist(
     Measured against plain XGBoost on public tables (docs/quality.md): early stopping on the
     validation log-loss stopped before the best macro-F1 and was dropped from the default.
 
-    ``early_stopping_rounds`` (the seed classifiers set 20): a 10 % validation split picks
+    ``early_stopping_rounds`` (the seed classifiers set 10): a 10 % validation split picks
     the round count, ``n_estimators`` is the cap, and the fit that stopped is the model
     (training/estimators.py). Faster on tables whose loss flattens early
-    (docs/benchmarks.md). Two threads: a Functions instance has two cores."""
+    (docs/benchmarks.md). Two threads: a Functions instance has two cores.
+
+    ``stop_on="error"``: early stopping watches the validation error (weighted by the
+    class weights, so for ``balanced_accuracy`` it is one minus that metric, up to the
+    stratified split's rounding) instead of the log-loss, which with class weights or a
+    diverging fit keeps training rounds that hardly change a prediction.
+    ``max_delta_step`` caps each leaf's step (XGBoost's own, 0 = none): 5 keeps a 51-class
+    fit at 1M rows from diverging (docs/benchmarks.md, "Stopping")."""
+    if stop_on not in ("log_loss", "error"):
+        raise ValueError(f"stop_on is 'log_loss' or 'error', not {stop_on!r}")
     from xgboost import XGBClassifier
 
     return XGBClassifier(
@@ -36,6 +47,9 @@ def xgboost_hist(
         n_jobs=2,
         random_state=seed,
         early_stopping_rounds=early_stopping_rounds,
+        # "merror"; training/estimators.py makes it "error" for two classes
+        eval_metric="merror" if stop_on == "error" else None,
+        max_delta_step=max_delta_step or None,
     )
 
 

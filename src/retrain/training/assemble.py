@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 
 from retrain.domain.specs import ModelSpec
-from retrain.training.estimators import feature_types
+from retrain.training.estimators import error_metric, feature_types
 from retrain.training.features import build_pipeline
 
 
@@ -66,6 +66,7 @@ def xgboost_setup(
     them (``class_rows``: training rows per class code)."""
     classifier = build_pipeline(spec).named_steps["classifier"]
     params = spec.estimator().get_params()
+    params |= error_metric(params, len(class_rows))
     if classifier.categorical_features and params.get("feature_types", "") is None:
         params["feature_types"] = feature_types(
             classifier.categorical_features, len(spec.features.all)

@@ -57,6 +57,7 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
         codes = self.label_encoder_.transform(labels)
         del labels
         estimator = self._declare_categories(clone(self.estimator), X.shape[1])
+        estimator.set_params(**error_metric(estimator.get_params(), len(self.classes_)))
         if self.native_categories_ and not isinstance(X, np.ndarray):  # sparse: say which
             estimator.set_params(feature_types=feature_types(self.categorical_features, X.shape[1]))
         if self.native_categories_ and isinstance(X, np.ndarray):
@@ -158,6 +159,15 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         return np.asarray(self.estimator_.predict_proba(self._input(X)))
+
+
+def error_metric(params: dict[str, Any], n_classes: int) -> dict[str, Any]:
+    """The parameter change that makes an XGBoost model's error metric fit its class count
+    (XGBoost calls it "merror" for three or more classes and "error" for two, and stops on
+    the other one). No change for any other metric or estimator."""
+    if params.get("eval_metric") not in ("error", "merror"):
+        return {}
+    return {"eval_metric": "merror" if n_classes > 2 else "error"}
 
 
 def feature_types(categorical: Sequence[int], n_columns: int) -> list[str]:

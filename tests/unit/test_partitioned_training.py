@@ -85,6 +85,10 @@ def test_metrics_from_added_confusion_counts_equal_metrics_on_all_rows():
     model = Fixed(predicted)
     parts = [evaluate.confusion_counts(model, X.iloc[i::4], y.iloc[i::4]) for i in range(4)]
     assert evaluate.evaluate_counts(sum(parts, Counter())) == evaluate.evaluate(model, X, y)
+    # ... and equal scikit-learn's metrics on every row, unweighted (what evaluate computed
+    # before it counted pairs first)
+    every_row = evaluate._metrics(np.asarray(y, dtype=object), predicted.astype(object), None)
+    assert evaluate.evaluate(model, X, y) == every_row
 
 
 def test_the_hash_holdout_is_stable_and_does_not_depend_on_partitioning():

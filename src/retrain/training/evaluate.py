@@ -19,7 +19,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from retrain.training import holdout
+from retrain.training import gate, holdout
 
 
 def evaluate(model: Any, X: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
@@ -27,8 +27,11 @@ def evaluate(model: Any, X: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
 
 
 def scores(y: pd.Series, predicted: Any) -> dict[str, Any]:
-    """``evaluate``'s metrics from predictions already made."""
-    return _metrics(np.asarray(y, dtype=object), np.asarray(predicted, dtype=object), None)
+    """``evaluate``'s metrics from predictions already made: counted as (true, predicted)
+    pairs first, so scikit-learn sees a few hundred weighted rows instead of every row
+    (200,000 holdout rows of 51 classes: 0.11 s instead of 3.9 s, the same numbers)."""
+    pairs = zip(np.asarray(y, dtype=object), np.asarray(predicted, dtype=object), strict=True)
+    return evaluate_counts(Counter(pairs))
 
 
 def confusion_counts(model: Any, X: pd.DataFrame, y: pd.Series) -> Counter[tuple[str, str]]:
@@ -107,11 +110,18 @@ def _metrics(y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) 
     }
 
 
-SCORES = {
-    "accuracy": accuracy_score,
-    "balanced_accuracy": balanced_accuracy_score,
-    "macro_f1": lambda t, p: f1_score(t, p, average="macro", zero_division=0),
-}
+def block_scores(y_true: np.ndarray, predicted: np.ndarray, metric: str) -> np.ndarray:
+    """``metric`` of each row of ``predicted`` (blocks x rows) against ``y_true``, as
+    scikit-learn's ``accuracy_score``, ``balanced_accuracy_score`` or macro ``f1_score``
+    (``zero_division=0``) gives it, in one vectorised pass: 40 scikit-learn calls on 1,000 rows each
+    took longer than predicting the 40,000 rows (issue 26.6)."""
+    codes, labels = pd.factorize(np.concatenate([y_true, predicted.ravel()]))
+    n = len(labels)
+    t, p = codes[: len(y_true)], codes[len(y_true) :].reshape(predicted.shape)
+    pairs = t[None, :] * n + p  # (true, predicted) as one number per row
+    table = np.stack([np.bincount(row, minlength=n * n) for row in pairs]).astype(np.float64)
+    kinds = np.flatnonzero(table.any(axis=0))
+    return gate.table_scores(table[:, kinds], kinds // n, kinds % n, n, metric)
 
 
 def feature_importance(
@@ -134,7 +144,6 @@ def feature_importance(
         X, y = X.iloc[picked], y.iloc[picked]
     X = X.reset_index(drop=True)
     y_true = np.asarray(y, dtype=object)
-    score = SCORES[metric]
     blocks = [X]
     for column in X.columns:
         for _ in range(repeats):
@@ -142,8 +151,8 @@ def feature_importance(
             shuffled[column] = X[column].to_numpy()[rng.permutation(len(X))]
             blocks.append(shuffled)
     predicted = np.asarray(model.predict(pd.concat(blocks, ignore_index=True)), dtype=object)
-    scores = [float(score(y_true, chunk)) for chunk in np.split(predicted, len(blocks))]
-    base, drops = scores[0], np.array(scores[1:]).reshape(len(X.columns), repeats)
+    scores = block_scores(y_true, predicted.reshape(len(blocks), len(X)), metric)
+    base, drops = scores[0], scores[1:].reshape(len(X.columns), repeats)
     features = [
         {
             "feature": str(column),

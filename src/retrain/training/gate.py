@@ -116,7 +116,7 @@ def paired(
     rng = np.random.default_rng(seed)
     drawn = rng.multinomial(rows, counts / rows, size=resamples) if rows else counts[None, :0]
     table = np.vstack([counts[None, :], drawn]).astype(np.float64)
-    scores = [_metric(table, t, p, len(labels), metric) for p in (c, h)]
+    scores = [table_scores(table, t, p, len(labels), metric) for p in (c, h)]
     diffs = scores[0][1:] - scores[1][1:]
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(diffs, [tail, 100 - tail])
@@ -139,9 +139,13 @@ def _reduce(triples: Counter[tuple[str, str, str]], metric: str) -> Counter[tupl
     return out
 
 
-def _metric(table: np.ndarray, t: np.ndarray, p: np.ndarray, n: int, metric: str) -> np.ndarray:
-    """``metric`` of each row of ``table`` (counts of the triples), as scikit-learn computes
-    it from the same rows (labels: those in the true labels or the predictions)."""
+def table_scores(
+    table: np.ndarray, t: np.ndarray, p: np.ndarray, n: int, metric: str
+) -> np.ndarray:
+    """``metric`` of each row of ``table`` (rows counted by kind: column k holds the rows
+    whose true label code is ``t[k]`` and predicted code ``p[k]``, of ``n`` codes), as
+    scikit-learn computes it from the same rows (labels: those in the true labels or the
+    predictions)."""
 
     def per_class(classes: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
         ones = np.ones(len(classes)) if where is None else where.astype(np.float64)

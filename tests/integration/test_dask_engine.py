@@ -218,7 +218,6 @@ def test_runs_on_dask_publish_a_loadable_pipeline_scored_like_local_training(
     assert card1["rows"]["train"] + card1["rows"]["test"] == card1["data_profile"]["rows"]
     assert card1["estimator"]["class"] == "xgboost.sklearn.XGBClassifier"
     assert card1["estimator"]["params"]["eval_metric"] == "merror"  # four classes
-    assert card1["estimator"]["rounds"]["used"] <= card1["estimator"]["rounds"]["trained"]
     assert card1["engine"] == {"name": "dask"} == first.summary["engine"]
     assert {f["rule"] for f in card1["validation_findings"]} >= {"target_null"}
 

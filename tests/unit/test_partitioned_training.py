@@ -253,6 +253,32 @@ def test_a_pipeline_assembled_from_a_booster_predicts_like_its_booster_and_loads
     assert loaded.named_steps["classifier"].estimator_.get_params()["n_estimators"] == 20
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_the_dask_engine_s_error_metric_fits_the_classes_it_trains(n_classes):
+    """``stop_on="error"`` on the Dask engine: the parameters name XGBoost's error metric for
+    the classes with training rows (xgboost.dask counts only those), and the assembled
+    model's card names the one its fit used."""
+    from xgboost import XGBClassifier
+
+    from retrain.classifiers.estimators import xgboost_hist
+
+    spec = dataclasses.replace(
+        SPEC, estimator=lambda: xgboost_hist(early_stopping_rounds=5, stop_on="error")
+    )
+    rows = [*[100, 50, 30][:n_classes], 0]  # the last class has no training rows
+    params, _ = assemble.xgboost_setup(spec, rows)
+    assert params["eval_metric"] == ("merror" if n_classes > 2 else "error")
+    X = np.random.default_rng(0).normal(size=(300, 3)).astype(np.float32)
+    codes = np.arange(300) % n_classes
+    fitted = XGBClassifier(n_estimators=2, eval_metric=params["eval_metric"]).fit(X, codes)
+    classes = [f"c{i}" for i in range(n_classes)]
+    model = assemble.pipeline_from_booster(
+        spec, None, classes, fitted.get_booster().save_raw("ubj")
+    )
+    estimator = model.named_steps["classifier"].estimator_
+    assert estimator.get_params()["eval_metric"] == params["eval_metric"]
+
+
 def test_the_engine_settings_are_checked_together():
     assert Settings.from_environ({}).training_engine == "local"
     pg = {"TRAINING_DB_URL": "postgresql+psycopg2://reader@db/training"}

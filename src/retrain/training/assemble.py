@@ -50,6 +50,8 @@ def pipeline_from_booster(
     classifier = pipeline.named_steps["classifier"]
     estimator = spec.estimator()
     estimator.load_model(bytearray(model_bytes))
+    # the card shows the error metric the fit used (load_model keeps the spec's)
+    estimator.set_params(**error_metric(estimator.get_params(), estimator.n_classes_))
     classifier.label_encoder_ = LabelEncoder().fit(np.asarray(classes, dtype=object))
     classifier.classes_ = classifier.label_encoder_.classes_
     classifier.estimator_ = estimator
@@ -66,7 +68,8 @@ def xgboost_setup(
     them (``class_rows``: training rows per class code)."""
     classifier = build_pipeline(spec).named_steps["classifier"]
     params = spec.estimator().get_params()
-    params |= error_metric(params, len(class_rows))
+    # xgboost.dask counts the classes present in the training labels
+    params |= error_metric(params, sum(1 for n in class_rows if n))
     if classifier.categorical_features and params.get("feature_types", "") is None:
         params["feature_types"] = feature_types(
             classifier.categorical_features, len(spec.features.all)

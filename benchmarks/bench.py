@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +75,7 @@ def create_table(db_url: str, rows: int) -> None:
     """The demo table at ``rows`` rows, written with COPY in chunks."""
     import psycopg2
 
+    from benchmarks import measure
     from retrain.adapters import demo_data
 
     url = db_url.replace("postgresql+psycopg2://", "postgresql://")
@@ -84,7 +84,7 @@ def create_table(db_url: str, rows: int) -> None:
         chunk = 250_000
         for start in range(0, rows, chunk):
             frame = demo_data.generate(
-                min(chunk, rows - start), seed=start + 1, as_of=date(2026, 11, 1)
+                min(chunk, rows - start), seed=start + 1, as_of=measure.TABLE_AS_OF
             )
             frame["article_id"] += start
             if start == 0:

@@ -50,7 +50,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # ... with each leaf's step capped: the boosting no longer diverges at 1M rows
     "step_cap": {"max_delta_step": 5, "eval_metric": "merror", "early_stopping_rounds": 5},
     "step_cap_10": {"max_delta_step": 5, "eval_metric": "merror", "early_stopping_rounds": 10},
-    "step_cap_logloss": {"max_delta_step": 5},
 }
 
 

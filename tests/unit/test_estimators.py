@@ -13,7 +13,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from xgboost import XGBClassifier
 
 from retrain.classifiers.estimators import xgboost_hist
-from retrain.training import assemble, fit, serialize
+from retrain.training import fit, serialize
 from retrain.training.estimators import EncodedLabelClassifier
 from tests.fakes import toy_frame, toy_spec
 
@@ -117,14 +117,6 @@ def test_stopping_on_the_error_watches_the_class_weighted_error(n_classes: int) 
         # hold nearly the same, so this is one minus their balanced accuracy, nearly
         expected = 1 - balanced_accuracy_score(codes[val], predicted)
         assert log[name][k - 1] == pytest.approx(expected, abs=2e-3)
-
-
-def test_the_dask_engine_s_parameters_name_the_error_for_the_class_count() -> None:
-    spec = toy_spec(estimator=lambda: xgboost_hist(early_stopping_rounds=5, stop_on="error"))
-    assert assemble.xgboost_setup(spec, [10, 20])[0]["eval_metric"] == "error"
-    assert assemble.xgboost_setup(spec, [10, 20, 5])[0]["eval_metric"] == "merror"
-    plain = toy_spec(estimator=xgboost_hist)
-    assert assemble.xgboost_setup(plain, [10, 20, 5])[0]["eval_metric"] is None
 
 
 def test_stop_on_takes_only_what_it_knows() -> None:

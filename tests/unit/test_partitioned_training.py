@@ -268,6 +268,8 @@ def test_the_dask_engine_s_error_metric_fits_the_classes_it_trains(n_classes):
     rows = [*[100, 50, 30][:n_classes], 0]  # the last class has no training rows
     params, _ = assemble.xgboost_setup(spec, rows)
     assert params["eval_metric"] == ("merror" if n_classes > 2 else "error")
+    plain = dataclasses.replace(SPEC, estimator=xgboost_hist)  # stops on the log-loss
+    assert assemble.xgboost_setup(plain, rows)[0]["eval_metric"] is None
     X = np.random.default_rng(0).normal(size=(300, 3)).astype(np.float32)
     codes = np.arange(300) % n_classes
     fitted = XGBClassifier(n_estimators=2, eval_metric=params["eval_metric"]).fit(X, codes)

@@ -4,6 +4,7 @@ model), class weights, and an artifact that loads back with the trusted types on
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import pytest
@@ -11,9 +12,10 @@ import xgboost
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.utils.class_weight import compute_sample_weight
 from xgboost import XGBClassifier
+from xgboost.callback import TrainingCallback
 
 from retrain.classifiers.estimators import xgboost_hist
-from retrain.training import fit, serialize
+from retrain.training import estimators, fit, serialize
 from retrain.training.estimators import EncodedLabelClassifier
 from tests.fakes import toy_frame, toy_spec
 
@@ -77,6 +79,51 @@ def test_early_stopping_picks_the_rounds_and_the_stopped_fit_is_the_model():
     assert np.allclose(model.predict_proba(data.X_test), best)
     saved = xgboost.Booster(model_file=final.get_booster().save_raw("ubj"))
     assert saved.best_iteration == final.best_iteration  # the artifact remembers the best round
+
+
+@pytest.mark.parametrize("stopping", [None, 5])
+def test_the_rounds_hold_neither_the_input_frames_nor_handed_over_labels(monkeypatch, stopping):
+    """XGBoost's scikit-learn fit holds its inputs to its end; the frames the classifier
+    built for it are emptied once XGBoost's own matrices exist, and labels that
+    ``fit.fit(keep_rows=False)`` hands over are gone by then: through every round. The
+    model is the one a fit keeping them all trains."""
+    built: list = []
+    make_input = EncodedLabelClassifier._input
+
+    def recording(self, X):
+        out = make_input(self, X)
+        built.extend([out] if out is not X else [])
+        return out
+
+    monkeypatch.setattr(EncodedLabelClassifier, "_input", recording)
+    seen: list = []
+
+    class Watch(TrainingCallback):
+        def after_iteration(self, model, epoch, evals_log):
+            seen.append(([len(f.columns) for f in built], labels()))
+            return False
+
+    def estimator():
+        stop = {"early_stopping_rounds": stopping} if stopping else {}
+        model = xgboost_hist(n_estimators=30, max_depth=3, **stop)
+        return model.set_params(callbacks=[Watch()])
+
+    frame = toy_frame(rows=1500, colours=tuple(f"c{i:02d}" for i in range(40)))
+    spec = toy_spec(estimator=estimator, primary_metric="balanced_accuracy")  # weighted
+    data = fit.split(frame, spec)
+    rows, labels = len(data.y_train), weakref.ref(data.y_train)
+    model = fit.fit(spec, data, keep_rows=False)
+    assert len(built) == (2 if stopping else 1) and seen
+    assert all(columns == [0] * len(built) and gone is None for columns, gone in seen)
+    assert (len(data.X_train), len(data.y_train), data.rows_train) == (0, 0, rows)
+    with pytest.raises(ValueError, match="released"):
+        fit.fit(spec, data)
+
+    monkeypatch.setattr(EncodedLabelClassifier, "_input", make_input)
+    release = estimators._release_callback
+    monkeypatch.setattr(estimators, "_release_callback", lambda frames: release(()))
+    kept = fit.fit(spec, fit.split(frame, spec))
+    assert np.array_equal(model.predict_proba(data.X_test), kept.predict_proba(data.X_test))
 
 
 def test_balanced_accuracy_weighs_classes_equally_and_other_metrics_do_not():

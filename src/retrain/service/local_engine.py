@@ -77,7 +77,7 @@ class LocalHoldout:
 
     @property
     def rows_train(self) -> int:
-        return len(self.data.y_train)
+        return self.data.rows_train
 
     @property
     def rows_test(self) -> int:

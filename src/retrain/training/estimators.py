@@ -54,8 +54,10 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
         labels = np.asarray(y, dtype=object)
         self.label_encoder_ = LabelEncoder().fit(labels)
         self.classes_ = self.label_encoder_.classes_
-        codes = self.label_encoder_.transform(labels)
-        del labels
+        # 32-bit labels and weights: XGBoost keeps float32 copies of both anyway, and the
+        # 64-bit arrays (and their fit-row slices) lived through every boosting round
+        codes = self.label_encoder_.transform(labels).astype(np.int32)
+        del labels, y  # a caller that handed its labels over frees them here
         estimator = self._declare_categories(clone(self.estimator), X.shape[1])
         estimator.set_params(**error_metric(estimator.get_params(), len(self.classes_)))
         if self.native_categories_ and not isinstance(X, np.ndarray):  # sparse: say which
@@ -65,7 +67,8 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
                 j: int(np.nanmax(X[:, j], initial=-1)) + 1 for j in self.categorical_features
             }
         if self.class_weight is not None:
-            fit_params["sample_weight"] = compute_sample_weight(self.class_weight, codes)
+            weights = compute_sample_weight(self.class_weight, codes).astype(np.float32)
+            fit_params["sample_weight"] = weights
         self.rounds_: int | None = None
         if getattr(estimator, "early_stopping_rounds", None):
             fit_rows, val_rows = self._validation_rows(estimator, codes)
@@ -77,10 +80,12 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
                 estimator, (X_fit, X_val), codes, (fit_rows, val_rows), fit_params
             )
         else:
-            X = self._input(X)
+            built = self._input(X)
+            ours = () if built is X else (built,)  # a frame made here can be emptied
+            del X
             release_free_memory()
-            with _released_before_rounds(estimator):
-                estimator.fit(X, codes, **fit_params)
+            with _released_before_rounds(estimator, ours):
+                estimator.fit(built, codes, **fit_params)
         self.estimator_ = estimator
         return self
 
@@ -140,7 +145,7 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
         (X_fit, X_val), (fit_rows, val_rows) = inputs, rows
         weights = fit_params.pop("sample_weight", None)
         first = clone(estimator)
-        with _released_before_rounds(first):
+        with _released_before_rounds(first, (X_fit, X_val)):
             first.fit(
                 X_fit,
                 codes[fit_rows],
@@ -177,30 +182,39 @@ def feature_types(categorical: Sequence[int], n_columns: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def _released_before_rounds(model: Any) -> Iterator[None]:
+def _released_before_rounds(model: Any, frames: Sequence[Any] = ()) -> Iterator[None]:
     """An XGBoost model hands the memory freed while it built its quantised matrices back
     to the OS before its first round allocates the gradients (``memory.release_free_memory``
-    from a training callback). The callback is removed again after the fit, so it never
-    reaches the artifact or the card's params."""
+    from a training callback). ``frames``, its inputs made by this module, are emptied
+    first: XGBoost trains on its own quantised copy (a DMatrix outlives the data it was
+    built from), and its scikit-learn ``fit`` does not read its inputs again once training
+    starts, but holds them to the end (1M rows of ARTFAM_ROH: 26 MB through every round).
+    The callback is removed again after the fit, so it never reaches the artifact or the
+    card's params."""
     params = model.get_params(deep=False) if hasattr(model, "get_params") else {}
     if "callbacks" not in params or type(model).__module__.split(".")[0] != "xgboost":
         yield
         return
     before = params["callbacks"]
-    model.set_params(callbacks=[*(before or []), _release_callback()])
+    model.set_params(callbacks=[*(before or []), _release_callback(frames)])
     try:
         yield
     finally:
         model.set_params(callbacks=before)
 
 
-def _release_callback() -> Any:
+def _release_callback(frames: Sequence[Any]) -> Any:
     from xgboost.callback import TrainingCallback
 
     class ReleaseBeforeRounds(TrainingCallback):
         def before_training(self, model: Any) -> Any:
+            for frame in frames:
+                frame.drop(columns=frame.columns, inplace=True)
             release_free_memory()
             return model
+
+        def __deepcopy__(self, memo: dict) -> Any:
+            return self  # a copy would copy the frames it empties
 
     return ReleaseBeforeRounds()
 

@@ -29,7 +29,12 @@ class Split:
     y_test: pd.Series
     rule: holdout.Rule | None = None
     test_rows: pd.DataFrame | None = None  # the validated test rows, every column
-    train_released: bool = False  # fit(keep_rows=False) let X_train's rows go
+    train_released: bool = False  # fit(keep_rows=False) let the training rows go
+    released_rows: int = 0  # how many there were
+
+    @property
+    def rows_train(self) -> int:
+        return self.released_rows if self.train_released else len(self.y_train)
 
 
 def split(frame: pd.DataFrame, spec: ModelSpec) -> Split:
@@ -75,14 +80,17 @@ def fit(
     """The spec's pipeline fitted on ``data``'s training rows: what ``Pipeline.fit`` does,
     step by step, so that no input-sized copy outlives its use. The encoded matrix is handed
     to the classifier without a reference kept here (it frees it once XGBoost's inputs are
-    built), and with ``keep_rows=False`` the training rows' frame is released from ``data``
-    as soon as it is encoded, for callers that fit on them once (a text ablation fits again)."""
+    built), and with ``keep_rows=False`` the training rows' frame and labels are released
+    from ``data`` as soon as they are encoded (the labels are handed over too), for callers
+    that fit on them once (a text ablation fits again)."""
     if data.train_released:
         raise ValueError("the training rows were released by an earlier fit (keep_rows=False)")
     pipeline = build_pipeline(spec)
     features, classifier = (step for _, step in pipeline.steps)
     with _reporting_rounds(pipeline, on_round):
-        classifier.fit(_encoded(features, data, keep_rows), data.y_train)
+        # both arguments are handed over: a call's positional arguments move into the
+        # callee's frame (a star-call's tuple would keep them alive to its end)
+        classifier.fit(_encoded(features, data, keep_rows), _labels(data, keep_rows))
     return pipeline
 
 
@@ -90,8 +98,16 @@ def _encoded(features: Any, data: Split, keep_rows: bool) -> Any:
     matrix = features.fit_transform(data.X_train, data.y_train)
     if not keep_rows:
         data.X_train = data.X_train.iloc[:0].copy()  # the columns stay, the rows go
-        data.train_released = True
     return matrix
+
+
+def _labels(data: Split, keep_rows: bool) -> pd.Series:
+    labels = data.y_train
+    if not keep_rows:
+        data.released_rows = len(labels)
+        data.y_train = labels.iloc[:0].copy()
+        data.train_released = True
+    return labels
 
 
 def _boosters(pipeline: Pipeline) -> list[Any]:

@@ -126,6 +126,20 @@ def test_the_rounds_hold_neither_the_input_frames_nor_handed_over_labels(monkeyp
     assert np.array_equal(model.predict_proba(data.X_test), kept.predict_proba(data.X_test))
 
 
+@pytest.mark.parametrize("stopping", [None, 5])
+def test_a_sparse_matrix_trains_with_and_without_early_stopping(stopping):
+    """Text columns make the matrix scipy CSR: nothing to empty, the same fit as XGBoost's."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(0)
+    dense = np.where(rng.random((1200, 6)) < 0.3, rng.normal(size=(1200, 6)), 0.0)
+    y = np.where(dense[:, 0] + dense[:, 1] > 0, "up", "down")
+    stop = {"early_stopping_rounds": stopping} if stopping else {}
+    classifier = EncodedLabelClassifier(xgboost_hist(n_estimators=20, max_depth=3, **stop))
+    classifier.fit(sparse.csr_matrix(dense.astype(np.float32)), y)
+    assert (classifier.predict(sparse.csr_matrix(dense)) == y).mean() > 0.8
+
+
 def test_balanced_accuracy_weighs_classes_equally_and_other_metrics_do_not():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2000, 2)).astype(np.float32)

@@ -145,7 +145,8 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
         (X_fit, X_val), (fit_rows, val_rows) = inputs, rows
         weights = fit_params.pop("sample_weight", None)
         first = clone(estimator)
-        with _released_before_rounds(first, (X_fit, X_val)):
+        frames = [x for x in (X_fit, X_val) if hasattr(x, "columns")]  # not a sparse matrix
+        with _released_before_rounds(first, frames):
             first.fit(
                 X_fit,
                 codes[fit_rows],

@@ -7,6 +7,7 @@ import math
 import weakref
 
 import numpy as np
+import pandas as pd
 import pytest
 import xgboost
 from sklearn.metrics import balanced_accuracy_score
@@ -124,6 +125,20 @@ def test_the_rounds_hold_neither_the_input_frames_nor_handed_over_labels(monkeyp
     monkeypatch.setattr(estimators, "_release_callback", lambda frames: release(()))
     kept = fit.fit(spec, fit.split(frame, spec))
     assert np.array_equal(model.predict_proba(data.X_test), kept.predict_proba(data.X_test))
+
+
+def test_the_test_part_is_built_from_its_rows_when_first_read_and_is_the_eager_one():
+    frame = toy_frame(rows=800)
+    frame.loc[::7, "colour"] = None
+    spec = toy_spec()
+    data = fit.split(frame, spec)
+    assert {"X_test", "y_test"}.isdisjoint(vars(data))  # nothing held through the fit
+    test = frame.index.isin(data.test_rows.index)
+    pd.testing.assert_frame_equal(data.X_test, fit.feature_frame(frame, spec)[test])
+    pd.testing.assert_series_equal(data.y_test, frame[spec.target].astype(str)[test])
+    assert data.X_test is data.X_test  # built once
+    with pytest.raises(ValueError, match="test part"):
+        fit.Split(data.X_train, None, data.y_train, None)
 
 
 @pytest.mark.parametrize("stopping", [None, 5])

@@ -82,7 +82,7 @@ def test_progress_shows_stage_rows_rounds_with_an_eta_and_keeps_logs_apart():
     progress.rounds("KLASSE_ROH", 1, 300)
     clock.now += 10
     progress.rounds("KLASSE_ROH", 101, 300)  # 0.1 s a round, 199 rounds to go
-    assert progress.line() == "KLASSE_ROH  fitting: round 101/300  ETA 19.9s  · 10.0s"
+    assert progress.line() == "KLASSE_ROH  fitting: round 101/300  ≤19.9s left  · 10.0s"
     progress.write("12:00:00 INFO    a log line\n")
     out = stream.getvalue()
     # the live line is cleared before the log line and drawn again after it

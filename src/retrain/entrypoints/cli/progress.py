@@ -1,8 +1,9 @@
 """Progress on a terminal: one live line under the log lines, redrawn a few times a second.
 
-``KLASSE_ROH  fitting: round 120/400  ETA 8.0s  · 3.1s`` — the model, its stage and what
-is known about the stage's progress (rows loaded, boosting rounds with an estimate of the time
-left) and the time the stage has run so far, so nothing is silent while a step works
+``KLASSE_ROH  fitting: round 120/400  ≤28.0s left  · 3.1s`` — the model, its stage and what
+is known about the stage's progress (rows loaded, boosting rounds with the time the rounds
+left would take: at most that, since early stopping usually ends a fit after a fraction of
+its rounds) and the time the stage has run so far, so nothing is silent while a step works
 (an estimator without rounds to report, such as HistGradientBoosting, shows its elapsed
 time ticking). Log lines pass through ``write``: the live line is cleared before them and
 drawn again after, so the two never mix. Used only when stderr is a terminal."""
@@ -64,7 +65,7 @@ class TerminalProgress:
             start_done, start_at = self.first_round
             if done > start_done and total > done:
                 per_round = (now - start_at) / (done - start_done)
-                eta = f"  ETA {duration(per_round * (total - done))}"
+                eta = f"  ≤{duration(per_round * (total - done))} left"
             self.detail = f"fitting: round {done}/{total}{eta}"
         # drawn by the ticker: a round can take microseconds
 

@@ -85,7 +85,8 @@ def test_a_terminal_shows_rows_rounds_and_an_eta_and_quiet_shows_none(tmp_path):
     screen = _on_a_terminal(["train", "--model", "KLASSE_ROH"], tmp_path)
     live = [part.strip() for part in screen.split("\r\x1b[2K") if part.strip()]
     assert any(re.fullmatch(r"KLASSE_ROH  2,000 rows loaded  · \d+\.\ds", x) for x in live)
-    assert any(re.match(r"KLASSE_ROH  fitting: round \d+/300  ≤[\dms. ]+ left  · ", x) for x in live)
+    fitting = r"KLASSE_ROH  fitting: round \d+/300  ≤[\dms. ]+ left  · "
+    assert any(re.match(fitting, x) for x in live)
     assert any(x.startswith("KLASSE_ROH  evaluating") for x in live)
     assert "stage fit" in screen and re.search(r"KLASSE_ROH +1 +promoted", screen)
     quiet = _on_a_terminal(["train", "--model", "KLASSE_ROH", "--dry-run", "--quiet"], tmp_path)

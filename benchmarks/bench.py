@@ -197,6 +197,13 @@ def main() -> None:
     )
     parser.add_argument("--reps", type=int, default=3, help="repetitions of the load paths")
     parser.add_argument("--fit-reps", type=int, default=1)
+    parser.add_argument(
+        "--warm-reps",
+        type=int,
+        default=0,
+        help="seed_runs: also N runs and N bare fits in one process (a worker's imports "
+        "paid once; measure.py warm_runs); 0: not measured",
+    )
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--depth", type=int, default=8)
     parser.add_argument(
@@ -290,6 +297,19 @@ def measure_on_database(
                             blob=blob.connection_string,
                         ),
                         "bare": run("bare_fit", opts.fit_reps, model=name, db_url=db),
+                        **(
+                            {
+                                "warm": run(
+                                    "warm_runs",
+                                    model=name,
+                                    db_url=db,
+                                    blob=blob.connection_string,
+                                    reps=opts.warm_reps,
+                                )
+                            }
+                            if opts.warm_reps
+                            else {}
+                        ),
                     }
                     for name in opts.models.split(",")
                 }

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,8 @@ def one_run(args: dict[str, Any]) -> dict[str, Any]:
     env = {**os.environ, "RETRAIN_HOME": args["home"], "LOG_LEVEL": "WARNING"}
     logs.configure("WARNING")
     svc = bootstrap.build(bootstrap.load_settings(env), registry=Registry([spec]))
+    # the run's clock at the table's day: on any date its window holds the same rows
+    svc.clock = lambda: datetime.fromisoformat(AS_OF).replace(tzinfo=UTC)
     record = start_runs(svc, [spec.name], trigger="bench").runs[0]
     steps = Steps()
     instrument(steps)

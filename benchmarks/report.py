@@ -182,6 +182,30 @@ def _seed_runs(r: dict[str, Any]) -> Section:
         ["model", "run s", "peak MB", "load + bare fit s", "x bare", "score", "stages (s)"],
         rows,
     )
+    warm = {name: v["warm"] for name, v in r["seed_runs"].items() if "warm" in v}
+    if warm:  # measure.py warm_runs
+        out += ["", "In one process, as a Functions worker runs them (imports paid once):", ""]
+        out += _table(
+            ["model", "first run s", "runs s", "load + bare fits s", "x bare (medians)"],
+            [
+                [
+                    name,
+                    f"{w['first_run_s']:.1f}",
+                    ", ".join(f"{t:.1f}" for t in w["runs_s"]),
+                    ", ".join(f"{t:.1f}" for t in w["bares_s"]),
+                    _x(w["run_s"], w["bare_s"]),
+                ]
+                for name, w in warm.items()
+            ],
+        )
+        checks += [
+            (
+                f"{name} run in a worker ≤ 1.3x load + bare fit",
+                w["run_s"] <= 1.3 * w["bare_s"],
+                _x(w["run_s"], w["bare_s"]),
+            )
+            for name, w in warm.items()
+        ]
     return out, checks
 
 

@@ -53,3 +53,13 @@ def test_every_subset_of_parts_renders_its_tables_and_only_those():
             for part, title in TITLES.items():
                 assert (title in text) == (part in parts), (parts, part)
     assert "| product ≤ 0.3x naive time | 0.20x | met |" in text  # both fits: compared
+
+
+def test_runs_in_a_worker_get_their_own_table_and_target():
+    seed = PARTS["seed_runs"]["seed_runs"]["KLASSE_ROH"]
+    warm = {"first_run_s": 7.0, "run_s": 2.6, "bare_s": 2.0, "runs_s": [2.6], "bares_s": [2.0]}
+    results = {"machine": MACHINE, "rows": 30000, "rounds": 50, "depth": 8}
+    text = render({**results, "seed_runs": {"KLASSE_ROH": {**seed, "warm": warm}}})
+    assert "| KLASSE_ROH | 7.0 | 2.6 | 2.0 | 1.30x |" in text
+    assert "| KLASSE_ROH run in a worker ≤ 1.3x load + bare fit | 1.30x | met |" in text
+    assert "in a worker" not in render({**results, "seed_runs": {"KLASSE_ROH": seed}})

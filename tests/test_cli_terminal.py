@@ -72,7 +72,7 @@ def _on_a_terminal(args: list[str], home: Path) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
-def test_a_terminal_shows_rows_rounds_and_an_eta_and_quiet_shows_none(tmp_path):
+def test_a_terminal_shows_rows_rounds_and_time_left_and_quiet_shows_none(tmp_path):
     demo = subprocess.run(
         [str(BIN / "retrain"), "demo-data", "--rows", "2000", "--as-of", AS_OF],
         env=_environ(RETRAIN_HOME=str(tmp_path)),

@@ -71,7 +71,7 @@ class Clock:
         return self.now
 
 
-def test_progress_shows_stage_rows_rounds_with_an_eta_and_keeps_logs_apart():
+def test_progress_shows_stage_rows_rounds_with_time_left_and_keeps_logs_apart():
     stream, clock = io.StringIO(), Clock()
     progress = TerminalProgress(stream, clock)
     progress.stage("KLASSE_ROH", "load")

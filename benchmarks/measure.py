@@ -19,6 +19,15 @@ WINDOW_START = date(2000, 1, 1)  # the benchmark table's rows are all inside the
 TABLE_AS_OF = date(2026, 11, 1)  # the benchmark table's newest day (bench.create_table)
 
 
+def at_table_day(svc: Any) -> Any:
+    """``svc`` with its clock at the benchmark table's day: a run's data window then holds
+    the same rows on any date (every row, as the bare fit's WINDOW_START does). With
+    today's clock the window dropped the oldest rows, the two fits early-stopped on other
+    validation rows and the run/bare ratio compared unlike fits."""
+    svc.clock = lambda: datetime.combine(TABLE_AS_OF, datetime.min.time(), UTC)
+    return svc
+
+
 def _peak_mb(who: int | None = None) -> float:
     """Peak RSS of this process (VmHWM: getrusage's ru_maxrss survives execve on Linux and
     would report the parent's size), or of the largest waited-for child."""
@@ -259,11 +268,7 @@ def _runner(args: dict) -> Callable[[], Any]:
         "ARTIFACT_CONNECTION_STRING": args["blob"],
         "LOG_LEVEL": "WARNING",
     }
-    svc = bootstrap.build(bootstrap.load_settings(env))
-    # the run's clock at the table's day: its window then holds every row, as the bare fit's
-    # WINDOW_START does. With today's clock the window dropped the oldest rows, the two fits
-    # early-stopped on different validation rows and the run/bare ratio compared unlike fits
-    svc.clock = lambda: datetime.combine(TABLE_AS_OF, datetime.min.time(), UTC)
+    svc = at_table_day(bootstrap.build(bootstrap.load_settings(env)))
     logs.configure("WARNING")
 
     def run() -> Any:

@@ -29,12 +29,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks import measure
+
 ROOT = Path(__file__).resolve().parents[1]
-AS_OF = "2026-11-01"  # fixed: the same rows in every run
+AS_OF = measure.TABLE_AS_OF.isoformat()  # fixed: the same rows in every run
 
 # lever -> XGBoost parameters changed from the seed's estimator ("now": as registered)
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -197,8 +198,7 @@ def one_run(args: dict[str, Any]) -> dict[str, Any]:
     env = {**os.environ, "RETRAIN_HOME": args["home"], "LOG_LEVEL": "WARNING"}
     logs.configure("WARNING")
     svc = bootstrap.build(bootstrap.load_settings(env), registry=Registry([spec]))
-    # the run's clock at the table's day: on any date its window holds the same rows
-    svc.clock = lambda: datetime.fromisoformat(AS_OF).replace(tzinfo=UTC)
+    measure.at_table_day(svc)
     record = start_runs(svc, [spec.name], trigger="bench").runs[0]
     steps = Steps()
     instrument(steps)

@@ -81,7 +81,7 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
             )
         else:
             built = self._input(X)
-            ours = () if built is X else (built,)  # a frame made here can be emptied
+            ours = () if built is X else (built,)  # the caller's input is never emptied
             del X
             release_free_memory()
             with _released_before_rounds(estimator, ours):
@@ -145,8 +145,7 @@ class EncodedLabelClassifier(ClassifierMixin, BaseEstimator):
         (X_fit, X_val), (fit_rows, val_rows) = inputs, rows
         weights = fit_params.pop("sample_weight", None)
         first = clone(estimator)
-        frames = [x for x in (X_fit, X_val) if hasattr(x, "columns")]  # not a sparse matrix
-        with _released_before_rounds(first, frames):
+        with _released_before_rounds(first, (X_fit, X_val)):
             first.fit(
                 X_fit,
                 codes[fit_rows],
@@ -183,13 +182,14 @@ def feature_types(categorical: Sequence[int], n_columns: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def _released_before_rounds(model: Any, frames: Sequence[Any] = ()) -> Iterator[None]:
+def _released_before_rounds(model: Any, inputs: Sequence[Any] = ()) -> Iterator[None]:
     """An XGBoost model hands the memory freed while it built its quantised matrices back
     to the OS before its first round allocates the gradients (``memory.release_free_memory``
-    from a training callback). ``frames``, its inputs made by this module, are emptied
-    first: XGBoost trains on its own quantised copy (a DMatrix outlives the data it was
-    built from), and its scikit-learn ``fit`` does not read its inputs again once training
-    starts, but holds them to the end (1M rows of ARTFAM_ROH: 26 MB through every round).
+    from a training callback). The frames among ``inputs``, its inputs made by this
+    module, are emptied first (a text model's sparse matrix has nothing to empty in place):
+    XGBoost trains on its own quantised copy (a DMatrix outlives the data it was built
+    from), and its scikit-learn ``fit`` does not read its inputs again once training starts,
+    but holds them to the end (1M rows of ARTFAM_ROH: 26 MB through every round).
     The callback is removed again after the fit, so it never reaches the artifact or the
     card's params."""
     params = model.get_params(deep=False) if hasattr(model, "get_params") else {}
@@ -197,6 +197,7 @@ def _released_before_rounds(model: Any, frames: Sequence[Any] = ()) -> Iterator[
         yield
         return
     before = params["callbacks"]
+    frames = [x for x in inputs if hasattr(x, "columns")]
     model.set_params(callbacks=[*(before or []), _release_callback(frames)])
     try:
         yield

@@ -47,8 +47,8 @@ class Split:
             self.X_test = X_test
         if y_test is not None:
             self.y_test = y_test
-        self.train_released = False  # fit(keep_rows=False) let the training rows go
-        self.released_rows = 0  # how many there were
+        self.rows_train = len(y_train)  # stays when fit(keep_rows=False) lets them go
+        self.train_released = False
 
     @functools.cached_property
     def X_test(self) -> pd.DataFrame:
@@ -59,10 +59,6 @@ class Split:
     def y_test(self) -> pd.Series:
         assert self.test_rows is not None and self._spec is not None
         return labels(self.test_rows, self._spec)
-
-    @property
-    def rows_train(self) -> int:
-        return self.released_rows if self.train_released else len(self.y_train)
 
 
 def labels(frame: pd.DataFrame, spec: ModelSpec) -> pd.Series:
@@ -135,7 +131,6 @@ def _encoded(features: Any, data: Split, keep_rows: bool) -> Any:
 def _labels(data: Split, keep_rows: bool) -> pd.Series:
     y = data.y_train
     if not keep_rows:
-        data.released_rows = len(y)
         data.y_train = y.iloc[:0].copy()
         data.train_released = True
     return y

@@ -80,9 +80,16 @@ demo: $(RUNTIME)
 demo-local: $(STAMP) node_modules/.installed check-postgres
 	$(BIN)/python scripts/demo_local.py
 
-## All tests, starting PostgreSQL and Azurite by themselves.
+## All tests, starting PostgreSQL and Azurite by themselves, in two parts: most of them on
+## TEST_WORKERS processes (pytest-xdist; each starts its own services), then the ones marked
+## `serial` (they bound a time or kill processes, so they get the machine to themselves).
+## Both parts always run; the target fails if either did.
+TEST_WORKERS ?= 2
 test: $(STAMP) node_modules/.installed check-postgres
-	$(BIN)/python -m pytest
+	@status=0; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial" || status=$$?; \
+	$(BIN)/python -m pytest -m serial || status=$$?; \
+	exit $$status
 
 ## The fault-injection suite at full strength (docs/reliability.md): 60 concurrency rounds,
 ## 20 storage-fault seeds. `make test` runs the same suite with 20 rounds and 2 seeds.

@@ -26,3 +26,31 @@ def svc() -> Services:
 
 # the real services, for tests anywhere that run on both a fake and a real backend
 from tests.integration.conftest import azurite, pg  # noqa: E402, F401
+
+
+# The fault suite's tally (tests/faults/world.py). Under pytest-xdist each worker counts its own
+# tests and hands the counts to the main process, which prints the sum. These hooks live here,
+# not in tests/faults/conftest.py, because the main process never loads that file.
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.faults.world import TALLY
+
+    output = getattr(session.config, "workeroutput", None)  # set in an xdist worker only
+    if output is not None:
+        output["fault_tally"] = dict(TALLY.counts)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
+    from tests.faults.world import TALLY
+
+    TALLY.add(**getattr(node, "workeroutput", {}).get("fault_tally", {}))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    from tests.faults.world import TALLY
+
+    if not TALLY.counts:
+        return
+    terminalreporter.section("fault injection: what ran (every promise held where it passed)")
+    for key, value in sorted(TALLY.counts.items()):
+        terminalreporter.write_line(f"  {key:<34} {value}")

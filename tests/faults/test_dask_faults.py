@@ -26,6 +26,9 @@ from retrain.service.start import start_runs
 from tests.faults.netfaults import deaf_port
 from tests.functions.conftest import build_services, http
 
+# bounds a time or kills processes: runs after the parallel tests, alone (Makefile, `test`)
+pytestmark = pytest.mark.serial
+
 BASE = default_registry().get("KLASSE_ROH")
 SPEC = dataclasses.replace(  # trainable on Dask (no text), quick
     BASE,

@@ -17,6 +17,9 @@ from tests.faults.netfaults import CuttingProxy, deaf_port
 from tests.faults.world import TALLY
 from tests.functions.conftest import build_services, deliver, http, quick_registry
 
+# bounds a time or kills processes: runs after the parallel tests, alone (Makefile, `test`)
+pytestmark = pytest.mark.serial
+
 
 @pytest.fixture
 def proxied(pg, tmp_path, use):

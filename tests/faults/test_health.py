@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import create_engine
 
 from retrain.adapters.blob_store import BlobObjectStore
@@ -14,6 +15,9 @@ from tests.faults.netfaults import deaf_port
 from tests.faults.world import sdk_retry
 from tests.functions.conftest import build_services, http
 from tests.services import DEV_ACCOUNT, DEV_KEY
+
+# bounds a time or kills processes: runs after the parallel tests, alone (Makefile, `test`)
+pytestmark = pytest.mark.serial
 
 
 def test_health_answers_in_time_when_every_dependency_hangs(tmp_path, use):

@@ -42,6 +42,9 @@ from tests import services
 from tests.fakes import RecordingNotifier
 from tests.integration.conftest import AS_OF
 
+# bounds a time or kills processes: runs after the parallel tests, alone (Makefile, `test`)
+pytestmark = pytest.mark.serial
+
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 ROWS = 20_000  # enough holdout rows (4,000) that two fits of one model agree within 0.01

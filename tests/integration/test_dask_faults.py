@@ -38,6 +38,9 @@ from tests.integration.test_dask_engine import (
     scheduler_process,
 )
 
+# bounds a time or kills processes: runs after the parallel tests, alone (Makefile, `test`)
+pytestmark = pytest.mark.serial
+
 DB = Database(Secret("postgresql+psycopg2://reader:unused@127.0.0.1:1/x"))
 ROWS = 6000
 SLOW = dataclasses.replace(  # a fit long enough to kill something in the middle of it

@@ -210,8 +210,9 @@ def _release_callback(frames: Sequence[Any]) -> Any:
 
     class ReleaseBeforeRounds(TrainingCallback):
         def before_training(self, model: Any) -> Any:
-            for frame in frames:
-                frame.drop(columns=frame.columns, inplace=True)
+            for frame in frames:  # in place (pandas 3.1 deprecates drop(inplace=True))
+                for column in list(frame.columns):
+                    del frame[column]
             release_free_memory()
             return model
 

@@ -217,3 +217,18 @@ def test_artifact_loads_back_with_the_trusted_types_and_predicts_the_same():
     assert list(loaded.predict(data.X_test)) == list(model.predict(data.X_test))
     unseen = data.X_test.head(3).assign(colour=["never-seen", None, "c01"])
     assert len(loaded.predict_proba(unseen)) == 3
+
+
+def test_a_model_that_refers_to_itself_is_refused_with_a_clear_error_before_publishing():
+    """scikit-learn's HistGradientBoosting keeps a bound method of itself after early stopping
+    on a scorer (``scoring="accuracy"``): skops recursed until Python's limit, and the run
+    failed in publish saying only 'maximum recursion depth exceeded'."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from retrain.domain.errors import ArtifactIntegrityError
+
+    rng = np.random.default_rng(0)
+    X = rng.random((12_000, 3))  # over 10,000 rows: early stopping is on by default
+    model = HistGradientBoostingClassifier(scoring="accuracy", max_iter=5).fit(X, X[:, 0] > 0.5)
+    with pytest.raises(ArtifactIntegrityError, match="refers to itself"):
+        serialize.dumps(model)

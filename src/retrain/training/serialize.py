@@ -41,7 +41,14 @@ def sha256(data: bytes) -> str:
 def dumps(model: Any) -> bytes:
     import skops.io as sio
 
-    data = sio.dumps(model)
+    try:
+        data = sio.dumps(model)
+    except RecursionError:  # skops walks the object graph and cannot store a cycle
+        raise ArtifactIntegrityError(
+            "the fitted model refers to itself, which the skops format cannot store (e.g. "
+            "scikit-learn's HistGradientBoosting after early stopping on a scoring other than "
+            "'loss'); train it with an estimator set-up that keeps no such reference"
+        ) from None
     untrusted = set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES)
     if untrusted:  # we would not be able to load it back: fail before publishing
         raise ArtifactIntegrityError(

@@ -196,16 +196,16 @@ texts = st.lists(
         ),
         max_size=60,
     ),
-    chunk_rows=st.integers(1, 7),
+    chunk_chars=st.integers(1, 40),
 )
-def test_token_counts_are_those_of_a_regex_over_each_lowercased_text(values, chunk_rows):
+def test_token_counts_are_those_of_a_regex_over_each_lowercased_text(values, chunk_chars):
     """The whitespace-pieces shortcut counts exactly what TextTfidf's token pattern finds in
     each text (any whitespace, punctuation, non-Latin case rules, numbers, chunk borders)."""
     series = pd.Series(values, dtype=object)
     expected: Counter[str] = Counter()
     for text in series.dropna().astype(str):
         expected.update(re.findall(text_stats.TOKEN, text.lower()))
-    assert text_stats.token_counts(series, chunk_rows=chunk_rows) == expected
+    assert text_stats.token_counts(series, chunk_chars=chunk_chars) == expected
 
 
 @settings(max_examples=60, derandomize=True, deadline=None)

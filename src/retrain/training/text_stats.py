@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
 TOP_TOKENS = 1000
@@ -32,17 +33,26 @@ def text_lengths(values: pd.Series) -> pd.Series:
     return found[found > 0]
 
 
-def token_counts(values: pd.Series, chunk_rows: int = 100_000) -> Counter[str]:
+def token_counts(values: pd.Series, chunk_chars: int = 4_000_000) -> Counter[str]:
     """Occurrences of each token in the non-missing texts.
 
     Whitespace never lies inside a token, so a text's tokens are those of its
-    whitespace-separated pieces: the pieces are counted first (``str.split`` in C, a chunk of
-    rows at a time), then each distinct piece is tokenised once. At 1M descriptions that is
-    ~2.5x faster than a regex per text and never holds every row's token list (issue 26)."""
+    whitespace-separated pieces: the pieces are counted first (``str.split`` in C, about
+    ``chunk_chars`` characters of texts at a time), then each distinct piece is tokenised
+    once. At 1M descriptions that is ~2.5x faster than a regex per text and never holds every
+    row's token list (issue 26). The chunks are cut by characters, not rows: a chunk's pieces
+    are Python strings of ~60 bytes each, so 100,000 rows of 450-character texts (a chunk by
+    rows until 2026-12-07) held ~400 MB of them at once (docs/benchmarks.md)."""
     texts = present(values)
+    ends = np.cumsum(texts.str.len().to_numpy(dtype=np.int64) + 1)  # +1: the joining space
     pieces: Counter[str] = Counter()
-    for start in range(0, len(texts), chunk_rows):
-        pieces.update(" ".join(texts.iloc[start : start + chunk_rows]).split())
+    start = 0
+    while start < len(texts):
+        reached = ends[start - 1] if start else 0
+        # the texts that end within chunk_chars of this chunk's start; at least one
+        stop = max(start + 1, int(np.searchsorted(ends, reached + chunk_chars, side="right")))
+        pieces.update(" ".join(texts.iloc[start:stop]).split())
+        start = stop
     counts: Counter[str] = Counter()
     find = _TOKEN.findall
     for piece, n in pieces.items():

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from retrain import bootstrap
+from retrain.adapters import demo_data
 from retrain.classifiers import default_registry
 from retrain.config import Settings
 from retrain.domain.errors import ResourceLimitError
 from retrain.domain.runs import RunStatus
+from retrain.domain.specs import TextOptions
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
 from retrain.training import memory
@@ -35,6 +38,40 @@ def test_the_estimate_grows_with_rows_classes_columns_and_text():
     assert memory.estimate_mb(spec, 100_000, 40) > small
     no_text = dataclasses.replace(spec, features=dataclasses.replace(spec.features, text=()))
     assert memory.estimate_mb(no_text, 100_000, 4) < small
+
+
+@pytest.mark.parametrize(
+    ("words", "measured_mb"), [(1, 404), (10, 894)]
+)  # fmt: skip
+def test_a_text_columns_cost_is_read_from_its_rows_and_stays_above_the_measured_peaks(
+    words, measured_mb
+):
+    """KLASSE_ROH at 200,000 rows peaked at 404 MB with the demo's descriptions (~44
+    characters) and at 894 MB with ten of them in each row (~450 characters; docs/
+    benchmarks.md, 2026-12-07). The fixed 800 MB per million rows said 589 MB for both:
+    a host would have killed the run with the long texts instead of the check stopping it."""
+    spec = default_registry().get("KLASSE_ROH")
+    frame = demo_data.generate(rows=3000, seed=3)
+    if words > 1:
+        rng = np.random.default_rng(0)
+        pieces = frame["description"].fillna("").to_numpy()
+        frame["description"] = [
+            " ".join(pieces[rng.integers(0, len(pieces), words)]) for _ in range(len(frame))
+        ]
+    texts = memory.text_row_bytes(frame, spec)
+    estimate = memory.estimate_mb(spec, 200_000, 4, texts)
+    assert measured_mb <= estimate <= 1.35 * measured_mb, (texts, estimate)
+
+
+def test_character_ngrams_are_counted_and_a_column_of_no_rows_costs_nothing_sampled():
+    spec = default_registry().get("KLASSE_ROH")
+    frame = demo_data.generate(rows=500, seed=3)
+    words_only = memory.text_row_bytes(frame, spec)["description"]
+    both = dataclasses.replace(
+        spec, features=dataclasses.replace(spec.features, text_options=TextOptions())
+    )  # the defaults: word pairs and character 3-5-grams as well
+    assert memory.text_row_bytes(frame, both)["description"] > 5 * words_only
+    assert memory.text_row_bytes(frame.iloc[:0], spec) == {}
 
 
 def test_the_limit_comes_from_the_cgroup_and_unlimited_means_the_machine(tmp_path):

@@ -9,39 +9,86 @@ memory work (docs/benchmarks.md, "ARTFAM_ROH's run step by step"): ARTFAM_ROH (5
 (HistGradientBoosting, 5 classes, 7 columns) 531 MB and KLASSE_ROH (4 classes, 8 columns
 and a description) 1,340 MB, its peak in validating the description. Per million rows a
 class costs ~8 MB (XGBoost's per-class gradients, hessians and margins of the fit rows), a
-column ~14 MB (the holdout's frames, the float32 matrix and its quantised form), a text
-column ~800 MB (the texts, their validation and TF-IDF rows). The estimate was within 7 % of
-those peaks, above all three. The runs have since become lighter and the figures were kept:
-on 2026-12-07, on PostgreSQL, the estimate is 12 % above ARTFAM_ROH's 886 MB, 4 % above
-KLASSE_CORE's 518 MB and 50 % above KLASSE_ROH's 893 MB. A text column's cost grows with its
-texts' length, which the estimate does not see, and the demo's descriptions are short:
-erring high there refuses a run that might have fitted, erring low lets the host kill it."""
+column ~14 MB (the holdout's frames, the float32 matrix and its quantised form). The
+estimate was within 7 % of those peaks, above all three; the runs have since become
+lighter and the figures were kept (on 2026-12-07, on PostgreSQL, 12 % above ARTFAM_ROH's
+886 MB and 4 % above KLASSE_CORE's 518 MB).
+
+A text column's cost grows with its texts' length, so a run reads it from a sample of its
+rows (``text_row_bytes``): each text's own size and its distinct terms, 26-50 bytes each
+while TF-IDF builds its vocabulary. The fixed ~800 MB per million rows used before was
+fitted to the demo's short descriptions: with 450-character ones KLASSE_ROH peaked at 894 MB
+on 200,000 rows where it said 589 (now 1,009; docs/benchmarks.md, "Long texts"). Erring high
+refuses a run that might have fitted, erring low lets the host kill it."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retrain.domain.errors import ResourceLimitError
 from retrain.domain.specs import ModelSpec
 
+if TYPE_CHECKING:  # imported by the app at start: no pandas or NumPy until a run needs them
+    import pandas as pd
+
 BASE_MB = 400  # interpreter, pandas, scikit-learn, XGBoost, the Azure SDK
 PER_CLASS_MB = 8  # per million rows
 PER_COLUMN_MB = 14
-PER_TEXT_COLUMN_MB = 800
+PER_TEXT_COLUMN_MB = 800  # when no rows were sampled: the demo's short descriptions
+# a row's distinct term while TF-IDF builds its vocabulary: a word (or word n-gram), a
+# character n-gram (measured at 150,000 rows: 47-52 and 20-26 bytes)
+TERM_BYTES = {"w": 50, "c": 26}
+STRING_BYTES = 49  # a Python string's own size before its characters
+TEXT_SAMPLE_ROWS = 1000
 UNLIMITED = 1 << 60  # cgroup v1 says "no limit" with a number about this large
 
 
-def estimate_mb(spec: ModelSpec, rows: int, classes: int) -> int:
-    """The whole process's expected peak in MB for a local run of ``rows`` rows."""
+def estimate_mb(
+    spec: ModelSpec, rows: int, classes: int, text_bytes: Mapping[str, float] | None = None
+) -> int:
+    """The whole process's expected peak in MB for a local run of ``rows`` rows.
+    ``text_bytes``: bytes per row of each text column (``text_row_bytes``); a column
+    without one costs ``PER_TEXT_COLUMN_MB`` per million rows."""
     columns = sum(len(cols) for kind, cols in spec.features.by_kind().items() if kind != "text")
-    per_million = (
+    texts = text_bytes or {}
+    per_row = (  # bytes per row, which is MB per million rows
         PER_CLASS_MB * max(classes, 2)
         + PER_COLUMN_MB * columns
-        + PER_TEXT_COLUMN_MB * len(spec.features.text)
+        + sum(texts.get(col, PER_TEXT_COLUMN_MB) for col in spec.features.text)
     )
-    return BASE_MB + round(per_million * rows / 1_000_000)
+    return BASE_MB + round(per_row * rows / 1_000_000)
+
+
+def text_row_bytes(
+    frame: pd.DataFrame, spec: ModelSpec, sample: int = TEXT_SAMPLE_ROWS
+) -> dict[str, float]:
+    """Bytes per row of each text column at the run's peak, from ``sample`` rows spread over
+    ``frame``: the text as a Python string, and its distinct terms under the spec's own
+    TF-IDF analysers (the vocabulary is built from every row's terms before ``min_df`` and
+    ``max_*_features`` prune it)."""
+    import numpy as np
+
+    from retrain.training.text import TextTfidf, documents
+
+    out: dict[str, float] = {}
+    picked = np.unique(np.linspace(0, len(frame) - 1, min(sample, len(frame))).astype(int))
+    for col in spec.features.text:
+        docs = documents(frame[col].iloc[picked])
+        if not docs:
+            continue
+        analysers = TextTfidf.from_options(spec.features.text_options).analysers(len(frame))
+        term_bytes = sum(
+            TERM_BYTES[block] * len(set(analyse(doc)))
+            for block, analyse in analysers
+            for doc in docs
+        )
+        chars = sum(len(doc) for doc in docs)
+        out[col] = (STRING_BYTES * len(docs) + chars + term_bytes) / len(docs)
+    return out
 
 
 def instance_limit_mb(root: Path = Path("/sys/fs/cgroup")) -> int | None:
@@ -60,11 +107,17 @@ def instance_limit_mb(root: Path = Path("/sys/fs/cgroup")) -> int | None:
         return None
 
 
-def check(spec: ModelSpec, rows: int, classes: int, limit_mb: int | None) -> None:
+def check(
+    spec: ModelSpec,
+    rows: int,
+    classes: int,
+    limit_mb: int | None,
+    text_bytes: Mapping[str, float] | None = None,
+) -> None:
     """ResourceLimitError when the estimate exceeds ``limit_mb`` (None: no check)."""
     if limit_mb is None:
         return
-    needed = estimate_mb(spec, rows, classes)
+    needed = estimate_mb(spec, rows, classes, text_bytes)
     if needed <= limit_mb:
         return
     fits = max(0, (limit_mb - BASE_MB) * rows // max(needed - BASE_MB, 1))

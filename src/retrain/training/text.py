@@ -11,6 +11,7 @@ plain conversion would turn a length of 0, a false boolean or category code 0 in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -96,6 +97,11 @@ class TextTfidf(TransformerMixin, BaseEstimator):
             )
             out.append(("c", char))
         return out
+
+    def analysers(self, rows: int) -> list[tuple[str, Callable[[str], list[str]]]]:
+        """(block, its term analyser) for each block of a fit on ``rows`` rows: "w" words,
+        "c" character n-grams (to size the fit beforehand: ``training/memory.py``)."""
+        return [(prefix, v.build_analyzer()) for prefix, v in self._vectorizers(rows)]
 
     def fit(self, X: Any, y: Any = None) -> TextTfidf:
         self.fit_transform(X)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +43,6 @@ PER_TEXT_COLUMN_MB = 800  # when no rows were sampled: the demo's short descript
 # a row's distinct term while TF-IDF builds its vocabulary: a word (or word n-gram), a
 # character n-gram (measured at 150,000 rows: 47-52 and 20-26 bytes)
 TERM_BYTES = {"w": 50, "c": 26}
-STRING_BYTES = 49  # a Python string's own size before its characters
 TEXT_SAMPLE_ROWS = 1000
 UNLIMITED = 1 << 60  # cgroup v1 says "no limit" with a number about this large
 
@@ -86,8 +86,8 @@ def text_row_bytes(
             for block, analyse in analysers
             for doc in docs
         )
-        chars = sum(len(doc) for doc in docs)
-        out[col] = (STRING_BYTES * len(docs) + chars + term_bytes) / len(docs)
+        strings = sum(sys.getsizeof(doc) for doc in docs)  # 1-4 bytes a character
+        out[col] = (strings + term_bytes) / len(docs)
     return out
 
 
@@ -142,11 +142,11 @@ def release_free_memory() -> None:
     """Hand the memory the process freed but its allocators kept back to the OS: glibc's
     heap (``malloc_trim``: pandas' and NumPy's freed arrays of a few MB stay in the heap
     once glibc has raised its mmap threshold) and pyarrow's pool (pandas' string columns).
-    Called once before XGBoost allocates its gradients and margins (~450 MB at 1M rows and
-    51 classes), it lowers the run's peak by what they kept (docs/benchmarks.md). Does
+    Called before XGBoost allocates its gradients and margins (~450 MB at 1M rows and 51
+    classes) and before the split's copies, it lowers the run's peak by what they kept
+    (docs/benchmarks.md). Does
     nothing where neither applies (another C library, pyarrow not loaded)."""
     import ctypes
-    import sys
 
     if "pyarrow" in sys.modules:
         with contextlib.suppress(Exception):  # best effort: an older pool may lack it

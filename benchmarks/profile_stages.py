@@ -52,6 +52,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # ... with each leaf's step capped: the boosting no longer diverges at 1M rows
     "step_cap": {"max_delta_step": 5, "eval_metric": "merror", "early_stopping_rounds": 5},
     "step_cap_10": {"max_delta_step": 5, "eval_metric": "merror", "early_stopping_rounds": 10},
+    # KLASSE_CORE (HistGradientBoosting) with scikit-learn's own stopping tolerance, as it ran
+    # until 2026-12-07 (the seed's is 1e-2 since)
+    "hgb_tol_default": {"tol": 1e-7},
 }
 
 

@@ -63,7 +63,7 @@ def test_a_text_columns_cost_is_read_from_its_rows_and_stays_above_the_measured_
     assert measured_mb <= estimate <= 1.35 * measured_mb, (texts, estimate)
 
 
-def test_character_ngrams_are_counted_and_a_column_of_no_rows_costs_nothing_sampled():
+def test_character_ngrams_are_counted_and_no_rows_leave_the_fixed_figure():
     spec = default_registry().get("KLASSE_ROH")
     frame = demo_data.generate(rows=500, seed=3)
     words_only = memory.text_row_bytes(frame, spec)["description"]
@@ -71,7 +71,9 @@ def test_character_ngrams_are_counted_and_a_column_of_no_rows_costs_nothing_samp
         spec, features=dataclasses.replace(spec.features, text_options=TextOptions())
     )  # the defaults: word pairs and character 3-5-grams as well
     assert memory.text_row_bytes(frame, both)["description"] > 5 * words_only
-    assert memory.text_row_bytes(frame.iloc[:0], spec) == {}
+    none = memory.text_row_bytes(frame.iloc[:0], spec)
+    assert none == {}
+    assert memory.estimate_mb(spec, 100_000, 4, none) == memory.estimate_mb(spec, 100_000, 4)
 
 
 def test_the_limit_comes_from_the_cgroup_and_unlimited_means_the_machine(tmp_path):

@@ -37,7 +37,7 @@ from benchmarks import measure
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = measure.TABLE_AS_OF.isoformat()  # fixed: the same rows in every run
 
-# lever -> XGBoost parameters changed from the seed's estimator ("now": as registered)
+# lever -> the seed estimator's parameters it changes ("now": as registered)
 VARIANTS: dict[str, dict[str, Any]] = {
     "now": {},
     "codes": {"native": False},  # category codes read as ordered numbers (no native splits)

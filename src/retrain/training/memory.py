@@ -74,13 +74,14 @@ def text_row_bytes(
 
     from retrain.training.text import TextTfidf, documents
 
-    out: dict[str, float] = {}
+    if not spec.features.text or frame.empty:
+        return {}
     picked = np.unique(np.linspace(0, len(frame) - 1, min(sample, len(frame))).astype(int))
+    # one set of options for every text column of the spec
+    analysers = TextTfidf.from_options(spec.features.text_options).analysers(len(frame))
+    out: dict[str, float] = {}
     for col in spec.features.text:
         docs = documents(frame[col].iloc[picked])
-        if not docs:
-            continue
-        analysers = TextTfidf.from_options(spec.features.text_options).analysers(len(frame))
         term_bytes = sum(
             TERM_BYTES[block] * len(set(analyse(doc)))
             for block, analyse in analysers

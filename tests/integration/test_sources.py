@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
+import pandas as pd
 import pytest
 from sqlalchemy import create_engine, pool, text
 
-from retrain.adapters import demo_data
+from retrain.adapters import chunked_read, demo_data
 from retrain.adapters.postgres_identity import SCOPE, use_entra_token
 from retrain.adapters.sql_source import SqlSource
 from retrain.classifiers import default_registry
@@ -146,3 +147,42 @@ def test_rows_before_the_window_are_counted(source):
     before, newest = source.count_before(spec, since)
     assert before + inside == ROWS and before > 0
     assert newest is not None and newest[:10] < since.isoformat()
+
+
+class Stop(Exception):
+    pass
+
+
+def test_the_rows_come_in_parts_that_give_the_frame_of_one_read(source, monkeypatch):
+    spec = default_registry().get("KLASSE_ROH")
+    whole = source.load(spec, SINCE)
+    monkeypatch.setattr(chunked_read, "CHUNK_ROWS", 700)  # 5 parts, each its own categories
+    parts: list[int] = []
+    chunked = source.load(spec, SINCE, on_chunk=lambda chunk: parts.append(len(chunk)))
+    assert parts[:-1] == [700] * (len(parts) - 1) and sum(parts) == len(whole) > 2800
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+
+
+def test_what_the_chunk_callback_raises_stops_the_load_and_the_database_stays_usable(pg):
+    """The memory guard's way to stop a load: on PostgreSQL the COPY is still streaming
+    (~20 MB here, far more than the pipe and its buffers hold) when the first part raises."""
+    spec = dataclasses.replace(
+        default_registry().get("KLASSE_CORE"),
+        time_column=None,
+        query="SELECT 'L' || (i % 4) AS product_line, i % 40 + 6.0 AS thickness_mm, "
+        "600.0 + i % 97 AS density_kg_m3, 2800.0 AS length_mm, 2070.0 AS width_mm, "
+        "'S' || (i % 3) AS surface, 'K' || (i % 2) AS customer_segment, "
+        "repeat('x', 150) AS padding, 'C' || (i % 5) AS core_material_class "
+        "FROM generate_series(1, 120000) AS i",
+    )
+    source = SqlSource(create_engine(pg.reader_url, poolclass=pool.StaticPool))
+    seen: list[int] = []
+
+    def stop(chunk):
+        seen.append(len(chunk))
+        raise Stop("enough")
+
+    with pytest.raises(Stop):
+        source.load(spec, None, on_chunk=stop)
+    assert seen == [chunked_read.CHUNK_ROWS]  # the rest was never parsed
+    assert len(source.load(spec, None)) == 120_000  # the same connection reads again

@@ -22,21 +22,32 @@ CHUNK_ROWS = 100_000
 
 
 def read_in_chunks(
-    read: Callable[[int], Any], compact: Callable[[pd.DataFrame], pd.DataFrame]
+    read: Callable[[int], Any],
+    compact: Callable[[pd.DataFrame], pd.DataFrame],
+    on_chunk: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame | None:
-    """``read(chunksize)``: ``pandas.read_sql``'s chunk iterator. None when the chunks'
-    column types disagree (then only a whole read gives the types the frame should have)."""
-    chunks = [compact(chunk) for chunk in read(CHUNK_ROWS)]
-    if len(chunks) == 1:
-        return chunks[0]
+    """``read(chunksize)``: ``pandas.read_sql``'s chunk iterator; ``on_chunk`` sees each
+    compacted chunk before the next is read (the memory guard stops the load there). None
+    when the chunks' column types disagree (then only a whole read gives the types the frame
+    should have)."""
+    chunks = []
+    for chunk in read(CHUNK_ROWS):
+        chunks.append(compact(chunk))
+        if on_chunk is not None:
+            on_chunk(chunks[-1])
     return combine(chunks)
 
 
-def combine(chunks: list[pd.DataFrame]) -> pd.DataFrame | None:
+def combine(chunks: list[pd.DataFrame], upcast: bool = False) -> pd.DataFrame | None:
+    """The chunks as one frame, categoricals on the union of their categories. A column
+    whose type differs between chunks: None, or with ``upcast`` their common type (as
+    ``pandas.read_csv`` joins the chunks it parses)."""
     import pandas as pd
     from pandas.api.types import union_categoricals
 
     first = chunks[0]
+    if len(chunks) == 1:
+        return first
     if any(list(chunk.columns) != list(first.columns) for chunk in chunks):
         return None
     for col in first.columns:
@@ -48,6 +59,6 @@ def combine(chunks: list[pd.DataFrame]) -> pd.DataFrame | None:
                 return None
             for chunk in chunks:
                 chunk[col] = chunk[col].cat.set_categories(union.categories)
-        elif any(dtype != dtypes[0] for dtype in dtypes):
+        elif not upcast and any(dtype != dtypes[0] for dtype in dtypes):
             return None
     return pd.concat(chunks, ignore_index=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from retrain.domain.errors import DataValidationError
@@ -49,9 +50,19 @@ def _dtypes(spec: ModelSpec, types: dict[str, Any]) -> dict[str, Any]:
     return {col: kind for col, kind in dtypes.items() if col in types}
 
 
-def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSpec) -> pd.DataFrame:
+def copy_query(
+    conn: Connection,
+    sql: str,
+    params: dict[str, Any],
+    spec: ModelSpec,
+    on_chunk: Callable[[pd.DataFrame], None] | None = None,
+) -> pd.DataFrame:
+    """The query's rows, parsed ``chunked_read.CHUNK_ROWS`` at a time; ``on_chunk`` sees
+    each chunk before the next is parsed and may raise to stop the COPY."""
     import pandas as pd
     from sqlalchemy import text
+
+    from retrain.adapters.chunked_read import CHUNK_ROWS, combine
 
     compiled = str(text(sql).compile(dialect=conn.dialect))  # :name -> %(name)s
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -73,9 +84,10 @@ def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSp
 
     producer = threading.Thread(target=produce, name="copy-to-stdout", daemon=True)
     producer.start()
+    chunks = []
     try:
         with os.fdopen(read_fd, "rb", buffering=1 << 20) as source:
-            frame = pd.read_csv(
+            reader = pd.read_csv(
                 source,
                 names=list(types),
                 header=None,
@@ -87,11 +99,17 @@ def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSp
                 engine="c",
                 keep_default_na=False,
                 na_values={c: ["", "NaN"] if dtypes.get(c) == "float32" else [""] for c in types},
+                chunksize=CHUNK_ROWS,
             )
+            with reader:
+                for chunk in reader:
+                    if on_chunk is not None:
+                        on_chunk(chunk)
+                    chunks.append(chunk)
     except Exception as exc:
-        producer.join(timeout=5)
-        if failure:
-            raise failure[0] from None
+        producer.join(timeout=5)  # the pipe is closed: a COPY still writing stops with that
+        if failure and not isinstance(failure[0], BrokenPipeError):
+            raise failure[0] from None  # the server's error ended the rows first
         if isinstance(exc, UnicodeDecodeError):
             raise DataValidationError(_not_utf8(cursor, copy, list(types), spec)) from None
         if isinstance(exc, ValueError):  # its message may quote a cell: name the type only
@@ -102,6 +120,10 @@ def copy_query(conn: Connection, sql: str, params: dict[str, Any], spec: ModelSp
     producer.join()
     if failure:
         raise failure[0]
+    # a column parsed by inference (the key, the query's other columns) takes the chunks'
+    # common type, as one read_csv call joins its own chunks
+    frame = combine(chunks, upcast=True)
+    assert frame is not None  # the same names in every chunk, categories all text
     return frame
 
 

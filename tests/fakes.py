@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
@@ -71,9 +72,14 @@ class FakeSource:
         self.frames = frames or {}
         self.fail_with: Exception | None = None
         self.loads: list[tuple[str, date]] = []
+        self.in_parts = True  # hands its rows to ``on_chunk`` (False: a source read whole)
 
     def load(
-        self, spec: ModelSpec, since: date | None, max_rows: int | None = None
+        self,
+        spec: ModelSpec,
+        since: date | None,
+        max_rows: int | None = None,
+        on_chunk: Callable[[pd.DataFrame], None] | None = None,
     ) -> pd.DataFrame:
         if self.fail_with is not None:
             raise self.fail_with
@@ -81,11 +87,15 @@ class FakeSource:
         frame = self.frames[spec.name].copy()
         if spec.time_column in frame and since is not None:
             frame = frame[frame[spec.time_column] >= pd.Timestamp(since)]
-        if max_rows is None:
-            return frame
-        if spec.newest_by is None:
-            return frame.head(max_rows + 1)
-        return frame.sort_values(spec.newest_by, ascending=False).head(max_rows)
+        if max_rows is not None:
+            frame = (
+                frame.head(max_rows + 1)
+                if spec.newest_by is None
+                else frame.sort_values(spec.newest_by, ascending=False).head(max_rows)
+            )
+        if on_chunk is not None and self.in_parts:  # one part: the whole frame
+            on_chunk(frame)
+        return frame
 
     def count_before(self, spec: ModelSpec, since: date) -> tuple[int, str | None]:
         times = self.frames[spec.name][spec.time_column]

@@ -36,7 +36,7 @@ class LeakySource:
     def __init__(self, leak: str) -> None:
         self.leak = leak
 
-    def load(self, spec, since: date, max_rows=None):
+    def load(self, spec, since: date, max_rows=None, on_chunk=None):
         raise BackendError(self.leak)
 
     def ping(self) -> None:

@@ -40,7 +40,7 @@ class Gate(FakeSource):
         self.crash = False
         self.fits = 0
 
-    def load(self, spec, since, max_rows=None):
+    def load(self, spec, since, max_rows=None, on_chunk=None):
         self.fits += 1
         self.entered.set()
         if self.crash:

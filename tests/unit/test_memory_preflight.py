@@ -1,9 +1,11 @@
-"""The pre-flight memory estimate: a run that would not fit its instance stops before the
-split and the fit, says what to change, and leaves the champion alone."""
+"""The pre-flight memory estimate: a run that would not fit its instance stops while or
+once its rows are read, before validation and the fit, says what to change, and leaves the
+champion alone."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 
 import numpy as np
 import pytest
@@ -19,6 +21,8 @@ from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
 from retrain.training import memory
 from tests.fakes import toy_frame
+
+TABLE_DAY = date(2026, 11, 1)
 
 
 @pytest.mark.parametrize(
@@ -102,21 +106,29 @@ def test_the_setting_overrides_the_instance_and_zero_turns_the_check_off(tmp_pat
     assert limit(None) == memory.instance_limit_mb()
 
 
-def test_a_run_too_large_for_its_instance_fails_before_the_split_and_keeps_the_champion(svc):
+@pytest.mark.parametrize("in_parts", [False, True])
+def test_a_run_too_large_for_its_instance_fails_before_the_fit_and_keeps_the_champion(
+    svc, in_parts
+):
+    """Read whole, the rows are checked once loaded; a source reading in parts is stopped
+    by the guard while it reads (here at its one part: every row). Either way before
+    validation, whose copies of long texts are a run's peak."""
     first = start_runs(svc, ["TOY"], trigger="test").runs[0]
     assert execute_run(svc, first.run_id).status is RunStatus.SUCCEEDED
     champion = svc.models.store.get("TOY/champion.json")
 
     svc.source.frames["TOY"] = toy_frame(rows=2000)
+    svc.source.in_parts = in_parts
     needed = memory.estimate_mb(svc.registry.get("TOY"), 2000, 2)
     small = dataclasses.replace(svc, memory_limit_mb=needed - 1)
     record = start_runs(small, ["TOY"], trigger="test").runs[0]
     done = execute_run(small, record.run_id, final_attempt=False)  # no retry can help
     assert done.status is RunStatus.FAILED
-    assert done.stage == "split"
+    assert done.stage == "load"
     assert done.error["type"] == ResourceLimitError.__name__
     message = done.error["message"]
     assert f"need about {needed:,} MB" in message and f"{needed - 1:,} MB" in message
+    assert ("the first 2,000 rows read" in message) is in_parts
     assert "TRAINING_MAX_ROWS=" in message and "TRAINING_ENGINE=dask" in message
     assert "TRAINING_MEMORY_LIMIT_MB" in message
     assert svc.models.store.get("TOY/champion.json") == champion
@@ -138,3 +150,46 @@ def test_the_suggested_row_count_fits_the_limit():
     assert 0 < suggested < 6_000_000
     assert memory.estimate_mb(spec, suggested, 51) <= 3584
     memory.check(spec, suggested, 51, 3584)  # passes
+
+
+def test_the_guard_stops_a_load_once_its_rows_cannot_fit_without_reading_the_rest():
+    """The estimate of the rows read so far, with the classes seen so far, is a lower bound
+    of the split's: once it passes the limit, the rest of the table is not read."""
+    spec = default_registry().get("KLASSE_CORE")
+    frame = demo_data.generate(5000, seed=4, as_of=TABLE_DAY)
+    limit = memory.estimate_mb(spec, 3000, frame[spec.target].nunique())
+    guard = memory.load_guard(spec, limit, resident=lambda: None)
+    read = 0
+    with pytest.raises(ResourceLimitError, match="the load stopped there") as stopped:
+        for start in range(0, len(frame), 500):
+            guard(frame.iloc[start : start + 500])
+            read += 500
+    assert 3000 <= read < 5000
+    assert f"the first {read + 500:,} rows read" in str(stopped.value)
+    assert "TRAINING_MAX_ROWS=" in str(stopped.value)
+
+
+def test_the_guard_stops_a_load_before_the_process_reaches_the_limit():
+    """Each part after the first (which pays for the reader's imports) adds 100 MB to the
+    process: with 800 MB held and the limit at 950 MB, the next part might not fit. No
+    estimate would stop these 300 rows."""
+    spec = default_registry().get("KLASSE_CORE")
+    frame = demo_data.generate(300, seed=5, as_of=TABLE_DAY)
+    held = iter([500, 600, 700, 800, 900])
+    guard = memory.load_guard(spec, 950, resident=lambda: next(held))
+    for start in (0, 50, 100):
+        guard(frame.iloc[start : start + 50])  # 500 .. 700 MB: two more parts fit
+    with pytest.raises(ResourceLimitError) as stopped:
+        guard(frame.iloc[150:200])  # 800 MB + 2 x 100 > 950
+    message = str(stopped.value)
+    assert "loading stopped after 200 rows" in message
+    assert "800 MB of this instance's 950" in message
+    assert "TRAINING_MAX_ROWS well below 200" in message and "TRAINING_ENGINE=dask" in message
+
+
+def test_the_guard_stops_a_first_part_that_already_passes_the_limit():
+    spec = default_registry().get("KLASSE_CORE")
+    frame = demo_data.generate(100, seed=6, as_of=TABLE_DAY)
+    memory.load_guard(spec, 950, resident=lambda: 950)(frame)  # at the limit: not past it
+    with pytest.raises(ResourceLimitError, match="loading stopped after 100 rows"):
+        memory.load_guard(spec, 950, resident=lambda: 951)(frame)

@@ -9,7 +9,7 @@ BackendError otherwise."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -90,7 +90,11 @@ class SqlSource:
             conn.exec_driver_sql("PRAGMA query_only = ON")
 
     def load(
-        self, spec: ModelSpec, since: date | None, max_rows: int | None = None
+        self,
+        spec: ModelSpec,
+        since: date | None,
+        max_rows: int | None = None,
+        on_chunk: Callable[[pd.DataFrame], None] | None = None,
     ) -> pd.DataFrame:
         import pandas as pd
         from sqlalchemy import text
@@ -103,7 +107,7 @@ class SqlSource:
             if self.is_postgres:
                 from retrain.adapters.postgres_copy import copy_query
 
-                frame = copy_query(conn, sql, params, spec)
+                frame = copy_query(conn, sql, params, spec, on_chunk)
             else:  # a chunk at a time, unless the chunks disagree on a type (chunked_read)
                 from retrain.adapters.chunked_read import read_in_chunks
 
@@ -111,6 +115,7 @@ class SqlSource:
                 chunked = read_in_chunks(
                     lambda rows: pd.read_sql(query, conn, params=params, chunksize=rows),
                     lambda chunk: compact(chunk, spec),
+                    on_chunk,
                 )
                 frame = pd.read_sql(query, conn, params=params) if chunked is None else chunked
         return compact(frame, spec)

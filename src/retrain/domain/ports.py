@@ -19,13 +19,19 @@ class TrainingSource(Protocol):
     """Read-only access to training rows."""
 
     def load(
-        self, spec: ModelSpec, since: date | None, max_rows: int | None = None
+        self,
+        spec: ModelSpec,
+        since: date | None,
+        max_rows: int | None = None,
+        on_chunk: Callable[[pd.DataFrame], None] | None = None,
     ) -> pd.DataFrame:
         """Rows of ``spec.query`` for the window starting at ``since`` (None: the spec has no
         time column, all rows). With ``max_rows``, the rows with the largest
         ``spec.newest_by``; without such a column, at most ``max_rows + 1`` rows, so the
         caller sees that the limit would cut. Columns typed after ``spec.features`` where
-        no value is lost; values that do not fit their kind are left for validation."""
+        no value is lost; values that do not fit their kind are left for validation.
+        ``on_chunk``, where the source reads in parts, sees each part before the next is
+        read; what it raises stops the load (the memory guard, ``training/memory.py``)."""
         ...
 
     def count_before(self, spec: ModelSpec, since: date) -> tuple[int, str | None]:

@@ -127,7 +127,20 @@ class LocalEngine:
         return None  # trains every spec
 
     def load(self, spec: ModelSpec, since: date | None, max_rows: int | None) -> LocalRows:
-        return LocalRows(self.source.load(spec, since, max_rows))
+        """The rows, with the pre-flight memory check when the instance has a limit: while
+        the source reads (``memory.load_guard``: a table that cannot fit stops unread),
+        then on all rows read, before validation's copies (long texts peak there, above
+        the instance's limit before a check at the split could refuse them)."""
+        if self.memory_limit_mb is None:
+            return LocalRows(self.source.load(spec, since, max_rows))
+        from retrain.training import memory
+
+        guard = memory.load_guard(spec, self.memory_limit_mb)
+        frame = self.source.load(spec, since, max_rows, on_chunk=guard)
+        classes = int(frame[spec.target].nunique()) if spec.target in frame else 0
+        texts = memory.text_row_bytes(frame, spec)
+        memory.check(spec, len(frame), classes, self.memory_limit_mb, texts)
+        return LocalRows(frame)
 
     def with_corrections(
         self, rows: LocalRows, spec: ModelSpec, corrections: list[Correction]
@@ -153,18 +166,14 @@ class LocalEngine:
         return checked
 
     def split(self, checked: Validated, spec: ModelSpec) -> LocalHoldout:
-        """The holdout, after the pre-flight memory check (before the split's copies).
-        The validated frame is handed on: the holdout holds its rows from here, and
-        ``checked`` keeps its findings and profile (for the card) without the rows."""
+        """The holdout. The validated frame is handed on: the holdout holds its rows from
+        here, and ``checked`` keeps its findings and profile (for the card) without the
+        rows."""
         from retrain.training import fit, memory
 
         # validation's copies (parsed columns, stripped texts) are freed but kept by the C
         # heap: 290 MB at 200,000 rows of 450-character texts (docs/benchmarks.md)
         memory.release_free_memory()
-        classes = int(checked.frame[spec.target].nunique())
-        if self.memory_limit_mb is not None:
-            texts = memory.text_row_bytes(checked.frame, spec)
-            memory.check(spec, len(checked.frame), classes, self.memory_limit_mb, texts)
         holdout = LocalHoldout(fit.split(checked.frame, spec))
         checked.frame = checked.frame.iloc[:0].copy()
         return holdout

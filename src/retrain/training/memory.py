@@ -1,7 +1,9 @@
-"""The pre-flight memory estimate: before a local run copies its rows into a split and fits,
-it estimates the process's peak (interpreter and libraries included) from rows, columns and
-classes, and stops with a clear error when that exceeds the instance's memory, instead of
-being killed by the host mid-fit with nothing recorded.
+"""The pre-flight memory estimate: once a local run has read its rows, before validation
+copies them and the fit, it estimates the process's peak (interpreter and libraries
+included) from rows, columns and classes, and stops with a clear error when that exceeds the
+instance's memory, instead of being killed by the host mid-fit with nothing recorded. While
+the rows are read, ``load_guard`` stops a table too large to train here before the load
+itself outgrows the instance.
 
 The figures are fitted to whole-run peaks measured at 1,000,000 rows since issue 26's
 memory work (docs/benchmarks.md, "ARTFAM_ROH's run step by step"): ARTFAM_ROH (51 classes,
@@ -26,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,12 +66,12 @@ def estimate_mb(
 
 
 def text_row_bytes(
-    frame: pd.DataFrame, spec: ModelSpec, sample: int = TEXT_SAMPLE_ROWS
+    frame: pd.DataFrame, spec: ModelSpec, sample: int = TEXT_SAMPLE_ROWS, terms: bool = True
 ) -> dict[str, float]:
     """Bytes per row of each text column at the run's peak, from ``sample`` rows spread over
-    ``frame``: the text as a Python string, and its distinct terms under the spec's own
-    TF-IDF analysers (the vocabulary is built from every row's terms before ``min_df`` and
-    ``max_*_features`` prune it)."""
+    ``frame``: the text as a Python string, and (``terms``) its distinct terms under the
+    spec's own TF-IDF analysers (the vocabulary is built from every row's terms before
+    ``min_df`` and ``max_*_features`` prune it)."""
     import numpy as np
 
     from retrain.training.text import TextTfidf, documents
@@ -78,9 +80,13 @@ def text_row_bytes(
         return {}
     picked = np.unique(np.linspace(0, len(frame) - 1, min(sample, len(frame))).astype(int))
     # one set of options for every text column of the spec
-    analysers = TextTfidf.from_options(spec.features.text_options).analysers(len(frame))
-    out: dict[str, float] = {}
+    options = TextTfidf.from_options(spec.features.text_options)
+    analysers = options.analysers(len(frame)) if terms else []
+    # a column the rows lack costs nothing here: validation says that it is missing
+    out: dict[str, float] = {col: 0.0 for col in spec.features.text if col not in frame}
     for col in spec.features.text:
+        if col in out:
+            continue
         docs = documents(frame[col].iloc[picked])
         term_bytes = sum(
             TERM_BYTES[block] * len(set(analyse(doc)))
@@ -114,20 +120,88 @@ def check(
     classes: int,
     limit_mb: int | None,
     text_bytes: Mapping[str, float] | None = None,
+    loading: bool = False,
 ) -> None:
-    """ResourceLimitError when the estimate exceeds ``limit_mb`` (None: no check)."""
+    """ResourceLimitError when the estimate exceeds ``limit_mb`` (None: no check).
+    ``loading``: the rows and classes are those read so far, and the load stops here."""
     if limit_mb is None:
         return
     needed = estimate_mb(spec, rows, classes, text_bytes)
     if needed <= limit_mb:
         return
     fits = max(0, (limit_mb - BASE_MB) * rows // max(needed - BASE_MB, 1))
+    what = (
+        f"the first {rows:,} rows read x {classes} classes already need"
+        if loading
+        else f"{rows:,} rows x {classes} classes need"
+    )
     raise ResourceLimitError(
-        f"{spec.name}: {rows:,} rows x {classes} classes need about {needed:,} MB, more than "
-        f"this instance's {limit_mb:,} MB: nothing was fitted. Train on the newest rows "
-        f"(TRAINING_MAX_ROWS={_round_down(fits):,} fits), use the Dask engine "
-        "(TRAINING_ENGINE=dask, docs/scaling.md) or a larger instance; "
-        "TRAINING_MEMORY_LIMIT_MB overrides the limit read from the instance"
+        f"{spec.name}: {what} about {needed:,} MB, more than this instance's {limit_mb:,} MB: "
+        f"{'the load stopped there, ' if loading else ''}nothing was fitted. "
+        f"{_what_to_change(f'TRAINING_MAX_ROWS={_round_down(fits):,} fits')}"
+    )
+
+
+def resident_mb() -> int | None:
+    """The process's resident memory now (Linux ``/proc/self/statm``), None elsewhere."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+
+
+def load_guard(
+    spec: ModelSpec, limit_mb: int, resident: Callable[[], int | None] = resident_mb
+) -> Callable[[pd.DataFrame], None]:
+    """For the loader to call with each part of the rows it reads (``TrainingSource.load``'s
+    ``on_chunk``): stops the load with a ResourceLimitError, before the host kills it with
+    nothing recorded, as soon as
+
+    - the rows read so far, with the classes seen so far and their texts' own size, need
+      more than ``limit_mb`` by ``estimate_mb``: a lower bound of the split's ``check``,
+      which would refuse the whole table, so the rest is not read; or
+    - the process's resident memory, plus twice the most a part after the first has added
+      to it, passes ``limit_mb``: a load's own copies can outgrow the estimate (SQLite's
+      chunk of rows as Python objects, the heap they leave). The first part also pays for
+      the reader's imports (150-260 MB with the first 100,000 rows; 10-75 MB a part after
+      that on the demo tables)."""
+    rows = 0
+    classes: set[object] = set()
+    texts: dict[str, float] | None = None
+    last: int | None = None
+    step = 0
+
+    def on_chunk(chunk: pd.DataFrame) -> None:
+        nonlocal rows, texts, last, step
+        rows += len(chunk)
+        if spec.target in chunk:
+            classes.update(chunk[spec.target].dropna().unique())
+        if not texts:  # the strings only: their terms come with the fit
+            texts = text_row_bytes(chunk, spec, terms=False)
+        check(spec, rows, len(classes), limit_mb, texts, loading=True)
+        now = resident()
+        if now is None:
+            return
+        if last is not None:
+            step = max(step, now - last)
+        last = now
+        if now + 2 * step > limit_mb:
+            raise ResourceLimitError(
+                f"{spec.name}: loading stopped after {rows:,} rows: the process held "
+                f"{now:,} MB of this instance's {limit_mb:,} MB and the next rows would not "
+                f"have fitted: nothing was fitted. "
+                f"{_what_to_change(f'TRAINING_MAX_ROWS well below {rows:,}')}"
+            )
+
+    return on_chunk
+
+
+def _what_to_change(rows: str) -> str:
+    return (
+        f"Train on the newest rows ({rows}), use the Dask engine (TRAINING_ENGINE=dask, "
+        "docs/scaling.md) or a larger instance; TRAINING_MEMORY_LIMIT_MB overrides the limit "
+        "read from the instance"
     )
 
 

@@ -13,7 +13,7 @@ from retrain.adapters import chunked_read, demo_data
 from retrain.adapters.postgres_identity import SCOPE, use_entra_token
 from retrain.adapters.sql_source import SqlSource
 from retrain.classifiers import default_registry
-from retrain.domain.errors import BackendError, QueryTimeoutError
+from retrain.domain.errors import BackendError, DataValidationError, QueryTimeoutError
 from tests.integration.conftest import AS_OF, ROWS
 
 SINCE = date(2023, 1, 1)
@@ -186,3 +186,14 @@ def test_what_the_chunk_callback_raises_stops_the_load_and_the_database_stays_us
         source.load(spec, None, on_chunk=stop)
     assert seen == [chunked_read.CHUNK_ROWS]  # the rest was never parsed
     assert len(source.load(spec, None)) == 120_000  # the same connection reads again
+
+
+def test_a_query_returning_two_columns_under_one_name_is_refused_with_the_name(source):
+    """No step after the load can tell which of the two a feature means (SQLite's load
+    failed with an AttributeError, PostgreSQL's with "could not be parsed")."""
+    spec = default_registry().get("KLASSE_CORE")
+    twice = dataclasses.replace(
+        spec, query=spec.query.replace("article_id", "article_id, surface AS thickness_mm")
+    )
+    with pytest.raises(DataValidationError, match="more than one column named 'thickness_mm'"):
+        source.load(twice, SINCE)

@@ -63,11 +63,13 @@ def copy_query(
     from sqlalchemy import text
 
     from retrain.adapters.chunked_read import CHUNK_ROWS, combine
+    from retrain.adapters.sql_source import named_once
 
     compiled = str(text(sql).compile(dialect=conn.dialect))  # :name -> %(name)s
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     query = cursor.mogrify(compiled, params).decode()
     cursor.execute(f"SELECT * FROM ({query}) AS q LIMIT 0")
+    named_once([column[0] for column in cursor.description], spec)
     types = {column[0]: column[1] for column in cursor.description}  # name, type OID
     dtypes = _dtypes(spec, types)
     copy = f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"

@@ -9,13 +9,14 @@ BackendError otherwise."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from retrain.adapters.database_errors import describe, query_error
-from retrain.domain.errors import BackendError
+from retrain.domain.errors import BackendError, DataValidationError
 from retrain.domain.specs import ModelSpec
 
 if TYPE_CHECKING:
@@ -38,6 +39,18 @@ def windowed_query(spec: ModelSpec, max_rows: int | None) -> str:
     return f"SELECT * FROM ({query}) AS q ORDER BY {order} LIMIT :max_rows"
 
 
+def named_once(names: Iterable[str], spec: ModelSpec) -> None:
+    """DataValidationError when the query returns two columns under one name: pandas would
+    hold both under it, and no step after could tell which one a feature means."""
+    twice = sorted(name for name, count in Counter(names).items() if count > 1)
+    if twice:
+        raise DataValidationError(
+            f"the query of {spec.name} returns more than one column named "
+            f"{', '.join(repr(name) for name in twice)}: give each column its own name "
+            "(SELECT ... AS other_name) or leave the extra one out"
+        )
+
+
 def compact(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     """Small column types where no value can be lost: numbers and booleans already held as
     numbers become float32, categoricals and the target categories, the time column
@@ -47,6 +60,7 @@ def compact(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     import pandas as pd
     from pandas.api import types as ptypes
 
+    named_once(frame.columns, spec)
     for col in (*spec.features.numeric, *spec.features.boolean):
         values = frame.get(col)
         if values is None or values.dtype == "float32":  # the COPY path parsed it already

@@ -55,6 +55,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # KLASSE_CORE (HistGradientBoosting) with scikit-learn's own stopping tolerance, as it ran
     # until 2026-12-07 (the seed's is 1e-2 since)
     "hgb_tol_default": {"tol": 1e-7},
+    # KLASSE_ROH's rounds over its word columns: coarser histograms, half the columns per
+    # tree or per split (measured 2026-12-07, not adopted)
+    "max_bin_32": {"max_bin": 32},
+    "colsample_05": {"colsample_bytree": 0.5},
+    "colsample_node_05": {"colsample_bynode": 0.5},
 }
 
 

@@ -114,15 +114,22 @@ class RecordingNotifier:
         self.batches_started: list[str] = []
         self.batches_finished: list[str] = []
         self.decay_checks: list[list] = []  # each check's results (DecayResult)
+        self.decided: list[RunRecord] = []  # approval_decided's runs
 
     def batch_started(self, batch_id: str, records: list[RunRecord]) -> dict | None:
         self.batches_started.append(batch_id)
         return {"thread": batch_id}
 
-    def run_finished(self, record: RunRecord, batch: dict | None) -> None:
+    def run_finished(self, record: RunRecord, batch: dict | None) -> dict | None:
         if self.fail:
             raise RuntimeError("notifier down")
         self.runs.append(record)
+        return {"channel": "C0FAKE", "ts": f"{len(self.runs)}.000100"}
+
+    def approval_decided(self, record: RunRecord) -> None:
+        if self.fail:
+            raise RuntimeError("notifier down")
+        self.decided.append(record)
 
     def batch_finished(self, batch_id: str, records: list[RunRecord], batch: dict | None) -> None:
         self.batches_finished.append(batch_id)

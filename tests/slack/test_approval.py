@@ -149,6 +149,50 @@ def test_the_local_server_serves_the_route_without_a_function_key(world, fake):
     assert svc.models.champion(QUICK).version == 2
 
 
+@pytest.mark.parametrize("where", ["cli", "console"])
+def test_a_decision_outside_slack_replaces_the_buttons_of_the_run_message(world, fake, where):
+    """The run's message keeps no buttons that could only answer "decided" (the CLI's
+    approve, the console's reject through the HTTP API)."""
+    svc, _ = world
+    ts, message = posted(fake)
+    if where == "cli":
+        approval.decide(svc, QUICK, 2, "approve", actor="cli:bob@host", reason="looked fine")
+        line = ":white_check_mark: *Approved* by cli:bob@host at 2026-11-01 03:0"
+        assert svc.models.champion(QUICK).version == 2
+    else:
+        response, _ = http(
+            "decide_approval",
+            "POST",
+            f"models/{QUICK}/versions/2/approval",
+            body={"decision": "reject", "reason": "drift in plant W2"},
+            route={"name": QUICK, "version": "2"},
+            headers={"X-MS-CLIENT-PRINCIPAL-NAME": "carol@example.com"},
+        )
+        assert response.status == 200, response.text
+        line = ":no_entry: *Rejected* by http:carol@example.com at 2026-11-01 03:0"
+        assert svc.models.champion(QUICK).version == 1
+    (update,) = fake.of("chat.update")
+    assert update.mode == "ok" and (update.body["channel"], update.body["ts"]) == (CHANNEL_ID, ts)
+    blocks = update.body["blocks"]
+    assert not [b for b in blocks if b["type"] == "actions"]
+    assert blocks[0] == message["blocks"][0] and "vs champion v1" in json.dumps(blocks)
+    assert any(line in json.dumps(b) for b in blocks)
+    assert ephemerals(fake) == []
+
+
+def test_a_decision_stands_when_the_run_kept_no_message(world, fake):
+    """A webhook cannot update a message, and the run may have failed to keep where its
+    message is: the decision is made all the same, and the buttons answer who decided."""
+    svc, _ = world
+    record = svc.runs.get(svc.models.card(QUICK, 2)["run_id"])
+    del record.summary["message"]
+    svc.runs.save(record)
+    decided = approval.decide(svc, QUICK, 2, "approve", actor="cli:bob", reason="fine")
+    assert decided["champion_version"] == 2 and fake.of("chat.update") == []
+    assert send(*click(fake, svc, "reject")).status == 200
+    assert "already approved by cli:bob" in ephemerals(fake)[0]
+
+
 def test_reject_moves_nothing_and_says_who_rejected(world, fake):
     svc, _ = world
     assert send(*click(fake, svc, "reject")).status == 200

@@ -14,8 +14,19 @@ class ConsoleNotifier:
         logger.info("batch {} started: {}", batch_id, ", ".join(r.model for r in records))
         return None
 
-    def run_finished(self, record: RunRecord, batch: dict | None) -> None:
+    def run_finished(self, record: RunRecord, batch: dict | None) -> dict | None:
         logger.info("notify: {}", run_line(record))
+        return None
+
+    def approval_decided(self, record: RunRecord) -> None:
+        decided = record.summary.get("approval") or {}
+        logger.info(
+            "notify: {} v{} {} by {}",
+            record.model,
+            record.version,
+            decided.get("decision"),
+            decided.get("actor"),
+        )
 
     def batch_finished(self, batch_id: str, records: list[RunRecord], batch: dict | None) -> None:
         logger.info("batch {} finished: {}", batch_id, batch_line(records))

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 from loguru import logger
 
-from retrain.adapters.slack_messages import APPROVAL_BLOCK, scrub
+from retrain.adapters.slack_messages import APPROVAL_BLOCK, decided_line, scrub
 from retrain.adapters.slack_notifier import _sdk_logger
 from retrain.adapters.slack_transport import Budget, SlackDeliveryError, bounded_retry_handler
 
@@ -128,12 +128,7 @@ def decided_message(click: Click, decided: Mapping[str, Any]) -> dict[str, Any]:
         and b.get("block_id") not in (APPROVAL_BLOCK, f"{APPROVAL_BLOCK}-note")
     ]
     label = f"{decided['model']} v{decided['version']}"
-    at = str(decided["decided_at"])[:16].replace("T", " ")
-    who = f"by <@{click.user_id}> at {at} UTC"
-    if decided["decision"] == "approved":
-        line = f":white_check_mark: *Approved* {who}: {label} is the champion"
-    else:
-        line = f":no_entry: *Rejected* {who}: {label} will not serve"
+    line = decided_line(decided["model"], decided["version"], decided, f"<@{click.user_id}>")
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line}})
     text = str(original.get("text") or label)[:2500]
     return {"text": f"{text} · {decided['decision']} by {click.actor}", "blocks": blocks[:50]}

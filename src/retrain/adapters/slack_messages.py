@@ -8,6 +8,7 @@ User text is escaped so it can neither break the formatting nor ping anyone. ``s
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from retrain.domain.decay import DecayResult, DecayStatus
@@ -92,9 +93,13 @@ APPROVAL_BLOCK = "approval"  # the actions block's id: a decision replaces it
 
 def approval_blocks(record: RunRecord) -> list[dict[str, Any]]:
     """For a version awaiting approval: the deadline and the Approve / Reject buttons. A
-    button's value names the model, version and run (nothing secret); Slack asks to confirm."""
+    button's value names the model, version and run (nothing secret); Slack asks to confirm.
+    Once decided (``summary["approval"]``, kept by service/approval.py): who decided, when."""
     if record.outcome is not Outcome.AWAITING_APPROVAL or record.version is None:
         return []
+    decided = record.summary.get("approval")
+    if isinstance(decided, dict):
+        return [_section(decided_line(record.model, record.version, decided))]
     value = json.dumps(
         {"model": record.model, "version": record.version, "run_id": record.run_id},
         separators=(",", ":"),
@@ -135,6 +140,17 @@ def approval_blocks(record: RunRecord) -> list[dict[str, Any]]:
             ],
         },
     ]
+
+
+def decided_line(model: str, version: int, decided: Mapping[str, Any], who: str = "") -> str:
+    """``decided``: ``decision``, ``actor``, ``decided_at`` (``who``: the actor as Slack
+    mentions it, for a click)."""
+    label = f"{model} v{version}"
+    at = str(decided.get("decided_at") or "")[:16].replace("T", " ")
+    by = f"by {who or _esc(str(decided.get('actor') or '?'))} at {_esc(at)} UTC"
+    if decided.get("decision") == "approved":
+        return f":white_check_mark: *Approved* {by}: {label} is the champion"
+    return f":no_entry: *Rejected* {by}: {label} will not serve"
 
 
 def batch_message(

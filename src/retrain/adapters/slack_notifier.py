@@ -72,12 +72,25 @@ class SlackNotifier:
 
         return self._quietly("batch start", send)
 
-    def run_finished(self, record: RunRecord, batch: dict | None) -> None:
-        def send(transport: Transport) -> None:
+    def run_finished(self, record: RunRecord, batch: dict | None) -> dict | None:
+        def send(transport: Transport) -> dict | None:
             parent = _parent(batch) if transport.threads else None
-            transport.post(run_message(self._clean([record])[0], self.environment), parent)
+            return transport.post(run_message(self._clean([record])[0], self.environment), parent)
 
-        self._quietly(f"run {record.run_id}", send)
+        return self._quietly(f"run {record.run_id}", send)
+
+    def approval_decided(self, record: RunRecord) -> None:
+        """The run's message again, its buttons replaced by the decision (chat.update)."""
+        message = record.summary.get("message")
+        where = _parent(message) if isinstance(message, dict) else None
+        if where is None:
+            logger.info("Slack: run {} has no message to update", record.run_id)
+            return
+
+        def send(transport: Transport) -> None:
+            transport.update(where, run_message(self._clean([record])[0], self.environment))
+
+        self._quietly(f"run {record.run_id}'s message", send, unaffected="the decision")
 
     def batch_finished(self, batch_id: str, records: list[RunRecord], batch: dict | None) -> None:
         def send(transport: Transport) -> None:

@@ -207,7 +207,16 @@ class Notifier(Protocol):
 
     def batch_started(self, batch_id: str, records: list[RunRecord]) -> dict | None: ...
 
-    def run_finished(self, record: RunRecord, batch: dict | None) -> None: ...
+    def run_finished(self, record: RunRecord, batch: dict | None) -> dict | None:
+        """Post the run; where its message is when it can be changed later (Slack's bot
+        token: channel and ts), else None."""
+        ...
+
+    def approval_decided(self, record: RunRecord) -> None:
+        """The version ``record`` published was approved or rejected outside the run's own
+        message (the CLI, the console): ``summary["approval"]`` says how, and
+        ``summary["message"]`` is where ``run_finished`` posted it (if anywhere)."""
+        ...
 
     def batch_finished(
         self, batch_id: str, records: list[RunRecord], batch: dict | None

@@ -82,6 +82,7 @@ def slack_interactions(req: func.HttpRequest) -> func.HttpResponse:
             actor=click.actor,
             reason=f"{approval.Decision(click.action).done} in Slack",
             run_id=click.run_id,
+            update_message=False,  # the clicked message is updated below, with its blocks
         )
     except (ApprovalRefusedError, NotFoundError, PromotionRefusedError) as exc:
         logger.info("Slack {} of {} v{} refused: {}", click.action, click.model, click.version, exc)

@@ -37,7 +37,7 @@ from retrain.domain.errors import (
     RetrainError,
 )
 from retrain.domain.ports import AlreadyExists, PreconditionFailed
-from retrain.domain.runs import Outcome, iso
+from retrain.domain.runs import Outcome, RunRecord, iso
 from retrain.domain.specs import ModelSpec
 from retrain.service import lifecycle, overview, stored
 from retrain.service.context import Services
@@ -125,9 +125,12 @@ def decide(
     actor: str,
     reason: str,
     run_id: str | None = None,
+    update_message: bool = True,
 ) -> dict[str, Any]:
     """Approve or reject ``name`` v``version``; ``run_id`` (a Slack button's) must be the
-    run that published it. Returns the decision as stored, with ``champion_version``."""
+    run that published it. Returns the decision as stored, with ``champion_version``.
+    ``update_message``: the notifier replaces the buttons of the run's message with the
+    decision (False for a click, whose handler updates the message it came from)."""
     decision = Decision(decision)
     spec = svc.registry.get(name)
     card = svc.models.card(spec.name, version)  # NotFoundError for a version that is not there
@@ -209,24 +212,35 @@ def decide(
             lifecycle.ArtifactStatus.REJECTED,
         )
         overview.note_model(svc, spec.name)
-    _note_run(svc, record)
+    run = _note_run(svc, record)
+    if run is not None and update_message:
+        try:
+            svc.notifier.approval_decided(run)
+        except Exception as exc:  # the decision stands; only its message is not updated
+            logger.warning(
+                "run {}'s message does not show the decision ({})", run.run_id, type(exc).__name__
+            )
     shown = {k: v for k, v in record.items() if k != "claim"}
     return {**shown, "champion_version": version if decision is Decision.APPROVE else current}
 
 
-def _note_run(svc: Services, record: dict[str, Any]) -> None:
+def _note_run(svc: Services, record: dict[str, Any]) -> RunRecord | None:
     """The decision in the publishing run's record (``summary.approval``), so the run says
-    what became of its candidate. Best effort: the decision object is what counts."""
+    what became of its candidate; the record as saved. Best effort: the decision object is
+    what counts."""
     run_id = record.get("run_id")
     if not isinstance(run_id, str):
-        return
+        return None
     fields = ("decision", "actor", "reason", "decided_at")
     try:
         run = svc.runs.get(run_id)
         run.summary["approval"] = {f: record[f] for f in fields}
-        overview.note_runs(svc, [svc.runs.save(run)])
+        saved = svc.runs.save(run)
+        overview.note_runs(svc, [saved])
+        return saved
     except (RetrainError, PreconditionFailed) as exc:
         logger.warning("run {} does not show the decision ({})", run_id, type(exc).__name__)
+        return None
 
 
 def _move(

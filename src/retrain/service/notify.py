@@ -14,7 +14,7 @@ from loguru import logger
 
 from retrain.domain.errors import BackendError, CorruptStateError, RetrainError
 from retrain.domain.ports import PreconditionFailed
-from retrain.domain.runs import RunRecord
+from retrain.domain.runs import Outcome, RunRecord
 from retrain.service.context import Services
 
 
@@ -25,11 +25,14 @@ def announce(svc: Services, record: RunRecord) -> RunRecord:
     claimed, record = _claim_announcement(svc, record)
     if claimed:
         try:
-            svc.notifier.run_finished(record, batch)
+            where = svc.notifier.run_finished(record, batch)
         except Exception as exc:  # a notifier must not fail a finished run
+            where = None
             logger.warning(
                 "notification failed ({}); the run stays {}", type(exc).__name__, record.status
             )
+        if where and record.outcome is Outcome.AWAITING_APPROVAL:
+            record = _keep_message(svc, record, where)
     if record.batch_id:
         _maybe_finish_batch(svc, record.batch_id)
     return record
@@ -54,6 +57,26 @@ def _claim_announcement(svc: Services, record: RunRecord) -> tuple[bool, RunReco
     if failure is not None and not record.notified:
         raise failure  # unclaimed because storage fails: the message is delivered again
     return False, record
+
+
+def _keep_message(svc: Services, record: RunRecord, where: dict) -> RunRecord:
+    """Where the run's message is (``summary["message"]``), so that a decision made in the
+    CLI or the console can replace its buttons (service/approval.py). Best effort: without
+    it the message keeps its buttons, and a click on them says who decided."""
+    for _ in range(3):
+        record.summary["message"] = where
+        try:
+            return svc.runs.save(record)
+        except PreconditionFailed:  # another writer (a decision): again on its version
+            pass
+        except BackendError:
+            break
+        try:
+            record = svc.runs.get(record.run_id)
+        except BackendError:
+            break
+    logger.warning("run {}: where its message is was not kept", record.run_id)
+    return record
 
 
 def _reread(svc: Services, run_id: str) -> RunRecord:

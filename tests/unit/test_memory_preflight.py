@@ -154,7 +154,7 @@ def test_the_suggested_row_count_fits_the_limit():
 
 def test_the_guard_stops_a_load_once_its_rows_cannot_fit_without_reading_the_rest():
     """The estimate of the rows read so far, with the classes seen so far, is a lower bound
-    of the split's: once it passes the limit, the rest of the table is not read."""
+    of the whole table's: once it passes the limit, the rest is not read."""
     spec = default_registry().get("KLASSE_CORE")
     frame = demo_data.generate(5000, seed=4, as_of=TABLE_DAY)
     limit = memory.estimate_mb(spec, 3000, frame[spec.target].nunique())

@@ -159,8 +159,8 @@ def load_guard(
     nothing recorded, as soon as
 
     - the rows read so far, with the classes seen so far and their texts' own size, need
-      more than ``limit_mb`` by ``estimate_mb``: a lower bound of the split's ``check``,
-      which would refuse the whole table, so the rest is not read; or
+      more than ``limit_mb`` by ``estimate_mb``: a lower bound of the ``check`` made once
+      every row is read, which would refuse the whole table, so the rest is not read; or
     - the process's resident memory, plus twice the most a part after the first has added
       to it, passes ``limit_mb``: a load's own copies can outgrow the estimate (SQLite's
       chunk of rows as Python objects, the heap they leave). The first part also pays for
@@ -177,7 +177,7 @@ def load_guard(
         rows += len(chunk)
         if spec.target in chunk:
             classes.update(chunk[spec.target].dropna().unique())
-        if not texts:  # the strings only: their terms come with the fit
+        if spec.features.text and not texts:  # the strings only: terms come with the fit
             texts = text_row_bytes(chunk, spec, terms=False)
         check(spec, rows, len(classes), limit_mb, texts, loading=True)
         now = resident()
@@ -189,8 +189,8 @@ def load_guard(
         if now + 2 * step > limit_mb:
             raise ResourceLimitError(
                 f"{spec.name}: loading stopped after {rows:,} rows: the process held "
-                f"{now:,} MB of this instance's {limit_mb:,} MB and the next rows would not "
-                f"have fitted: nothing was fitted. "
+                f"{now:,} MB of this instance's {limit_mb:,} MB, and the next rows might not "
+                f"fit: nothing was fitted. "
                 f"{_what_to_change(f'TRAINING_MAX_ROWS well below {rows:,}')}"
             )
 

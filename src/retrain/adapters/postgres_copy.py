@@ -57,12 +57,12 @@ def copy_query(
     spec: ModelSpec,
     on_chunk: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
-    """The query's rows, parsed ``chunked_read.CHUNK_ROWS`` at a time; ``on_chunk`` sees
+    """The query's rows, parsed ``chunked_read.chunk_rows`` at a time; ``on_chunk`` sees
     each chunk before the next is parsed and may raise to stop the COPY."""
     import pandas as pd
     from sqlalchemy import text
 
-    from retrain.adapters.chunked_read import CHUNK_ROWS, combine
+    from retrain.adapters.chunked_read import chunk_rows, combine
     from retrain.adapters.sql_source import named_once
 
     compiled = str(text(sql).compile(dialect=conn.dialect))  # :name -> %(name)s
@@ -101,7 +101,7 @@ def copy_query(
                 engine="c",
                 keep_default_na=False,
                 na_values={c: ["", "NaN"] if dtypes.get(c) == "float32" else [""] for c in types},
-                chunksize=CHUNK_ROWS,
+                chunksize=chunk_rows(len(types)),
             )
             with reader:
                 for chunk in reader:

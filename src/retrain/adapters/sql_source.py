@@ -130,6 +130,7 @@ class SqlSource:
                     lambda rows: pd.read_sql(query, conn, params=params, chunksize=rows),
                     lambda chunk: compact(chunk, spec),
                     on_chunk,
+                    columns=len(spec.required_columns),
                 )
                 frame = pd.read_sql(query, conn, params=params) if chunked is None else chunked
         return compact(frame, spec)

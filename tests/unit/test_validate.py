@@ -8,12 +8,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from retrain.domain.errors import DataValidationError
 from retrain.domain.runs import RunStatus
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
-from retrain.training.validate import Window, check_row_limit, validate
+from retrain.training.validate import Window, check_row_limit, duplicate_rows, validate
 from tests.fakes import toy_frame, toy_spec
 
 SPEC = toy_spec()
@@ -217,3 +219,41 @@ def test_a_categorical_target_with_unused_classes_is_not_misreported():
     assert not any(f["rule"] == "rare_classes" for f in checked.findings)
     assert set(checked.profile["class_counts"]) == {"small", "medium", "large"}
     assert set(checked.profile["columns"]["colour"]["counts"]) == {"red", "green", "blue"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    columns=st.lists(
+        st.sampled_from(["float", "category", "object", "wide"]), min_size=1, max_size=12
+    ),
+    rows=st.integers(0, 60),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_duplicate_rows_count_as_pandas_duplicated_does(columns, rows, seed):
+    """NaN, -0.0, categories and mixed objects alike; "wide" columns of ~rows distinct
+    values make the running id overflow 64 bits, so it is renumbered on the way."""
+    rng = np.random.default_rng(seed)
+    values = {
+        "float": lambda: rng.choice([0.0, -0.0, 1.5, np.nan], rows).astype("float32"),
+        "category": lambda: pd.Categorical(rng.choice(["a", "b", None], rows), ["b", "a", "z"]),
+        "object": lambda: pd.Series(rng.choice(np.array([1, "1", None, 2.0], object), rows)),
+        "wide": lambda: rng.integers(-(2**40), 2**40, rows) * rng.integers(0, 2, rows),
+    }
+    frame = pd.DataFrame({f"c{i}": values[kind]() for i, kind in enumerate(columns)})
+    names = list(frame.columns)
+    assert duplicate_rows(frame, names) == int(frame.duplicated(subset=names).sum())
+
+
+def test_duplicate_rows_of_a_wide_table_need_a_few_arrays_not_one_per_column():
+    """pandas' own count holds every column's labels at once (8 bytes a value)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.integers(0, 3, (20_000, 80)).astype("float32"))
+    frame = pd.concat([frame, frame.iloc[:7]], ignore_index=True)
+    tracemalloc.start()
+    count = duplicate_rows(frame, list(frame.columns))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert count == 7
+    assert peak < 20 * len(frame) * 8  # pandas' labels alone: 80 x 8 bytes a row

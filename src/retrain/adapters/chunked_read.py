@@ -7,11 +7,10 @@ frame is 46 MB, and the heap it leaves behind stayed in the process for the whol
 chunk compacted (``sql_source.compact``: categoricals, float32, datetimes) before the next
 is read, the peak is one chunk's objects: at most ``CHUNK_VALUES`` values, so a wide query
 reads fewer rows a chunk (``chunk_rows``; with 80 numbers a row the load peaked at 936 MB
-for 250,000 rows in parts of 100,000, under 610 MB in parts of 18,750).
-The result is the frame the whole read gives:
-the categoricals get the union of the chunks' categories, sorted as ``astype("category")``
-sorts them; when the chunks disagree on a column's type (a chunk of NULLs, mixed types), it
-says so and the caller reads the query whole instead."""
+for 250,000 rows in parts of 100,000, under 610 MB in parts of 18,750). The result is the
+frame the whole read gives: the categoricals get the union of the chunks' categories,
+sorted as ``astype("category")`` sorts them; when the chunks disagree on a column's type (a
+chunk of NULLs, mixed types), it says so and the caller reads the query whole instead."""
 
 from __future__ import annotations
 
@@ -39,10 +38,9 @@ def read_in_chunks(
     columns: int = 1,
 ) -> pd.DataFrame | None:
     """``read(chunksize)``: ``pandas.read_sql``'s chunk iterator, for a query returning
-    ``columns`` columns (``chunk_rows``); ``on_chunk`` sees each
-    compacted chunk before the next is read (the memory guard stops the load there). None
-    when the chunks' column types disagree (then only a whole read gives the types the frame
-    should have)."""
+    ``columns`` columns (``chunk_rows``); ``on_chunk`` sees each compacted chunk before the
+    next is read (the memory guard stops the load there). None when the chunks' column types
+    disagree (then only a whole read gives the types the frame should have)."""
     chunks = []
     for chunk in read(chunk_rows(columns)):
         chunks.append(compact(chunk))

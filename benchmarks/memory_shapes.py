@@ -1,6 +1,7 @@
 """The pre-flight memory estimate against measured peaks on tables unlike the demo's
 (issue 26.5): wide numeric rows, many categorical columns, many classes, high-cardinality
-categories.
+categories (``hicard``: 10 columns of 5,000 levels, ``hicard3``: 3 of 20,000; ``lowcard``
+is ``hicard`` with 30 levels).
 
     python -m benchmarks.memory_shapes --rows 500000
     python -m benchmarks.memory_shapes --rows 1000000 --shapes wide_num,hicard
@@ -31,6 +32,8 @@ SHAPES: dict[str, tuple[int, int, int, int]] = {
     "many_cat": (2, 25, 3, 30),
     "many_cls": (10, 0, 150, 0),
     "hicard": (10, 10, 5, 5000),
+    "hicard3": (10, 3, 5, 20000),
+    "lowcard": (10, 10, 5, 30),  # hicard with 30 levels: what the levels cost
 }
 
 

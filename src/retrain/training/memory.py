@@ -17,8 +17,9 @@ lighter and the figures were kept (on 2026-12-07, on PostgreSQL, 12 % above ARTF
 886 MB and 4 % above KLASSE_CORE's 518 MB). On tables unlike the demo's
 (``benchmarks/memory_shapes.py``, 1M rows) 150 classes cost 8.5 MB each: a class now counts
 9 (the estimate 1,890 MB against a 1,821 MB peak; 80 numeric columns: 1,538 against 1,381).
-Not counted: a model's own size, which grows with the categories of its categorical
-columns (10 columns of 5,000 levels: 4-10 % above the estimate).
+Not counted: a model's own size, which grows with trees x categories of its categorical
+columns (10 columns of 5,000 levels: 4-10 % above the estimate; 3 of 20,000: 38 % above,
+the peak in publishing a 144 MB model). Not known before the fit.
 
 A text column's cost grows with its texts' length, so a run reads it from a sample of its
 rows (``text_row_bytes``): each text's own size and its distinct terms, 26-50 bytes each

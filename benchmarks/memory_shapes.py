@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -83,26 +82,17 @@ def make_table(db: Path, shape: str, rows: int) -> None:
 
 def one_run(args: dict[str, Any]) -> dict[str, Any]:
     """In the child: the shape's run, its steps' peaks and the estimate."""
-    from benchmarks.profile_stages import Steps, instrument
+    from benchmarks.profile_stages import instrumented_run
     from retrain import bootstrap
     from retrain.domain.specs import Registry
     from retrain.entrypoints import logs
-    from retrain.service.runner import execute_run
-    from retrain.service.start import start_runs
     from retrain.training import memory
 
     spec = _spec(args["shape"])
     env = {**os.environ, "RETRAIN_HOME": args["home"], "LOG_LEVEL": "WARNING"}
     logs.configure("WARNING")
     svc = bootstrap.build(bootstrap.load_settings(env), registry=Registry([spec]))
-    record = start_runs(svc, [spec.name], trigger="bench").runs[0]
-    steps = Steps()
-    instrument(steps)
-    started = time.perf_counter()
-    done = execute_run(svc, record.run_id)
-    wall = time.perf_counter() - started
-    if done.status != "succeeded":
-        raise SystemExit(f"run failed: {done.error}")
+    _, steps, wall = instrumented_run(svc, spec.name)
     table = steps.table()
     top = max(table, key=lambda row: row["peak_mb"])
     return {

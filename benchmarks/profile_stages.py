@@ -193,21 +193,13 @@ def _spec(model: str, lever: dict[str, Any], rounds: int | None) -> Any:
     return dataclasses.replace(spec, estimator=estimator)
 
 
-def one_run(args: dict[str, Any]) -> dict[str, Any]:
-    """In the child: the seed spec with the variant's lever, trained by the runner."""
-    from retrain import bootstrap
-    from retrain.domain.specs import Registry
-    from retrain.entrypoints import logs
+def instrumented_run(svc: Any, name: str) -> tuple[Any, Steps, float]:
+    """``name``'s run through the runner with its steps timed and their peaks read: the
+    finished run record, the steps and the wall seconds. SystemExit when the run failed."""
     from retrain.service.runner import execute_run
     from retrain.service.start import start_runs
 
-    load_before = os.getloadavg()
-    spec = _spec(args["model"], VARIANTS[args["variant"]], args.get("rounds"))
-    env = {**os.environ, "RETRAIN_HOME": args["home"], "LOG_LEVEL": "WARNING"}
-    logs.configure("WARNING")
-    svc = bootstrap.build(bootstrap.load_settings(env), registry=Registry([spec]))
-    measure.at_table_day(svc)
-    record = start_runs(svc, [spec.name], trigger="bench").runs[0]
+    record = start_runs(svc, [name], trigger="bench").runs[0]
     steps = Steps()
     instrument(steps)
     started = time.perf_counter()
@@ -215,6 +207,22 @@ def one_run(args: dict[str, Any]) -> dict[str, Any]:
     wall = time.perf_counter() - started
     if done.status != "succeeded":
         raise SystemExit(f"run failed: {done.error}")
+    return done, steps, wall
+
+
+def one_run(args: dict[str, Any]) -> dict[str, Any]:
+    """In the child: the seed spec with the variant's lever, trained by the runner."""
+    from retrain import bootstrap
+    from retrain.domain.specs import Registry
+    from retrain.entrypoints import logs
+
+    load_before = os.getloadavg()
+    spec = _spec(args["model"], VARIANTS[args["variant"]], args.get("rounds"))
+    env = {**os.environ, "RETRAIN_HOME": args["home"], "LOG_LEVEL": "WARNING"}
+    logs.configure("WARNING")
+    svc = bootstrap.build(bootstrap.load_settings(env), registry=Registry([spec]))
+    measure.at_table_day(svc)
+    done, steps, wall = instrumented_run(svc, spec.name)
     table = steps.table()
     card = svc.models.card(spec.name, done.version)
     return {

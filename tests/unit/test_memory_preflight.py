@@ -13,14 +13,15 @@ import pytest
 from retrain import bootstrap
 from retrain.adapters import demo_data
 from retrain.classifiers import default_registry
+from retrain.classifiers.estimators import xgboost_hist
 from retrain.config import Settings
 from retrain.domain.errors import ResourceLimitError
 from retrain.domain.runs import RunStatus
-from retrain.domain.specs import TextOptions
+from retrain.domain.specs import Registry, TextOptions
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
-from retrain.training import memory
-from tests.fakes import toy_frame
+from retrain.training import fit, memory, validate
+from tests.fakes import FakeSource, toy_frame, toy_spec
 
 TABLE_DAY = date(2026, 11, 1)
 
@@ -193,3 +194,55 @@ def test_the_guard_stops_a_first_part_that_already_passes_the_limit():
     memory.load_guard(spec, 950, resident=lambda: 950)(frame)  # at the limit: not past it
     with pytest.raises(ResourceLimitError, match="loading stopped after 100 rows"):
         memory.load_guard(spec, 950, resident=lambda: 951)(frame)
+
+
+def test_a_model_too_large_to_publish_fails_before_serialising_and_keeps_the_champion(
+    svc, monkeypatch
+):
+    """The pre-flight estimate counts rows, not a model's own size: XGBoost's categorical
+    splits keep their sets of values, so many values make a large model. Publishing holds
+    it several times (PUBLISH_COPIES): here so many that no instance holds it."""
+    spec = toy_spec(estimator=lambda: xgboost_hist(n_estimators=5))
+    many = tuple(f"colour{i}" for i in range(60))
+    svc = dataclasses.replace(
+        svc, registry=Registry([spec]), source=FakeSource({"TOY": toy_frame(colours=many)})
+    )
+    first = start_runs(svc, ["TOY"], trigger="test").runs[0]
+    assert execute_run(svc, first.run_id).status is RunStatus.SUCCEEDED
+    champion = svc.models.store.get("TOY/champion.json")
+
+    limited = dataclasses.replace(svc, memory_limit_mb=100_000)  # the load's check passes
+    monkeypatch.setattr(memory, "PUBLISH_COPIES", 10**9)
+    record = start_runs(limited, ["TOY"], trigger="test").runs[0]
+    done = execute_run(limited, record.run_id, final_attempt=False)
+    assert done.status is RunStatus.FAILED
+    assert done.stage == "publish"
+    assert done.error["type"] == ResourceLimitError.__name__
+    message = done.error["message"]
+    assert "the fitted model is" in message and "more than this instance's 100,000 MB" in message
+    assert "nothing was published, the champion is untouched" in message
+    assert "colour (60 values)" in message and "TRAINING_MEMORY_LIMIT_MB" in message
+    assert svc.models.store.get("TOY/champion.json") == champion
+    assert svc.models.versions("TOY") == [1]
+    assert svc.notifier.runs[-1].run_id == record.run_id
+
+    monkeypatch.undo()  # three copies of a toy model fit
+    again = start_runs(limited, ["TOY"], trigger="test").runs[0]
+    assert execute_run(limited, again.run_id).status is RunStatus.SUCCEEDED
+
+
+def test_the_model_check_counts_xgboost_boosters_and_passes_other_models():
+    frame = toy_frame()
+    spec = toy_spec(estimator=lambda: xgboost_hist(n_estimators=5))
+    model = fit.fit(spec, fit.split(validate.validate(frame, spec).frame, spec))
+    booster = model.named_steps["classifier"].estimator_.get_booster()
+    assert memory.model_bytes(model) == len(booster.save_raw("ubj")) > 0
+    assert memory.category_counts(spec, model) == [("colour", 3)]
+    other = toy_spec()  # a decision tree: no booster to count
+    tree_model = fit.fit(other, fit.split(validate.validate(frame, other).frame, other))
+    assert memory.model_bytes(tree_model) is None
+    memory.check_model(other, tree_model, 1)  # nothing to count: passes
+    memory.check_model(spec, model, None)  # no limit: passes
+    with pytest.raises(ResourceLimitError, match="about 1,600 MB"):
+        memory.check_model(spec, model, 1000, resident=lambda: 1000, size=lambda _: 100 << 20)
+    memory.check_model(spec, model, 1600, resident=lambda: 1000, size=lambda _: 100 << 20)

@@ -36,7 +36,7 @@ from retrain.service.context import Services
 from retrain.service.feedback import join as join_corrections
 from retrain.service.notify import announce
 from retrain.service.text_ablation import text_ablation
-from retrain.training import gate, holdout, serialize, text_card, validate
+from retrain.training import gate, holdout, memory, serialize, text_card, validate
 
 # Retrying these cannot help: the data, the code or the stored state must change first.
 PERMANENT = (
@@ -275,6 +275,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
     logger.info("{} {:.4f}; gate: {}", spec.primary_metric, decision.candidate, decision.reason)
 
     with _stage(attempt, Stage.PUBLISH):
+        memory.check_model(spec, pipeline, svc.memory_limit_mb)  # before its copies
         artifact = serialize.dumps(pipeline)
         version, card = svc.models.publish(
             spec.name,

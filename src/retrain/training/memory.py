@@ -19,7 +19,8 @@ lighter and the figures were kept (on 2026-12-07, on PostgreSQL, 12 % above ARTF
 9 (the estimate 1,890 MB against a 1,821 MB peak; 80 numeric columns: 1,538 against 1,381).
 Not counted: a model's own size, which grows with trees x categories of its categorical
 columns (10 columns of 5,000 levels: 4-10 % above the estimate; 3 of 20,000: 38 % above,
-the peak in publishing a 144 MB model). Not known before the fit.
+the peak in publishing a 138 MB model). Not known before the fit, so ``check_model``
+checks it after the fit, before the model is serialised.
 
 A text column's cost grows with its texts' length, so a run reads it from a sample of its
 rows (``text_row_bytes``): each text's own size and its distinct terms, 26-50 bytes each
@@ -35,7 +36,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from retrain.domain.errors import ResourceLimitError
 from retrain.domain.specs import ModelSpec
@@ -51,6 +52,10 @@ PER_TEXT_COLUMN_MB = 800  # when no rows were sampled: the demo's short descript
 # character n-gram (measured at 150,000 rows: 47-52 and 20-26 bytes)
 TERM_BYTES = {"w": 50, "c": 26}
 TEXT_SAMPLE_ROWS = 1000
+# publishing holds a model several times: its booster's raw bytes, skops' archive and its
+# schema (a node per category value), the identity written into it, the load-back check; a
+# 109 MB booster (3 columns of 20,000 values) peaked 607 MB above the publish's start
+PUBLISH_COPIES = 6
 UNLIMITED = 1 << 60  # cgroup v1 says "no limit" with a number about this large
 
 
@@ -154,6 +159,63 @@ def resident_mb() -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return pages * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+
+
+def model_bytes(model: Any) -> int | None:
+    """The fitted model's size as XGBoost stores it (its booster's raw bytes; one transient
+    copy to count them), None for other estimators."""
+    step = getattr(model, "named_steps", {}).get("classifier")
+    estimator: Any = getattr(step, "estimator_", step)
+    if not hasattr(estimator, "get_booster"):
+        return None
+    return len(estimator.get_booster().save_raw("ubj"))
+
+
+def check_model(
+    spec: ModelSpec,
+    model: Any,
+    limit_mb: int | None,
+    resident: Callable[[], int | None] = resident_mb,
+    size: Callable[[Any], int | None] = model_bytes,
+) -> None:
+    """ResourceLimitError, before the model is serialised, when publishing it would pass
+    ``limit_mb``: resident memory plus ``PUBLISH_COPIES`` times the model. The pre-flight
+    estimate counts rows, columns and classes, not a model's own size, which XGBoost's
+    categorical splits make grow with trees x categories (3 columns of 20,000 values: 109
+    MB in 100 trees)."""
+    if limit_mb is None:
+        return
+    raw, now = size(model), resident()
+    if raw is None or now is None:
+        return
+    model_mb = raw / (1024 * 1024)
+    needed = now + PUBLISH_COPIES * model_mb
+    if needed <= limit_mb:
+        return
+    wide = ", ".join(f"{col} ({n:,} values)" for col, n in category_counts(spec, model)[:3])
+    raise ResourceLimitError(
+        f"{spec.name}: the fitted model is {model_mb:,.0f} MB and publishing it needs about "
+        f"{needed:,.0f} MB with what this run holds, more than this instance's "
+        f"{limit_mb:,} MB: nothing was published, the champion is untouched. XGBoost keeps "
+        "each categorical split's set of values in the model"
+        + (f" (the most: {wide})" if wide else "")
+        + ": group a column's rare values, train fewer rounds (n_estimators, "
+        "early_stopping_rounds) or use a larger instance; TRAINING_MEMORY_LIMIT_MB overrides "
+        "the limit read from the instance"
+    )
+
+
+def category_counts(spec: ModelSpec, model: Any) -> list[tuple[str, int]]:
+    """The categorical columns and their number of values in the fitted encoder, most
+    first; empty when the model has no such encoder."""
+    try:
+        encoder = model.named_steps["features"].named_transformers_["categories"]
+        if hasattr(encoder, "steps"):  # with text: the encoder, then StoredZeros
+            encoder = next(step for _, step in encoder.steps if hasattr(step, "categories_"))
+        counts = [len(values) for values in encoder.categories_]
+    except (AttributeError, KeyError, TypeError, StopIteration):
+        return []
+    return sorted(zip(spec.features.categorical, counts, strict=False), key=lambda c: -c[1])
 
 
 def load_guard(

@@ -17,7 +17,7 @@ from retrain.classifiers.estimators import xgboost_hist
 from retrain.config import Settings
 from retrain.domain.errors import ResourceLimitError
 from retrain.domain.runs import RunStatus
-from retrain.domain.specs import Registry, TextOptions
+from retrain.domain.specs import Features, Registry, TextOptions
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
 from retrain.training import fit, memory, validate
@@ -243,6 +243,14 @@ def test_the_model_check_counts_xgboost_boosters_and_passes_other_models():
     assert memory.model_bytes(tree_model) is None
     memory.check_model(other, tree_model, 1)  # nothing to count: passes
     memory.check_model(spec, model, None)  # no limit: passes
-    with pytest.raises(ResourceLimitError, match="about 1,600 MB"):
+    with pytest.raises(ResourceLimitError, match="about 1,600 MB") as large:
         memory.check_model(spec, model, 1000, resident=lambda: 1000, size=lambda _: 100 << 20)
+    assert "(the most: colour (3 values)): group a column's rare values" in str(large.value)
+    numbers = toy_spec(
+        features=Features(numeric=("size",)), estimator=lambda: xgboost_hist(n_estimators=5)
+    )
+    plain = fit.fit(numbers, fit.split(validate.validate(frame, numbers).frame, numbers))
+    with pytest.raises(ResourceLimitError, match=r"untouched\. Train fewer rounds") as large:
+        memory.check_model(numbers, plain, 1000, resident=lambda: 1000, size=lambda _: 1 << 30)
+    assert "categorical" not in str(large.value)
     memory.check_model(spec, model, 1600, resident=lambda: 1000, size=lambda _: 100 << 20)

@@ -193,15 +193,19 @@ def check_model(
     if needed <= limit_mb:
         return
     wide = ", ".join(f"{col} ({n:,} values)" for col, n in category_counts(spec, model)[:3])
+    why = (
+        "XGBoost keeps each categorical split's set of values in the model (the most: "
+        f"{wide}): group a column's rare values, "
+        if wide
+        else ""
+    )
     raise ResourceLimitError(
         f"{spec.name}: the fitted model is {model_mb:,.0f} MB and publishing it needs about "
         f"{needed:,.0f} MB with what this run holds, more than this instance's "
-        f"{limit_mb:,} MB: nothing was published, the champion is untouched. XGBoost keeps "
-        "each categorical split's set of values in the model"
-        + (f" (the most: {wide})" if wide else "")
-        + ": group a column's rare values, train fewer rounds (n_estimators, "
-        "early_stopping_rounds) or use a larger instance; TRAINING_MEMORY_LIMIT_MB overrides "
-        "the limit read from the instance"
+        f"{limit_mb:,} MB: nothing was published, the champion is untouched. {why}"
+        f"{'train' if wide else 'Train'} fewer rounds (n_estimators, early_stopping_rounds) "
+        "or use a larger instance; TRAINING_MEMORY_LIMIT_MB overrides the limit read from "
+        "the instance"
     )
 
 

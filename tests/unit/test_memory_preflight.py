@@ -20,7 +20,7 @@ from retrain.domain.runs import RunStatus
 from retrain.domain.specs import Features, Registry, TextOptions
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
-from retrain.training import fit, memory, validate
+from retrain.training import features, fit, memory, validate
 from tests.fakes import FakeSource, toy_frame, toy_spec
 
 TABLE_DAY = date(2026, 11, 1)
@@ -237,7 +237,7 @@ def test_the_model_check_counts_xgboost_boosters_and_passes_other_models():
     model = fit.fit(spec, fit.split(validate.validate(frame, spec).frame, spec))
     booster = model.named_steps["classifier"].estimator_.get_booster()
     assert memory.model_bytes(model) == len(booster.save_raw("ubj")) > 0
-    assert memory.category_counts(spec, model) == [("colour", 3)]
+    assert features.category_counts(spec, model) == [("colour", 3)]
     other = toy_spec()  # a decision tree: no booster to count
     tree_model = fit.fit(other, fit.split(validate.validate(frame, other).frame, other))
     assert memory.model_bytes(tree_model) is None

@@ -78,6 +78,19 @@ def build_pipeline(spec: ModelSpec) -> Pipeline:
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
+def category_counts(spec: ModelSpec, model: Any) -> list[tuple[str, int]]:
+    """The categorical columns and their number of values in ``model``'s fitted encoder
+    (``build_pipeline``'s "categories" block), most first; empty without one."""
+    try:
+        encoder = model.named_steps["features"].named_transformers_["categories"]
+        if hasattr(encoder, "steps"):  # with text: the encoder, then StoredZeros
+            encoder = next(step for _, step in encoder.steps if hasattr(step, "categories_"))
+        counts = [len(values) for values in encoder.categories_]
+    except (AttributeError, KeyError, TypeError, StopIteration):
+        return []
+    return sorted(zip(spec.features.categorical, counts, strict=False), key=lambda c: -c[1])
+
+
 def _dense_blocks(spec: ModelSpec) -> list[tuple[str, Any, Any]]:
     """Numbers, category codes, flags: the order of a frame written by hand, with which
     XGBoost builds the same trees as on that frame (docs/quality.md)."""

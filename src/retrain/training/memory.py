@@ -192,6 +192,8 @@ def check_model(
     needed = now + PUBLISH_COPIES * model_mb
     if needed <= limit_mb:
         return
+    from retrain.training.features import category_counts
+
     wide = ", ".join(f"{col} ({n:,} values)" for col, n in category_counts(spec, model)[:3])
     why = (
         "XGBoost keeps each categorical split's set of values in the model (the most: "
@@ -207,19 +209,6 @@ def check_model(
         "or use a larger instance; TRAINING_MEMORY_LIMIT_MB overrides the limit read from "
         "the instance"
     )
-
-
-def category_counts(spec: ModelSpec, model: Any) -> list[tuple[str, int]]:
-    """The categorical columns and their number of values in the fitted encoder, most
-    first; empty when the model has no such encoder."""
-    try:
-        encoder = model.named_steps["features"].named_transformers_["categories"]
-        if hasattr(encoder, "steps"):  # with text: the encoder, then StoredZeros
-            encoder = next(step for _, step in encoder.steps if hasattr(step, "categories_"))
-        counts = [len(values) for values in encoder.categories_]
-    except (AttributeError, KeyError, TypeError, StopIteration):
-        return []
-    return sorted(zip(spec.features.categorical, counts, strict=False), key=lambda c: -c[1])
 
 
 def load_guard(

@@ -22,21 +22,24 @@ install: $(STAMP) node_modules/.installed
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(MAKE) --no-print-directory venv
 	@echo "installing the pinned packages, the test tools and retrain (editable) into $(VENV)"
-	$(BIN)/uv pip install --python $(BIN)/python -r requirements-dev.txt -e .
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -r requirements-dev.txt -e .
 	@rm -f $(VENV)/.installed-* $(VENV)/.runtime-*
 	@touch $@ $(RUNTIME)
 
 $(RUNTIME): requirements.txt pyproject.toml
 	@$(MAKE) --no-print-directory venv
 	@echo "installing the pinned packages and retrain (editable) into $(VENV)"
-	$(BIN)/uv pip install --python $(BIN)/python -r requirements.txt -e .
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -r requirements.txt -e .
 	@rm -f $(VENV)/.runtime-*
 	@touch $@
 
 # The virtual environment with Python 3.11 (checked: the Functions runtime it deploys to) and
 # uv, which installs the packages: 2-5 s where pip took 35 s, and 90 s on a busy machine
 # (docs/benchmarks.md, "The demo"). uv reads no pip.conf: a package mirror goes in
-# UV_DEFAULT_INDEX (docs.astral.sh/uv).
+# UV_DEFAULT_INDEX (docs.astral.sh/uv). --compile-bytecode writes the libraries' .pyc files
+# at install (~10 s): uv does not by default, and where PYTHONDONTWRITEBYTECODE is set (this
+# project's machines, many CI images) Python then compiled scikit-learn, pandas and SciPy
+# again in every process, 3-4 s each (docs/benchmarks.md, "Bytecode").
 venv:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { \
 	  echo "missing: Python 3.11 ('$(PYTHON)' is not on PATH). Install it (apt-get install"; \

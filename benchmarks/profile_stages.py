@@ -60,6 +60,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "max_bin_32": {"max_bin": 32},
     "colsample_05": {"colsample_bytree": 0.5},
     "colsample_node_05": {"colsample_bynode": 0.5},
+    # KLASSE_CORE (HistGradientBoosting): its step size and patience (2026-12-07; the seed's
+    # learning rate is 0.2 since, 0.1 before)
+    "hgb_lr_01": {"learning_rate": 0.1},
+    "hgb_lr_02": {"learning_rate": 0.2},
+    "hgb_lr_03": {"learning_rate": 0.3},
+    "hgb_patience_5": {"n_iter_no_change": 5},
 }
 
 

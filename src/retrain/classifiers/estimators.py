@@ -53,7 +53,9 @@ def xgboost_hist(
     )
 
 
-def hist_gradient_boosting(max_iter: int = 200, seed: int = 42, tol: float = 1e-7) -> Any:
+def hist_gradient_boosting(
+    max_iter: int = 200, seed: int = 42, tol: float = 1e-7, learning_rate: float = 0.1
+) -> Any:
     """scikit-learn's HistGradientBoosting. No ``class_weight`` of its own: the pipeline
     weighs classes from the primary metric, as for every estimator (with its own
     ``"balanced"`` as well the weights were squared: KLASSE_CORE's balanced accuracy on the
@@ -62,11 +64,12 @@ def hist_gradient_boosting(max_iter: int = 200, seed: int = 42, tol: float = 1e-
     Above 10,000 rows it stops early on a 10 % validation split's log-loss (weighted by the
     class weights): once 10 iterations in a row improve it by no more than ``tol``
     (scikit-learn's own 1e-7 by default). Its other stopping rules (``scoring=`` a metric)
-    leave a model skops cannot store (training/serialize.py)."""
+    leave a model skops cannot store (training/serialize.py). ``learning_rate`` is
+    scikit-learn's own 0.1 unless a spec sets another."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(
-        max_iter=max_iter, learning_rate=0.1, random_state=seed, tol=tol
+        max_iter=max_iter, learning_rate=learning_rate, random_state=seed, tol=tol
     )
 
 

@@ -7,6 +7,7 @@ them. Workers need this package at the app's version (see docs/scaling.md)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from collections import Counter
@@ -125,6 +126,10 @@ def fit_xgboost(
         except Exception as exc:
             failure = f"{type(exc).__name__}: {str(exc).split('Stack trace:')[0].strip()}"
             _drop_tracebacks(client, before)
+        # what is left of the failed fit's frames holds its futures in reference cycles:
+        # collected now, not whenever this worker's collector next runs (an idle worker's
+        # may not run for minutes, and the scheduler keeps their results until then)
+        gc.collect()
     # raised here, without the failed fit's traceback (see _drop_tracebacks)
     raise FitFailed(failure)
 

@@ -61,11 +61,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "colsample_05": {"colsample_bytree": 0.5},
     "colsample_node_05": {"colsample_bynode": 0.5},
     # KLASSE_CORE (HistGradientBoosting): its step size and patience (2026-12-07; the seed's
-    # learning rate is 0.2 since, 0.1 before)
+    # learning rate is 0.2 since, 0.1 before: patience 5 was measured at 0.1 and stays so)
     "hgb_lr_01": {"learning_rate": 0.1},
     "hgb_lr_02": {"learning_rate": 0.2},
     "hgb_lr_03": {"learning_rate": 0.3},
-    "hgb_patience_5": {"n_iter_no_change": 5},
+    "hgb_patience_5": {"n_iter_no_change": 5, "learning_rate": 0.1},
 }
 
 

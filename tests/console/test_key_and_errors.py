@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
 
 from retrain.domain.errors import BackendError
 from tests.console.page import (
@@ -79,6 +80,9 @@ def test_conflicts_refusals_and_failed_or_dry_runs_are_explained(browser, consol
     # a second start while the first is queued: 409 in words, with the run that blocks
     start.click()
     text_in(browser, "#notice", "Queued: KLASSE_CORE")
+    # the button stays disabled until the runs list is read again: a click before that is
+    # ignored (on a loaded machine the test clicked into that moment and waited in vain)
+    wait(browser, EC.element_to_be_clickable(start))
     start.click()
     notice = text_in(browser, "#notice", "already has a run queued or running")
     blocking = svc.runs.active("KLASSE_CORE")

@@ -1,6 +1,6 @@
 """The pre-flight memory estimate against measured peaks on tables unlike the demo's
-(issue 26.5): wide numeric rows, many categorical columns, many classes, high-cardinality
-categories (``hicard``: 10 columns of 5,000 levels, ``hicard3``: 3 of 20,000; ``lowcard``
+(issue 26.5): wide numeric rows (80 columns; ``wide400``: 400), many categorical columns,
+many classes, high-cardinality categories (``hicard``: 10 columns of 5,000 levels, ``hicard3``: 3 of 20,000; ``lowcard``
 is ``hicard`` with 30 levels).
 
     python -m benchmarks.memory_shapes --rows 500000
@@ -33,6 +33,7 @@ SHAPES: dict[str, tuple[int, int, int, int]] = {
     "hicard": (10, 10, 5, 5000),
     "hicard3": (10, 3, 5, 20000),
     "lowcard": (10, 10, 5, 30),  # hicard with 30 levels: what the levels cost
+    "wide400": (400, 0, 3, 0),
 }
 
 

@@ -20,6 +20,7 @@ from tests.console.page import (
     visible,
     wait,
 )
+from tests.console.seed import publish_copy
 
 
 def train(svc, model):
@@ -111,3 +112,38 @@ def test_list_model_card_run_promote_history(browser, console):
     shot(browser, "06-alias-history")
     assert severe_console_errors(browser) == []
     assert all(url.startswith(server.url) for url in urls_loaded(browser))  # no CDN
+
+
+def test_the_cards_feature_importance_says_what_was_shuffled(browser, console):
+    """A card's importances name their rows and repeats; a wide table's card also says how
+    many of its columns were shuffled and which (training/evaluate.py, importance_plan)."""
+    server, svc = console
+    assert train(svc, "KLASSE_CORE").version == 1
+    card = svc.models.card("KLASSE_CORE", 1)
+    importance = card["feature_importance"]
+
+    def wide(card):
+        card["feature_importance"]["columns"] = {
+            "shuffled": 2,
+            "of": 1400,
+            "chosen_by": "the model's own importance",
+        }
+
+    assert publish_copy(svc, "KLASSE_CORE", 1, wide) == 2
+    open_console(browser, server, server.key)
+    browser.execute_script("location.hash = arguments[0]", "#/models/KLASSE_CORE/versions/1")
+    heading(browser, "KLASSE_CORE v1")
+    said = (
+        f"Drop in balanced_accuracy when a column is shuffled on {importance['rows']} holdout "
+        "rows (permutation, 3 repeats)."
+    )
+    text_in(browser, "main", said)
+    assert "Shuffled" not in browser.find_element(By.TAG_NAME, "main").text
+    browser.execute_script("location.hash = arguments[0]", "#/models/KLASSE_CORE/versions/2")
+    heading(browser, "KLASSE_CORE v2")
+    text_in(
+        browser,
+        "main",
+        f"{said} Shuffled 2 of 1,400 columns, the ones the model's own importance ranks "
+        "highest: every column of a table this wide would cost more than the fit.",
+    )

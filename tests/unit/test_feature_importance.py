@@ -3,16 +3,22 @@ random column scores about nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
+from retrain.classifiers.estimators import logistic_regression, xgboost_hist
+from retrain.domain.specs import Features, ModelSpec
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
 from retrain.training import evaluate
+from retrain.training.features import build_pipeline
 
 
 def test_the_card_ranks_the_columns_the_label_depends_on(svc):
@@ -56,3 +62,135 @@ def test_the_scores_of_shuffled_blocks_are_scikit_learn_s(rows, blocks, seed, la
             expected = [reference(y_true, block) for block in predicted]
         got = evaluate.block_scores(y_true, predicted, metric)
         assert np.allclose(got, expected, rtol=0, atol=1e-12), (metric, got, expected)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(
+    rows=st.integers(1, 5000),
+    columns=st.integers(1, 3000),
+    repeats=st.integers(1, 5),
+    values=st.integers(1_000, 50_000_000),
+)
+def test_the_plan_cuts_rows_then_columns_and_stays_within_its_budget(
+    rows, columns, repeats, values
+):
+    n, k = evaluate.importance_plan(rows, columns, repeats, values)
+
+    def cost(n: int, k: int) -> int:
+        return n * columns * (1 + k * repeats)
+
+    assert 1 <= n <= rows and 1 <= k <= columns
+    if cost(rows, columns) <= values:
+        assert (n, k) == (rows, columns)  # nothing cut that fits
+        return
+    assert cost(n, k) <= values or k == 1  # one column is the least there is
+    assert n >= min(rows, evaluate.IMPORTANCE_MIN_ROWS)
+    if k < columns:  # columns are cut only once the rows are at their floor
+        assert n == min(rows, evaluate.IMPORTANCE_MIN_ROWS)
+        assert cost(n, k + 1) > values  # and no more than needed
+    else:
+        assert n == rows or cost(n + 1, columns) > values or n == evaluate.IMPORTANCE_MIN_ROWS
+
+
+def _wide(rows: int, noise_columns: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """``signal`` decides the label; the other columns are noise. ``signal`` stands last:
+    a cut in query order would leave it out."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {f"n{i}": rng.normal(size=rows).astype("float32") for i in range(noise_columns)}
+    )
+    frame["signal"] = rng.normal(size=rows).astype("float32")
+    return frame, pd.Series(np.where(frame["signal"] > 0, "up", "down"), name="label")
+
+
+def _fitted(spec, X, y):
+    model = build_pipeline(spec)
+    model.fit(X, y)
+    calls: list[tuple[int, int]] = []
+    predict = model.predict
+
+    def recording(frame):
+        calls.append(frame.shape)
+        return predict(frame)
+
+    model.predict = recording
+    return model, calls
+
+
+def _wide_spec(X, estimator):
+    return ModelSpec(
+        name="WIDE",
+        description="wide",
+        query="SELECT * FROM wide",
+        target="label",
+        features=Features(numeric=tuple(X.columns)),
+        estimator=estimator,
+        min_rows=100,
+        primary_metric="accuracy",
+    )
+
+
+def test_a_wide_table_is_bounded_and_shuffles_the_columns_the_model_uses_most():
+    """Predicting every shuffled copy at once held 7.6 GB for a 400-column table's 1,000
+    rows: the work is capped, predicted in calls of bounded size, and the columns kept are
+    the model's own most important ones, said on the card."""
+    X, y = _wide(600, 59)
+    model, calls = _fitted(_wide_spec(X, lambda: xgboost_hist(n_estimators=20)), X, y)
+    found = evaluate.feature_importance(model, X, y, "accuracy", values=400_000, call_values=60_000)
+    n, k = evaluate.importance_plan(600, 60, 3, 400_000)
+    assert (found["rows"], len(found["features"])) == (n, k) and k < 60
+    assert found["columns"] == {"shuffled": k, "of": 60, "chosen_by": "the model's own importance"}
+    assert found["features"][0]["feature"] == "signal" and found["features"][0]["importance"] > 0.3
+    assert sum(r * c for r, c in calls) <= 400_000 and len(calls) > 1
+    assert all(r * c <= 60_000 for r, c in calls)
+
+
+def test_a_model_without_its_own_importances_keeps_the_query_order():
+    X, y = _wide(600, 59)
+    model, _ = _fitted(_wide_spec(X, logistic_regression), X, y)
+    found = evaluate.feature_importance(model, X, y, "accuracy", values=400_000)
+    k = found["columns"]["shuffled"]
+    assert found["columns"]["chosen_by"] == "query order"
+    assert {f["feature"] for f in found["features"]} == {f"n{i}" for i in range(k)}
+
+
+def test_within_the_budget_every_column_is_shuffled_as_before():
+    X, y = _wide(600, 9)
+    model, calls = _fitted(_wide_spec(X, lambda: xgboost_hist(n_estimators=20)), X, y)
+    found = evaluate.feature_importance(model, X, y, "accuracy")
+    assert "columns" not in found and found["rows"] == 600 and len(found["features"]) == 10
+    assert len(calls) == 1  # 600 rows x 10 columns x 31 copies: one call
+
+
+def test_the_own_ranking_adds_up_a_text_column_s_terms_and_a_category_s_one_hot_columns():
+    """Outputs traced back to their input column: a text column's terms, one-hot columns
+    and was-missing flags (a non-XGBoost estimator with feature importances, beside text)."""
+    rng = np.random.default_rng(1)
+    rows = 800
+    grade = rng.choice(["g_a", "g_b", "g_c"], rows)
+    X = pd.DataFrame(
+        {
+            "grade": grade,
+            "grade_extra": rng.choice(["x", "y"], rows),  # a name that starts like another
+            "size": np.where(rng.random(rows) < 0.2, np.nan, rng.normal(size=rows)),
+            "note": rng.choice(["plain board", "raw chip", "thin panel"], rows),
+        }
+    )
+    y = pd.Series(np.where(grade == "g_a", "yes", "no"))
+    spec = ModelSpec(
+        name="MIXED",
+        description="mixed",
+        query="SELECT * FROM mixed",
+        target="label",
+        features=Features(numeric=("size",), categorical=("grade", "grade_extra"), text=("note",)),
+        estimator=lambda: RandomForestClassifier(n_estimators=20, random_state=0),
+        min_rows=100,
+        primary_metric="accuracy",
+    )
+    model = build_pipeline(spec).fit(X, y)
+    ranked = evaluate.own_ranking(model, list(X.columns))
+    assert ranked is not None and ranked[0] == "grade" and set(ranked) == set(X.columns)
+    xgb_spec = dataclasses.replace(spec, estimator=lambda: xgboost_hist(n_estimators=10))
+    y_note = pd.Series(np.where(X["note"] == "raw chip", "yes", "no"))
+    ranked = evaluate.own_ranking(build_pipeline(xgb_spec).fit(X, y_note), list(X.columns))
+    assert ranked is not None and ranked[0] == "note"

@@ -127,6 +127,70 @@ def block_scores(y_true: np.ndarray, predicted: np.ndarray, metric: str) -> np.n
     return gate.table_scores(table.astype(np.float64), kinds // n, kinds % n, n, metric)
 
 
+# Permutation importance predicts a copy of its sample rows, all columns, per shuffled
+# column and repeat: rows x columns x (1 + columns x repeats) values, quadratic in columns.
+# A 400-column table took 32 s and 7.6 GB for its 1,000 rows (docs/benchmarks.md).
+IMPORTANCE_VALUES = 5_000_000  # values predicted in all: bounds the time
+IMPORTANCE_CALL_VALUES = 2_000_000  # values per predict call: bounds the memory
+IMPORTANCE_MIN_ROWS = 200  # fewer rows before fewer columns
+
+
+def importance_plan(
+    rows: int, columns: int, repeats: int, values: int = IMPORTANCE_VALUES
+) -> tuple[int, int]:
+    """(sample rows, columns shuffled) within ``values`` predicted values, from at most
+    ``rows``: fewer rows first, down to ``IMPORTANCE_MIN_ROWS``, then fewer columns."""
+
+    def cost(n: int, k: int) -> int:
+        return n * columns * (1 + k * repeats)
+
+    n = rows
+    if cost(n, columns) > values:
+        n = min(rows, max(IMPORTANCE_MIN_ROWS, values // (columns * (1 + columns * repeats))))
+    if cost(n, columns) <= values:
+        return n, columns
+    return n, max(1, (values // (n * columns) - 1) // repeats)
+
+
+def own_ranking(model: Any, columns: list[str]) -> list[str] | None:
+    """``columns`` by the fitted estimator's own ``feature_importances_`` (XGBoost's gain),
+    summed over each input column's outputs (a text column's terms, a category's one-hot
+    columns), most first; None for a model that has none or whose outputs cannot be traced
+    back to its input columns."""
+    try:
+        features = model.named_steps["features"]
+        estimator = model.named_steps["classifier"].estimator_
+        weights = np.nan_to_num(np.asarray(estimator.feature_importances_, dtype=np.float64))
+        names = features.get_feature_names_out()
+        blocks = [
+            (features.output_indices_[name], cols)
+            for name, _, cols in features.transformers_
+            if name != "remainder"
+        ]
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    if len(weights) != len(names):
+        return None
+    longest_first = sorted(columns, key=len, reverse=True)
+
+    def owner(name: str) -> str | None:  # a one-hot column, a was-missing flag
+        name = name.removeprefix("missingindicator_")
+        return next((c for c in longest_first if name == c or name.startswith(f"{c}_")), None)
+
+    total = dict.fromkeys(columns, 0.0)
+    for outputs, cols in blocks:
+        if isinstance(cols, str):  # one text column: every term is its
+            total[cols] += float(weights[outputs].sum())
+        elif outputs.stop - outputs.start == len(cols):  # one output per column
+            for col, weight in zip(cols, weights[outputs], strict=True):
+                total[col] += float(weight)
+        else:
+            for name, weight in zip(names[outputs], weights[outputs], strict=True):
+                if (col := owner(str(name))) is not None:
+                    total[col] += float(weight)
+    return sorted(columns, key=lambda c: -total[c])
+
+
 def feature_importance(
     model: Any,
     X: pd.DataFrame,
@@ -136,38 +200,70 @@ def feature_importance(
     rows: int = 1000,
     repeats: int = 3,
     random_state: int = 0,
+    values: int = IMPORTANCE_VALUES,
+    call_values: int = IMPORTANCE_CALL_VALUES,
 ) -> dict[str, Any]:
     """How much ``metric`` drops when one input column is shuffled (permutation importance
     on at most ``rows`` holdout rows): model-agnostic, and per column as the query returns
-    it, whatever the encoding inside the pipeline. Every shuffled copy is predicted in one
-    call: per-call overhead (thread pools) dominates small predictions."""
+    it, whatever the encoding inside the pipeline.
+
+    Bounded for wide tables (``importance_plan``): at most ``values`` values predicted, in
+    calls of at most ``call_values`` (many shuffled copies per call: per-call overhead,
+    thread pools, dominates small predictions). When even ``IMPORTANCE_MIN_ROWS`` rows of
+    every column would pass ``values``, only the columns the model's own importances rank
+    highest are shuffled (the first ones in query order for a model without them), and
+    the result says how many of how many and why."""
     rng = np.random.default_rng(random_state)
-    if len(X) > rows:
-        picked = np.sort(rng.choice(len(X), rows, replace=False))
+    columns = list(X.columns)
+    n, measured = importance_plan(min(rows, len(X)), len(columns), repeats, values)
+    if len(X) > n:
+        picked = np.sort(rng.choice(len(X), n, replace=False))
         X, y = X.iloc[picked], y.iloc[picked]
     X = X.reset_index(drop=True)
     y_true = np.asarray(y, dtype=object)
-    blocks = [X]
-    for column in X.columns:
-        for _ in range(repeats):
-            shuffled = X.copy()
-            shuffled[column] = X[column].to_numpy()[rng.permutation(len(X))]
-            blocks.append(shuffled)
-    predicted = np.asarray(model.predict(pd.concat(blocks, ignore_index=True)), dtype=object)
-    scores = block_scores(y_true, predicted.reshape(len(blocks), len(X)), metric)
-    base, drops = scores[0], scores[1:].reshape(len(X.columns), repeats)
+    chosen_by = None
+    shuffled_columns = columns
+    if measured < len(columns):
+        ranked = own_ranking(model, columns)
+        chosen_by = "query order" if ranked is None else "the model's own importance"
+        shuffled_columns = (ranked or columns)[:measured]
+
+    def blocks() -> Any:
+        yield X
+        for column in shuffled_columns:
+            for _ in range(repeats):
+                shuffled = X.copy()
+                shuffled[column] = X[column].to_numpy()[rng.permutation(len(X))]
+                yield shuffled
+
+    per_call = max(1, call_values // max(1, len(X) * len(columns)))
+    predicted: list[np.ndarray] = []
+    batch: list[pd.DataFrame] = []
+    for block in blocks():
+        batch.append(block)
+        if len(batch) == per_call:
+            predicted.append(np.asarray(model.predict(pd.concat(batch, ignore_index=True))))
+            batch = []
+    if batch:
+        predicted.append(np.asarray(model.predict(pd.concat(batch, ignore_index=True))))
+    every = np.concatenate(predicted).astype(object)
+    scores = block_scores(y_true, every.reshape(-1, len(X)), metric)
+    base, drops = scores[0], scores[1:].reshape(len(shuffled_columns), repeats)
     features = [
         {
             "feature": str(column),
             "importance": round(base - float(d.mean()), 6),
             "std": round(float(d.std()), 6),
         }
-        for column, d in zip(X.columns, drops, strict=True)
+        for column, d in zip(shuffled_columns, drops, strict=True)
     ]
-    return {
+    out: dict[str, Any] = {
         "method": "permutation",
         "metric": metric,
         "repeats": repeats,
         "rows": len(X),
         "features": sorted(features, key=lambda f: -f["importance"]),
     }
+    if chosen_by is not None:
+        out["columns"] = {"shuffled": measured, "of": len(columns), "chosen_by": chosen_by}
+    return out

@@ -1393,6 +1393,12 @@
     return c.caveat ? `${text}; ${c.caveat}` : text;
   }
 
+  // a wide table's card: only some columns were shuffled (training/evaluate.py, importance_plan)
+  function shuffledText(columns) {
+    if (!columns || typeof columns.shuffled !== 'number') return '';
+    const which = columns.chosen_by === 'query order' ? 'the first ones in query order' : `the ones ${txt(columns.chosen_by)} ranks highest`;
+    return ` Shuffled ${count(columns.shuffled)} of ${count(columns.of)} columns, ${which}: every column of a table this wide would cost more than the fit.`;
+  }
   function holdoutText(rule) {  // the card says it in words (training/holdout.py)
     return rule ? txt(rule.description) : 'a random split (before holdout rules)';
   }
@@ -1445,7 +1451,7 @@
       section('Per-class scores', 'classes-title', table('Per-class scores', ['Class', 'Precision', 'Recall', 'F1', 'Support'],
         Object.entries(obj(m.per_class)).map(([label, c]) => [label, num(c.precision, 3), num(c.recall, 3), h('span', {}, bar(c.f1), ` ${num(c.f1, 3)}`), count(c.support)]))),
       section('Feature importance', 'importance-title', importances && importances.features ? h('div', {},
-        h('p', { class: 'help', text: `Drop in ${importances.metric} when a column is shuffled on ${importances.rows} holdout rows (${importances.method}, ${importances.repeats} repeats).` }),
+        h('p', { class: 'help', text: `Drop in ${importances.metric} when a column is shuffled on ${importances.rows} holdout rows (${importances.method}, ${importances.repeats} repeats).` + shuffledText(importances.columns) }),
         table('Feature importance', ['Feature', 'Importance', ''],
           importances.features.map((f) => [f.feature, num(f.importance), bar(Math.max(0, f.importance) / Math.max(1e-9, importances.features[0].importance))])))
         : h('p', { class: 'empty', text: 'Not recorded for this version.' })),

@@ -1,7 +1,8 @@
 """The pre-flight memory estimate against measured peaks on tables unlike the demo's
-(issue 26.5): wide numeric rows (80 columns; ``wide400``: 400), many categorical columns,
-many classes, high-cardinality categories (``hicard``: 10 columns of 5,000 levels, ``hicard3``: 3 of 20,000; ``lowcard``
-is ``hicard`` with 30 levels).
+(issue 26.5): wide numeric rows (``wide_num``: 80 columns, ``wide400``: 400, ``wide1500``:
+1,500), many categorical columns, many classes (``many_cls``: 150, ``cls600``: 600),
+high-cardinality categories (``hicard``: 10 columns of 5,000 levels, ``hicard3``: 3 of
+20,000; ``lowcard`` is ``hicard`` with 30 levels).
 
     python -m benchmarks.memory_shapes --rows 500000
     python -m benchmarks.memory_shapes --rows 1000000 --shapes wide_num,hicard
@@ -34,6 +35,8 @@ SHAPES: dict[str, tuple[int, int, int, int]] = {
     "hicard3": (10, 3, 5, 20000),
     "lowcard": (10, 10, 5, 30),  # hicard with 30 levels: what the levels cost
     "wide400": (400, 0, 3, 0),
+    "wide1500": (1500, 0, 2, 0),
+    "cls600": (10, 2, 600, 20),
 }
 
 

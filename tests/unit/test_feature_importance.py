@@ -69,27 +69,37 @@ def test_the_scores_of_shuffled_blocks_are_scikit_learn_s(rows, blocks, seed, la
     rows=st.integers(1, 5000),
     columns=st.integers(1, 3000),
     repeats=st.integers(1, 5),
-    values=st.integers(1_000, 50_000_000),
+    budget=st.integers(1, 10_000_000),
 )
 def test_the_plan_cuts_rows_then_columns_and_stays_within_its_budget(
-    rows, columns, repeats, values
+    rows, columns, repeats, budget
 ):
-    n, k = evaluate.importance_plan(rows, columns, repeats, values)
+    n, k = evaluate.importance_plan(rows, columns, repeats, budget)
 
-    def cost(n: int, k: int) -> int:
-        return n * columns * (1 + k * repeats)
+    def predicted(n: int, k: int) -> int:
+        return n * (1 + k * repeats)
 
     assert 1 <= n <= rows and 1 <= k <= columns
-    if cost(rows, columns) <= values:
+    if predicted(rows, columns) <= budget:
         assert (n, k) == (rows, columns)  # nothing cut that fits
         return
-    assert cost(n, k) <= values or k == 1  # one column is the least there is
+    assert predicted(n, k) <= budget or k == 1  # one column is the least there is
     assert n >= min(rows, evaluate.IMPORTANCE_MIN_ROWS)
     if k < columns:  # columns are cut only once the rows are at their floor
         assert n == min(rows, evaluate.IMPORTANCE_MIN_ROWS)
-        assert cost(n, k + 1) > values  # and no more than needed
+        assert predicted(n, k + 1) > budget  # and no more than needed
     else:
-        assert n == rows or cost(n + 1, columns) > values or n == evaluate.IMPORTANCE_MIN_ROWS
+        assert n == rows or predicted(n + 1, columns) > budget
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(columns=st.integers(1, 5000), train_rows=st.one_of(st.none(), st.integers(0, 10**7)))
+def test_the_budget_is_a_share_of_the_fit_within_a_value_cap(columns, train_rows):
+    budget = evaluate.importance_budget(columns, train_rows)
+    assert budget >= 1 and budget * columns <= max(columns, evaluate.IMPORTANCE_VALUES)
+    if train_rows is not None:  # about a tenth of the fit's rows x columns, or the floor
+        share = train_rows * columns // evaluate.IMPORTANCE_FIT_SHARE
+        assert budget <= max(share, evaluate.IMPORTANCE_FLOOR_ROWS)
 
 
 def _wide(rows: int, noise_columns: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -136,19 +146,19 @@ def test_a_wide_table_is_bounded_and_shuffles_the_columns_the_model_uses_most():
     the model's own most important ones, said on the card."""
     X, y = _wide(600, 59)
     model, calls = _fitted(_wide_spec(X, lambda: xgboost_hist(n_estimators=20)), X, y)
-    found = evaluate.feature_importance(model, X, y, "accuracy", values=400_000, call_values=60_000)
-    n, k = evaluate.importance_plan(600, 60, 3, 400_000)
+    found = evaluate.feature_importance(model, X, y, "accuracy", budget=6_000, call_values=60_000)
+    n, k = evaluate.importance_plan(600, 60, 3, 6_000)
     assert (found["rows"], len(found["features"])) == (n, k) and k < 60
     assert found["columns"] == {"shuffled": k, "of": 60, "chosen_by": "the model's own importance"}
     assert found["features"][0]["feature"] == "signal" and found["features"][0]["importance"] > 0.3
-    assert sum(r * c for r, c in calls) <= 400_000 and len(calls) > 1
+    assert sum(r for r, _ in calls) <= 6_000 and len(calls) > 1
     assert all(r * c <= 60_000 for r, c in calls)
 
 
 def test_a_model_without_its_own_importances_keeps_the_query_order():
     X, y = _wide(600, 59)
     model, _ = _fitted(_wide_spec(X, logistic_regression), X, y)
-    found = evaluate.feature_importance(model, X, y, "accuracy", values=400_000)
+    found = evaluate.feature_importance(model, X, y, "accuracy", budget=6_000)
     k = found["columns"]["shuffled"]
     assert found["columns"]["chosen_by"] == "query order"
     assert {f["feature"] for f in found["features"]} == {f"n{i}" for i in range(k)}
@@ -157,7 +167,7 @@ def test_a_model_without_its_own_importances_keeps_the_query_order():
 def test_within_the_budget_every_column_is_shuffled_as_before():
     X, y = _wide(600, 9)
     model, calls = _fitted(_wide_spec(X, lambda: xgboost_hist(n_estimators=20)), X, y)
-    found = evaluate.feature_importance(model, X, y, "accuracy")
+    found = evaluate.feature_importance(model, X, y, "accuracy", train_rows=10_000)
     assert "columns" not in found and found["rows"] == 600 and len(found["features"]) == 10
     assert len(calls) == 1  # 600 rows x 10 columns x 31 copies: one call
 

@@ -112,7 +112,12 @@ class LocalHoldout:
         from retrain.training import evaluate
 
         return evaluate.feature_importance(
-            model, self.data.X_test, self.data.y_test, metric, random_state=random_state
+            model,
+            self.data.X_test,
+            self.data.y_test,
+            metric,
+            random_state=random_state,
+            train_rows=self.rows_train,
         )
 
 

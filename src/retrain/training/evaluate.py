@@ -128,28 +128,42 @@ def block_scores(y_true: np.ndarray, predicted: np.ndarray, metric: str) -> np.n
 
 
 # Permutation importance predicts a copy of its sample rows, all columns, per shuffled
-# column and repeat: rows x columns x (1 + columns x repeats) values, quadratic in columns.
-# A 400-column table took 32 s and 7.6 GB for its 1,000 rows (docs/benchmarks.md).
-IMPORTANCE_VALUES = 5_000_000  # values predicted in all: bounds the time
+# column and repeat: rows x (1 + columns x repeats) rows of every column, quadratic in
+# columns. A 400-column table's 1,000 rows took 32 s and 7.6 GB; a public table of 10,000
+# rows and 51 columns spent 27 % of its fit's time on it (docs/benchmarks.md).
+IMPORTANCE_VALUES = 5_000_000  # values predicted in all: bounds the time of wide rows
 IMPORTANCE_CALL_VALUES = 2_000_000  # values per predict call: bounds the memory
+IMPORTANCE_FIT_SHARE = 10  # predicted rows <= training rows x columns / this: ~1/10 of the fit
+IMPORTANCE_FLOOR_ROWS = 20_000  # predicted rows always allowed: a small table's are cheap
 IMPORTANCE_MIN_ROWS = 200  # fewer rows before fewer columns
 
 
-def importance_plan(
-    rows: int, columns: int, repeats: int, values: int = IMPORTANCE_VALUES
-) -> tuple[int, int]:
-    """(sample rows, columns shuffled) within ``values`` predicted values, from at most
-    ``rows``: fewer rows first, down to ``IMPORTANCE_MIN_ROWS``, then fewer columns."""
+def importance_budget(columns: int, train_rows: int | None) -> int:
+    """How many rows (of ``columns`` columns) the importances may predict in all: at most
+    ``IMPORTANCE_VALUES`` values, and about a tenth of the fit's work (a fit's passes over
+    its training rows grow with their columns; one prediction per row is cheaper than
+    that pass: measured 0.8-1.1x the fit's time per predicted row x column relative to its
+    training row x column on three tables), never under ``IMPORTANCE_FLOOR_ROWS``."""
+    budget = IMPORTANCE_VALUES // max(1, columns)
+    if train_rows is not None:
+        share = max(IMPORTANCE_FLOOR_ROWS, train_rows * columns // IMPORTANCE_FIT_SHARE)
+        budget = min(budget, share)
+    return max(1, budget)
 
-    def cost(n: int, k: int) -> int:
-        return n * columns * (1 + k * repeats)
+
+def importance_plan(rows: int, columns: int, repeats: int, budget: int) -> tuple[int, int]:
+    """(sample rows, columns shuffled) from at most ``rows``, predicting at most ``budget``
+    rows in all: fewer rows first, down to ``IMPORTANCE_MIN_ROWS``, then fewer columns."""
+
+    def predicted(n: int, k: int) -> int:
+        return n * (1 + k * repeats)
 
     n = rows
-    if cost(n, columns) > values:
-        n = min(rows, max(IMPORTANCE_MIN_ROWS, values // (columns * (1 + columns * repeats))))
-    if cost(n, columns) <= values:
+    if predicted(n, columns) > budget:
+        n = min(rows, max(IMPORTANCE_MIN_ROWS, budget // (1 + columns * repeats)))
+    if predicted(n, columns) <= budget:
         return n, columns
-    return n, max(1, (values // (n * columns) - 1) // repeats)
+    return n, max(1, (budget // n - 1) // repeats)
 
 
 def own_ranking(model: Any, columns: list[str]) -> list[str] | None:
@@ -200,22 +214,26 @@ def feature_importance(
     rows: int = 1000,
     repeats: int = 3,
     random_state: int = 0,
-    values: int = IMPORTANCE_VALUES,
+    train_rows: int | None = None,
+    budget: int | None = None,
     call_values: int = IMPORTANCE_CALL_VALUES,
 ) -> dict[str, Any]:
     """How much ``metric`` drops when one input column is shuffled (permutation importance
     on at most ``rows`` holdout rows): model-agnostic, and per column as the query returns
     it, whatever the encoding inside the pipeline.
 
-    Bounded for wide tables (``importance_plan``): at most ``values`` values predicted, in
-    calls of at most ``call_values`` (many shuffled copies per call: per-call overhead,
-    thread pools, dominates small predictions). When even ``IMPORTANCE_MIN_ROWS`` rows of
-    every column would pass ``values``, only the columns the model's own importances rank
-    highest are shuffled (the first ones in query order for a model without them), and
-    the result says how many of how many and why."""
+    Bounded (``importance_plan``): at most ``budget`` rows predicted in all (by default
+    ``importance_budget`` for the model's ``train_rows``), in calls of at most
+    ``call_values`` values (many shuffled copies per call: per-call overhead, thread pools,
+    dominates small predictions). When even ``IMPORTANCE_MIN_ROWS`` rows of every column
+    would pass it, only the columns the model's own importances rank highest are shuffled
+    (the first ones in query order for a model without them), and the result says how many
+    of how many and why."""
     rng = np.random.default_rng(random_state)
     columns = list(X.columns)
-    n, measured = importance_plan(min(rows, len(X)), len(columns), repeats, values)
+    if budget is None:
+        budget = importance_budget(len(columns), train_rows)
+    n, measured = importance_plan(min(rows, len(X)), len(columns), repeats, budget)
     if len(X) > n:
         picked = np.sort(rng.choice(len(X), n, replace=False))
         X, y = X.iloc[picked], y.iloc[picked]

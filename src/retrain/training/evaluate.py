@@ -140,10 +140,10 @@ IMPORTANCE_MIN_ROWS = 200  # fewer rows before fewer columns
 
 def importance_budget(columns: int, train_rows: int | None) -> int:
     """How many rows (of ``columns`` columns) the importances may predict in all: at most
-    ``IMPORTANCE_VALUES`` values, and about a tenth of the fit's work (a fit's passes over
-    its training rows grow with their columns; one prediction per row is cheaper than
-    that pass: measured 0.8-1.1x the fit's time per predicted row x column relative to its
-    training row x column on three tables), never under ``IMPORTANCE_FLOOR_ROWS``."""
+    ``IMPORTANCE_VALUES`` values, and about a tenth of the fit's work, never under
+    ``IMPORTANCE_FLOOR_ROWS``. A fit's passes over its training rows grow with their
+    columns, a prediction's do not: on four tables the importances' share of the fit's
+    time was 0.5-1.3 times predicted rows / (training rows x columns)."""
     budget = IMPORTANCE_VALUES // max(1, columns)
     if train_rows is not None:
         share = max(IMPORTANCE_FLOOR_ROWS, train_rows * columns // IMPORTANCE_FIT_SHARE)

@@ -93,13 +93,19 @@ def test_the_plan_cuts_rows_then_columns_and_stays_within_its_budget(
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
-@given(columns=st.integers(1, 5000), train_rows=st.one_of(st.none(), st.integers(0, 10**7)))
-def test_the_budget_is_a_share_of_the_fit_within_a_value_cap(columns, train_rows):
-    budget = evaluate.importance_budget(columns, train_rows)
+@given(
+    columns=st.integers(1, 5000),
+    train_rows=st.one_of(st.none(), st.integers(0, 10**7)),
+    text=st.booleans(),
+)
+def test_the_budget_is_a_share_of_the_fit_within_a_value_cap(columns, train_rows, text):
+    budget = evaluate.importance_budget(columns, train_rows, text)
     assert budget >= 1 and budget * columns <= max(columns, evaluate.IMPORTANCE_VALUES)
-    if train_rows is not None:  # about a tenth of the fit's rows x columns, or the floor
-        share = train_rows * columns // evaluate.IMPORTANCE_FIT_SHARE
-        assert budget <= max(share, evaluate.IMPORTANCE_FLOOR_ROWS)
+    if train_rows is None:
+        return
+    share = train_rows * columns // evaluate.IMPORTANCE_FIT_SHARE  # about a tenth of the fit
+    floor = 0 if text else evaluate.IMPORTANCE_FLOOR_ROWS  # a text row is never cheap
+    assert budget == max(1, min(evaluate.IMPORTANCE_VALUES // columns, max(share, floor)))
 
 
 def _wide(rows: int, noise_columns: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:

@@ -123,6 +123,35 @@ def test_a_text_model_round_trips_through_the_artifact_format(estimator):
     assert (loaded.predict(raw) == pipeline.predict(raw)).all()
 
 
+def test_an_artifact_holds_the_vocabulary_in_one_piece_whatever_its_size():
+    """scikit-learn's term indices are NumPy integers after min_df: skops wrote each as a
+    file of its own, and naming each file scanned all earlier ones (a default text column's
+    70,000 terms: many minutes to publish). The artifact's files do not grow with terms."""
+    import io
+    import zipfile
+
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i}" for i in range(6000)])
+    frame = _articles(1500, 5)
+    frame["description"] = [" ".join(words[rng.integers(0, 6000, 60)]) for _ in range(1500)]
+    spec = _spec(lambda: xgboost_hist(n_estimators=3), text=("description",))
+    pipeline, checked = _fitted(spec, frame)
+    terms = sum(
+        len(v.vocabulary_)
+        for _, step, _ in pipeline.named_steps["features"].transformers_
+        if hasattr(step, "vectorizers_")
+        for _, v in step.vectorizers_
+    )
+    assert terms > 5000  # enough terms that one file each would show
+    data = serialize.dumps(pipeline)
+    files = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert len(files) < 50, len(files)
+    loaded = serialize.loads(data, serialize.sha256(data), len(data))
+    rows = feature_frame(checked, spec).iloc[:100]
+    assert (loaded.predict(rows) == pipeline.predict(rows)).all()
+    assert (loaded.predict_proba(rows) == pipeline.predict_proba(rows)).all()
+
+
 def test_text_options_are_checked_and_passed_on():
     with pytest.raises(ValueError, match="char_ngrams must be"):
         TextOptions(char_ngrams=(5, 3))

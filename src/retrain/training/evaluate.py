@@ -203,7 +203,7 @@ def own_ranking(model: Any, columns: list[str]) -> list[str] | None:
 
     total = dict.fromkeys(columns, 0.0)
     for outputs, cols in blocks:
-        if isinstance(cols, str):  # one text column: every term is its
+        if isinstance(cols, str):  # one text column: all its terms
             total[cols] += float(weights[outputs].sum())
         elif outputs.stop - outputs.start == len(cols):  # one output per column
             for col, weight in zip(cols, weights[outputs], strict=True):

@@ -147,3 +147,35 @@ def test_the_cards_feature_importance_says_what_was_shuffled(browser, console):
         f"{said} Shuffled 2 of 1,400 columns, the ones the model's own importance ranks "
         "highest: every column of a table this wide would cost more than the fit.",
     )
+
+
+def test_a_confusion_matrix_of_many_classes_shows_those_with_the_most_rows(browser, console):
+    """600 classes would be 360,000 cells: the card page shows the 30 classes with the most
+    holdout rows, says so, and keeps each row's share of its whole count."""
+    server, svc = console
+    assert train(svc, "KLASSE_CORE").version == 1
+    labels = [f"C{i:02d}" for i in range(45)]
+    support = [10 + (i * 7) % 45 for i in range(45)]  # every count different
+    matrix = [[0] * 45 for _ in labels]
+    for i, rows in enumerate(support):
+        matrix[i][i] = rows - 2
+        matrix[i][(i + 1) % 45] = 2  # two rows of each class taken for the next one
+
+    def many(card):
+        card["metrics"]["confusion_matrix"] = {"labels": labels, "matrix": matrix}
+
+    assert publish_copy(svc, "KLASSE_CORE", 1, many) == 2
+    open_console(browser, server, server.key)
+    browser.execute_script("location.hash = arguments[0]", "#/models/KLASSE_CORE/versions/2")
+    heading(browser, "KLASSE_CORE v2")
+    heatmap = visible(browser, "table.heatmap")
+    shown = [th.text for th in heatmap.find_elements(By.CSS_SELECTOR, "tbody th")]
+    most = sorted(range(45), key=lambda i: -support[i])[:30]
+    assert shown == [labels[i] for i in sorted(most)]
+    text_in(browser, "main", "The 30 classes with the most holdout rows, of 45")
+    first = labels[sorted(most)[0]]
+    cell = heatmap.find_element(By.CSS_SELECTOR, "tbody tr td.diag")
+    rows = support[sorted(most)[0]]
+    assert cell.get_attribute("title") == (
+        f"{first} predicted as {first}: {rows - 2} ({round((rows - 2) / rows * 100)} %)"
+    )

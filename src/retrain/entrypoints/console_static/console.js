@@ -1362,18 +1362,28 @@
       'No findings: the data passed every check.', { status: 0 });
   }
 
+  // A matrix of many classes (600 classes: 360,000 cells) shows the classes with the most
+  // holdout rows; each row's shares stay those of its whole count.
+  const HEATMAP_CLASSES = 30;
   function heatmap(cm) {
     const labels = cm.labels || [];
     const matrix = cm.matrix || [];
+    const sums = matrix.map((row) => row.reduce((a, b) => a + b, 0));
+    let shown = labels.map((_, i) => i);
+    if (shown.length > HEATMAP_CLASSES) {
+      shown = shown.sort((a, b) => sums[b] - sums[a] || a - b).slice(0, HEATMAP_CLASSES).sort((a, b) => a - b);
+    }
     const wrap = h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Confusion matrix' });
     const tbl = h('table', { class: 'heatmap' },
       h('caption', { text: 'Rows: true class. Columns: predicted class. Shade: share of the row.' }),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'true \\ predicted' }), labels.map((l) => h('th', { scope: 'col', text: l })))));
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'true \\ predicted' }), shown.map((j) => h('th', { scope: 'col', text: labels[j] })))));
     const tbody = h('tbody', {});
-    matrix.forEach((row, i) => {
-      const sum = row.reduce((a, b) => a + b, 0) || 1;
+    shown.forEach((i) => {
+      const row = matrix[i] || [];
+      const sum = sums[i] || 1;
       const tr = h('tr', {}, h('th', { scope: 'row', text: labels[i] }));
-      row.forEach((count, j) => {
+      shown.forEach((j) => {
+        const count = row[j] || 0;
         const share = count / sum;
         const td = h('td', { class: i === j ? 'diag' : '', title: `${labels[i]} predicted as ${labels[j]}: ${count} (${Math.round(share * 100)} %)`, text: String(count) });
         td.style.backgroundColor = `rgba(${i === j ? '31, 78, 121' : '180, 40, 40'}, ${(0.08 + 0.8 * share).toFixed(3)})`;
@@ -1384,7 +1394,8 @@
     });
     tbl.append(tbody);
     wrap.append(tbl);
-    return wrap;
+    if (shown.length === labels.length) return wrap;
+    return h('div', {}, h('p', { class: 'help', text: `The ${shown.length} classes with the most holdout rows, of ${count(labels.length)}; shares are of each row's whole count. Per-class scores below list every class.` }), wrap);
   }
 
   // candidate minus champion on the same rows, as the gate saw it (training/gate.py)

@@ -210,3 +210,34 @@ def test_the_own_ranking_adds_up_a_text_column_s_terms_and_a_category_s_one_hot_
     y_note = pd.Series(np.where(X["note"] == "raw chip", "yes", "no"))
     ranked = evaluate.own_ranking(build_pipeline(xgb_spec).fit(X, y_note), list(X.columns))
     assert ranked is not None and ranked[0] == "note"
+
+
+def test_rows_with_text_have_no_floor_every_predicted_row_pays_its_tf_idf():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(
+        {
+            "note": rng.choice(["plain board", "raw chip", "thin panel", "oak decor"], 600),
+            "size": rng.normal(size=600),
+        }
+    )
+    y = pd.Series(np.where(X["note"] == "raw chip", "yes", "no"))
+    spec = ModelSpec(
+        name="NOTES",
+        description="notes",
+        query="SELECT * FROM notes",
+        target="label",
+        features=Features(numeric=("size",), text=("note",)),
+        estimator=lambda: xgboost_hist(n_estimators=5),
+        min_rows=100,
+        primary_metric="accuracy",
+    )
+    text_model = build_pipeline(spec).fit(X, y)
+    found = evaluate.feature_importance(text_model, X, y, "accuracy", train_rows=1000)
+    # 1,000 training rows x 2 columns / 10 = 200 predicted rows: the least sample, 200 rows,
+    # and one column (the one the model uses); without text the 20,000-row floor keeps all
+    assert found["rows"] == evaluate.IMPORTANCE_MIN_ROWS
+    assert [f["feature"] for f in found["features"]] == ["note"]
+    numbers = dataclasses.replace(spec, features=Features(numeric=("size",)))
+    plain = build_pipeline(numbers).fit(X[["size"]], y)
+    found = evaluate.feature_importance(plain, X[["size"]], y, "accuracy", train_rows=1000)
+    assert found["rows"] == 600 and "columns" not in found

@@ -241,3 +241,27 @@ def test_rows_with_text_have_no_floor_every_predicted_row_pays_its_tf_idf():
     plain = build_pipeline(numbers).fit(X[["size"]], y)
     found = evaluate.feature_importance(plain, X[["size"]], y, "accuracy", train_rows=1000)
     assert found["rows"] == 600 and "columns" not in found
+
+
+def test_retrain_card_shows_the_top_ten_and_what_a_wide_table_shuffled(svc):
+    from retrain.entrypoints.cli.card_view import card_text
+
+    (run,) = start_runs(svc, ["TOY"], trigger="test").runs
+    card = svc.models.card("TOY", execute_run(svc, run.run_id).version)
+    importance = card["feature_importance"]
+    shown = " ".join(card_text(card, champion=True).split())  # lines wrapped to the terminal
+    assert (
+        f"Feature importance (drop in accuracy when a column is shuffled, {importance['rows']} "
+        "holdout rows, 3 repeats)" in shown
+    )
+    top = importance["features"][0]
+    assert f"{top['feature']} {top['importance']:.4f}" in shown
+    assert " columns, chosen by " not in shown  # every column was shuffled
+    card["feature_importance"] = {
+        **importance,
+        "features": [{"feature": f"n{i}", "importance": 0.5 - i / 100} for i in range(25)],
+        "columns": {"shuffled": 25, "of": 400, "chosen_by": "the model's own importance"},
+    }
+    shown = " ".join(card_text(card, champion=True).split())
+    assert "n9 0.4100" in shown and "n10 " not in shown and "… 15 more in --json" in shown
+    assert "shuffled 25 of 400 columns, chosen by the model's own importance" in shown

@@ -58,6 +58,8 @@ def card_text(card: dict[str, Any], champion: bool) -> str:
     out.append(
         _section("Features", [(k, ", ".join(schema.get(k) or []) or "-") for k in FEATURE_KINDS])
     )
+    if importance := card.get("feature_importance"):
+        out.append(_importance_section(importance))
     if text := _text_lines(card):
         out.append(_section("Text", text))
     estimator = card.get("estimator") or {}
@@ -136,6 +138,32 @@ def _indent(text: str) -> str:
 def _counts(counts: dict[str, int]) -> str:
     ordered = sorted(counts.items(), key=lambda kv: -kv[1])
     return " · ".join(f"{k} {v:,}" for k, v in ordered) or "-"
+
+
+TOP_FEATURES = 10
+
+
+def _importance_section(importance: dict[str, Any]) -> str:
+    """The columns whose shuffling costs the most, as the console's card shows them."""
+    features = importance.get("features") or []
+    title = (
+        f"Feature importance (drop in {importance.get('metric')} when a column is shuffled, "
+        f"{importance.get('rows')} holdout rows, {importance.get('repeats')} repeats)"
+    )
+    items = [(str(f.get("feature")), score(f.get("importance"))) for f in features[:TOP_FEATURES]]
+    if len(features) > TOP_FEATURES:
+        items.append(("…", f"{len(features) - TOP_FEATURES} more in --json"))
+    columns = importance.get("columns")
+    if isinstance(columns, dict):
+        items.append(
+            (
+                "shuffled",
+                f"{columns.get('shuffled')} of {columns.get('of')} columns, chosen by "
+                f"{columns.get('chosen_by')}: every column of a table this wide would cost "
+                "more than the fit",
+            )
+        )
+    return _section(title, items)
 
 
 def _text_lines(card: dict[str, Any]) -> list[tuple[str, str]]:

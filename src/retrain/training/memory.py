@@ -47,6 +47,10 @@ if TYPE_CHECKING:  # imported by the app at start: no pandas or NumPy until a ru
 BASE_MB = 400  # interpreter, pandas, scikit-learn, XGBoost, the Azure SDK
 PER_CLASS_MB = 9  # per million rows
 PER_COLUMN_MB = 14
+# and whatever the rows: a boosting level's gradient histograms, up to 256 bins of 16 bytes per
+# number column and node (1,500 number columns peaked 219 MB above the estimate at 3,000 rows,
+# 111 MB at 10,000: docs/benchmarks.md, "Permutation importances on wide tables")
+PER_NUMBER_COLUMN_FIXED_MB = 0.16
 PER_TEXT_COLUMN_MB = 800  # when no rows were sampled: the demo's short descriptions
 # a row's distinct term while TF-IDF builds its vocabulary: a word (or word n-gram), a
 # character n-gram (measured at 150,000 rows: 47-52 and 20-26 bytes)
@@ -72,7 +76,8 @@ def estimate_mb(
         + PER_COLUMN_MB * columns
         + sum(texts.get(col, PER_TEXT_COLUMN_MB) for col in spec.features.text)
     )
-    return BASE_MB + round(per_row * rows / 1_000_000)
+    histograms = PER_NUMBER_COLUMN_FIXED_MB * len(spec.features.numeric)
+    return BASE_MB + round(per_row * rows / 1_000_000 + histograms)
 
 
 def text_row_bytes(

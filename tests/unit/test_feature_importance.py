@@ -251,8 +251,8 @@ def test_retrain_card_shows_the_top_ten_and_what_a_wide_table_shuffled(svc):
     importance = card["feature_importance"]
     shown = " ".join(card_text(card, champion=True).split())  # lines wrapped to the terminal
     assert (
-        f"Feature importance (drop in accuracy when a column is shuffled, {importance['rows']} "
-        "holdout rows, 3 repeats)" in shown
+        f"Feature importance: drop in accuracy when a column is shuffled ({importance['rows']} "
+        "rows, 3 repeats)" in shown
     )
     top = importance["features"][0]
     assert f"{top['feature']} {top['importance']:.4f}" in shown

@@ -146,9 +146,9 @@ TOP_FEATURES = 10
 def _importance_section(importance: dict[str, Any]) -> str:
     """The columns whose shuffling costs the most, as the console's card shows them."""
     features = importance.get("features") or []
-    title = (
-        f"Feature importance (drop in {importance.get('metric')} when a column is shuffled, "
-        f"{importance.get('rows')} holdout rows, {importance.get('repeats')} repeats)"
+    title = (  # within 100 characters for every metric and up to 1,000 rows
+        f"Feature importance: drop in {importance.get('metric')} when a column is shuffled "
+        f"({importance.get('rows')} rows, {importance.get('repeats')} repeats)"
     )
     items = [(str(f.get("feature")), score(f.get("importance"))) for f in features[:TOP_FEATURES]]
     if len(features) > TOP_FEATURES:

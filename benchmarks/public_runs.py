@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _CHILD = """
 import sys
 sys.path[:0] = {paths!r}
-from benchmarks.quality_data import TABLES, EXTRA, load, spec_for
+from benchmarks.quality_data import TABLES, EXTRA, spec_for
 import pandas as pd
 table = next(t for t in (*TABLES, *EXTRA) if t.name == {table!r})
 frame = pd.read_pickle({pickle!r})

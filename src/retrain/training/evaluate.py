@@ -6,6 +6,7 @@ are added, and the same metric functions run on them as weights, so both give on
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from typing import Any
 
@@ -266,13 +267,8 @@ def feature_importance(
 
     per_call = max(1, call_values // max(1, len(X) * len(columns)))
     predicted: list[np.ndarray] = []
-    batch: list[pd.DataFrame] = []
-    for block in blocks():
-        batch.append(block)
-        if len(batch) == per_call:
-            predicted.append(np.asarray(model.predict(pd.concat(batch, ignore_index=True))))
-            batch = []
-    if batch:
+    pending = blocks()
+    while batch := list(itertools.islice(pending, per_call)):
         predicted.append(np.asarray(model.predict(pd.concat(batch, ignore_index=True))))
     every = np.concatenate(predicted).astype(object)
     scores = block_scores(y_true, every.reshape(-1, len(X)), metric)

@@ -139,7 +139,9 @@ def test_a_run_too_large_for_its_instance_fails_before_the_fit_and_keeps_the_cha
     message = done.error["message"]
     assert f"need about {needed:,} MB" in message and f"{needed - 1:,} MB" in message
     assert ("the first 2,000 rows read" in message) is in_parts
-    assert "TRAINING_MAX_ROWS=" in message and "TRAINING_ENGINE=dask" in message
+    # 2,000 small rows add less than 1 MB to what the libraries need: no row count helps
+    assert "No number of rows fits" in message and "TRAINING_MAX_ROWS" not in message
+    assert "TRAINING_ENGINE=dask" in message
     assert "TRAINING_MEMORY_LIMIT_MB" in message
     assert svc.models.store.get("TOY/champion.json") == champion
     assert svc.models.versions("TOY") == [1]
@@ -150,16 +152,39 @@ def test_a_run_too_large_for_its_instance_fails_before_the_fit_and_keeps_the_cha
     assert execute_run(enough, again.run_id).status is RunStatus.SUCCEEDED
 
 
-def test_the_suggested_row_count_fits_the_limit():
-    spec = default_registry().get("ARTFAM_ROH")
+@pytest.mark.parametrize(
+    ("shape", "rows", "classes", "limit_mb"),
+    [("ARTFAM_ROH", 6_000_000, 51, 3584), ("wide1500", 300_000, 2, 900)],
+)  # fmt: skip
+def test_the_suggested_row_count_fits_the_limit_and_is_not_far_below_it(
+    shape, rows, classes, limit_mb
+):
+    """Also where the estimate has a large fixed part: 1,500 number columns' histograms
+    (240 MB whatever the rows) made the suggestion a third lower than what fits."""
+    from benchmarks.memory_shapes import _spec
+
+    spec = default_registry().get(shape) if shape.isupper() else _spec(shape)
     with pytest.raises(ResourceLimitError) as stopped:
-        memory.check(spec, 6_000_000, 51, 3584)
+        memory.check(spec, rows, classes, limit_mb)
     suggested = int(
         str(stopped.value).split("TRAINING_MAX_ROWS=")[1].split(" ")[0].replace(",", "")
     )
-    assert 0 < suggested < 6_000_000
-    assert memory.estimate_mb(spec, suggested, 51) <= 3584
-    memory.check(spec, suggested, 51, 3584)  # passes
+    assert 0 < suggested < rows
+    memory.check(spec, suggested, classes, limit_mb)  # passes
+    # two significant digits: at most ~10 % below the most rows that fit
+    assert memory.estimate_mb(spec, int(suggested * 1.12), classes) > limit_mb
+
+
+@pytest.mark.parametrize("loading", [False, True])
+def test_no_row_count_is_suggested_when_the_libraries_alone_pass_the_limit(loading):
+    """TRAINING_MAX_ROWS=0 is not a setting (the least is 1), nor would it help."""
+    spec = default_registry().get("KLASSE_CORE")
+    with pytest.raises(ResourceLimitError) as stopped:
+        memory.check(spec, 50_000, 5, memory.BASE_MB - 100, loading=loading)
+    message = str(stopped.value)
+    assert "No number of rows fits" in message and "TRAINING_MAX_ROWS" not in message
+    assert f"alone need about {memory.estimate_mb(spec, 1, 5):,} MB" in message
+    assert "TRAINING_ENGINE=dask" in message and "TRAINING_MEMORY_LIMIT_MB" in message
 
 
 def test_the_guard_stops_a_load_once_its_rows_cannot_fit_without_reading_the_rest():

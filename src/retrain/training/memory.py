@@ -144,17 +144,43 @@ def check(
     needed = estimate_mb(spec, rows, classes, text_bytes)
     if needed <= limit_mb:
         return
-    fits = max(0, (limit_mb - BASE_MB) * rows // max(needed - BASE_MB, 1))
     what = (
         f"the first {rows:,} rows read x {classes} classes already need"
         if loading
         else f"{rows:,} rows x {classes} classes need"
     )
+    fits = _round_down(_rows_that_fit(spec, rows, classes, limit_mb, text_bytes))
+    if fits:
+        change = _what_to_change(f"TRAINING_MAX_ROWS={fits:,} fits")
+    else:  # no row count helps
+        change = (
+            "No number of rows fits: the interpreter, the libraries and this model's columns "
+            f"alone need about {estimate_mb(spec, 1, classes, text_bytes):,} MB. "
+            f"{_what_to_change(None)}"
+        )
     raise ResourceLimitError(
         f"{spec.name}: {what} about {needed:,} MB, more than this instance's {limit_mb:,} MB: "
-        f"{'the load stopped there, ' if loading else ''}nothing was fitted. "
-        f"{_what_to_change(f'TRAINING_MAX_ROWS={_round_down(fits):,} fits')}"
+        f"{'the load stopped there, ' if loading else ''}nothing was fitted. {change}"
     )
+
+
+def _rows_that_fit(
+    spec: ModelSpec,
+    rows: int,
+    classes: int,
+    limit_mb: int,
+    text_bytes: Mapping[str, float] | None,
+) -> int:
+    """The most rows below ``rows`` whose estimate stays within ``limit_mb``, 0 if none (the
+    estimate grows with the rows: a bisection, exact whatever its fixed terms and rounding)."""
+    low, high = 0, rows  # estimate(high) > limit; 0 when not even one row fits
+    while high - low > 1:
+        middle = (low + high) // 2
+        if estimate_mb(spec, middle, classes, text_bytes) <= limit_mb:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def resident_mb() -> int | None:
@@ -262,11 +288,12 @@ def load_guard(
     return on_chunk
 
 
-def _what_to_change(rows: str) -> str:
+def _what_to_change(rows: str | None) -> str:
+    """``rows``: the TRAINING_MAX_ROWS that would fit; None when no row count helps."""
+    fewer = f"Train on the newest rows ({rows}), use" if rows else "Use"
     return (
-        f"Train on the newest rows ({rows}), use the Dask engine (TRAINING_ENGINE=dask, "
-        "docs/scaling.md) or a larger instance; TRAINING_MEMORY_LIMIT_MB overrides the limit "
-        "read from the instance"
+        f"{fewer} the Dask engine (TRAINING_ENGINE=dask, docs/scaling.md) or a larger "
+        "instance; TRAINING_MEMORY_LIMIT_MB overrides the limit read from the instance"
     )
 
 

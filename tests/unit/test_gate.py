@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from retrain.domain.errors import PromotionRefusedError
-from retrain.domain.runs import Outcome
-from retrain.domain.specs import Registry
+from retrain.domain.errors import BackendError, PromotionRefusedError
+from retrain.domain.runs import Outcome, RunStatus
+from retrain.domain.specs import Features, Registry
 from retrain.service.promote import promote
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
@@ -67,6 +67,62 @@ def test_champion_that_cannot_score_the_holdout_is_reported(svc):
     record = train(svc)
     assert record.outcome is Outcome.PROMOTED
     assert "could not score" in record.summary["gate_reason"]
+
+
+@pytest.mark.parametrize("final_attempt", [False, True])
+def test_a_storage_error_reading_the_champion_fails_the_attempt_and_keeps_it(
+    svc, monkeypatch, final_attempt
+):
+    """A timeout says nothing about the champion: the attempt fails (the queue retries it),
+    and a worse candidate is not promoted because the champion could not be read."""
+    use_estimator(svc, tree, metric_floor=0.5)
+    train(svc)
+    use_estimator(svc, stump, metric_floor=0.5)
+    real_get = svc.models.store.get
+
+    def flaky(key):
+        if key.endswith("versions/1/model.skops"):
+            raise BackendError(f"storage timed out reading {key}")
+        return real_get(key)
+
+    monkeypatch.setattr(svc.models.store, "get", flaky)
+    run_id = start_runs(svc, ["TOY"], trigger="test").runs[0].run_id
+    if final_attempt:
+        record = execute_run(svc, run_id, final_attempt=True)
+        assert record.status is RunStatus.FAILED and record.error["type"] == "BackendError"
+    else:
+        with pytest.raises(BackendError):
+            execute_run(svc, run_id, final_attempt=False)
+        assert svc.runs.get(run_id).status is RunStatus.QUEUED  # handed back for a retry
+    assert svc.models.champion("TOY").version == 1
+    assert svc.models.versions("TOY") == [1]
+
+
+def test_a_champion_reads_its_own_columns_after_the_spec_dropped_one(svc):
+    """The spec no longer reads ``size`` but the query still returns it: the champion is
+    scored on its own columns, and a much worse candidate does not replace it."""
+    both = Features(numeric=("size",), categorical=("colour",), boolean=("coated",))
+    use_estimator(svc, tree, metric_floor=0.4, features=both)
+    train(svc)
+    fewer = Features(categorical=("colour",), boolean=("coated",))
+    use_estimator(svc, tree, metric_floor=0.4, features=fewer)
+    record = train(svc)
+    assert record.outcome is Outcome.KEPT_CHAMPION, record.summary["gate_reason"]
+    assert record.summary["champion_score"] > record.summary["score"] + 0.2
+    assert svc.models.champion("TOY").version == 1
+
+
+def test_a_champion_whose_column_is_gone_from_the_rows_is_replaced_and_the_reason_says_so(svc):
+    use_estimator(svc, tree, metric_floor=0.4)
+    train(svc)
+    svc.source.frames["TOY"] = toy_frame().drop(columns=["size"])
+    use_estimator(
+        svc, tree, metric_floor=0.4, features=Features(categorical=("colour",), boolean=("coated",))
+    )
+    record = train(svc)
+    assert record.outcome is Outcome.PROMOTED
+    reason = record.summary["gate_reason"]
+    assert "champion v1 could not score the holdout" in reason and "size" in reason
 
 
 def test_shift_and_new_category_are_reported_against_the_champion(svc):

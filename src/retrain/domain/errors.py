@@ -15,6 +15,8 @@ RetrainError
 │                               unreadable, or a card or artifact is not the version asked for
 ├── DataValidationError         training rows unusable: the run stops before fitting
 ├── ArtifactIntegrityError      stored artifact does not match its card or is untrusted
+├── ChampionUnusableError       the champion's model failed on today's test rows (a column
+│                               it reads is gone, its model raises): the gate goes without it
 ├── PromotionRefusedError       a champion move was refused (target unusable)
 └── BackendError                a database / storage / notifier backend failed (retried)
     ├── QueryTimeoutError       the training query ran longer than allowed
@@ -145,6 +147,10 @@ class ResourceLimitError(RetrainError):
 
 class ArtifactIntegrityError(RetrainError):
     code = "artifact_integrity"
+
+
+class ChampionUnusableError(RetrainError):
+    code = "champion_unusable"
 
 
 class PromotionRefusedError(RetrainError):

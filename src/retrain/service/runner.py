@@ -17,6 +17,7 @@ from loguru import logger
 from retrain.domain.errors import (
     ArtifactIntegrityError,
     AttemptSupersededError,
+    BackendError,
     ConfigError,
     ConflictError,
     CorruptStateError,
@@ -365,14 +366,18 @@ def _compare(
     data: Holdout,
 ) -> tuple[gate.Comparison | None, str | None]:
     """Candidate and champion on the test rows the champion did not train on (by what its
-    card records), or why the champion could not be scored."""
+    card records), or why the champion could not be scored. A storage or database error, or
+    running out of memory, says nothing about the champion: it fails the attempt (retried
+    like any other), so the champion stays."""
     if champion is None:
         return None, None
     try:
         model, _ = svc.models.load(spec.name, champion.version)
-        sight = holdout.Sight.from_card(champion.version, champion_card or {})
+        sight = holdout.Sight.from_card(champion.version, champion_card or {}, spec)
         unseen, every, basis = data.triples(candidate, model, sight)
         return gate.compare(spec, unseen, every, basis, champion.version), None
+    except (BackendError, MemoryError):
+        raise
     except Exception as exc:  # reported in the decision; the rule is in training/gate.py
         logger.warning(
             "champion v{} could not score the holdout: {}", champion.version, describe(exc, 200)

@@ -20,7 +20,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from retrain.training import gate, holdout
+from retrain.domain.errors import ChampionUnusableError
+from retrain.training import features, gate, holdout
 
 
 def evaluate(model: Any, X: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
@@ -59,13 +60,24 @@ def triples(
 ) -> Triples:
     """Both models' predictions on the test rows ``X`` / ``y`` (validated: ``rows``),
     counted for the gate; adds up over partitions like ``confusion_counts``. ``ours``: the
-    candidate's predictions when they were made already."""
+    candidate's predictions when they were made already. The champion reads its own columns
+    (``sight.features``, from ``rows``) when the spec's have changed since it was trained.
+    ChampionUnusableError when the champion fails on these rows."""
     if not len(y):
         return Counter(), Counter(), "no rows"
     unseen, basis = holdout.unseen_by(sight, rows)
     true = np.asarray(y, dtype=object)
     ours = np.asarray(candidate.predict(X) if ours is None else ours, dtype=object)
-    theirs = np.asarray(champion.predict(X), dtype=object)
+    try:
+        own = X if sight.features is None else features.columns_frame(rows, sight.features)
+        theirs = np.asarray(champion.predict(own), dtype=object)
+    except MemoryError:
+        raise
+    except Exception as exc:  # a column it reads is gone, its model raises
+        text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise ChampionUnusableError(
+            f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        ) from None
     every = Counter(zip(true, ours, theirs, strict=True))
     unseen_only = Counter(zip(true[unseen], ours[unseen], theirs[unseen], strict=True))
     return unseen_only, every, basis

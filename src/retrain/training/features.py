@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MaxAbsScaler, OneHotEncoder, OrdinalEncoder
 
 from retrain.domain.errors import ConfigError
-from retrain.domain.specs import ModelSpec
+from retrain.domain.specs import Features, ModelSpec
 from retrain.training.estimators import EncodedLabelClassifier
 from retrain.training.text import StoredZeros, TextTfidf
 
@@ -35,15 +35,21 @@ def feature_frame(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     Python strings with NaN for missing: integer coding happens inside the pipeline, so a
     loaded model takes the same raw columns the query returns.
     """
+    return columns_frame(frame, spec.features)
+
+
+def columns_frame(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
+    """``feature_frame`` for the columns of ``features``: also a champion's own, when the
+    spec's have changed since it was trained."""
     out = {}
-    for col in spec.features.numeric:
+    for col in features.numeric:
         out[col] = pd.to_numeric(frame[col], errors="coerce").astype("float32")
-    for col in spec.features.boolean:
+    for col in features.boolean:
         out[col] = frame[col].astype("float32")
-    for col in (*spec.features.categorical, *spec.features.text):
+    for col in (*features.categorical, *features.text):
         values = frame[col]
         out[col] = values.astype(object).where(values.notna(), np.nan)
-    return pd.DataFrame(out, index=frame.index)[list(spec.features.all)]
+    return pd.DataFrame(out, index=frame.index)[list(features.all)]
 
 
 def build_pipeline(spec: ModelSpec) -> Pipeline:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from retrain.domain.specs import ModelSpec
+from retrain.domain.specs import Features, ModelSpec
 
 TRAIN, VALID, TEST = 0, 1, 2
 BUCKETS = 10_000
@@ -140,16 +140,18 @@ def times(values: pd.Series) -> pd.Series:
 
 @dataclass(frozen=True)
 class Sight:
-    """What a champion's card says about the rows it trained on."""
+    """What a champion's card says about the rows it trained on, and the columns it reads."""
 
     version: int
     rule: Rule | None
     time_column: str | None
     since: str | None  # its data window: the first time it could load
     last: str | None  # the newest time it loaded
+    # its own feature columns when the spec's have changed since (None: the same)
+    features: Features | None = None
 
     @classmethod
-    def from_card(cls, version: int, card: dict[str, Any]) -> Sight:
+    def from_card(cls, version: int, card: dict[str, Any], spec: ModelSpec | None = None) -> Sight:
         window = card.get("data_window") or {}
         return cls(
             version,
@@ -157,7 +159,28 @@ class Sight:
             window.get("column"),
             window.get("since"),
             window.get("last"),
+            _features_if_changed(card.get("feature_schema"), spec),
         )
+
+
+def _features_if_changed(schema: Any, spec: ModelSpec | None) -> Features | None:
+    """The champion's feature columns by kind (its card's ``feature_schema``) when they are
+    not the spec's; None when they are, or the card does not say."""
+    kinds = ("numeric", "categorical", "boolean", "text")
+    if spec is None or not isinstance(schema, dict):
+        return None
+    try:
+        theirs = {k: tuple(str(c) for c in schema.get(k) or ()) for k in kinds}
+    except TypeError:
+        return None
+    if theirs == spec.features.by_kind():
+        return None
+    return Features(
+        numeric=theirs["numeric"],
+        categorical=theirs["categorical"],
+        boolean=theirs["boolean"],
+        text=theirs["text"],
+    )
 
 
 def unseen_by(sight: Sight, frame: pd.DataFrame) -> tuple[np.ndarray, str]:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from retrain.domain.feedback import Correction
 from retrain.domain.specs import ModelSpec
+from retrain.training import kinds
 
 
 def join(
@@ -26,6 +27,11 @@ def join(
     ``used``, ``changed`` labels, ``unmatched``, ``unknown_class`` among the used)."""
     if not corrections or spec.corrections == "ignore":
         return frame, {"used": 0, "changed": 0, "unmatched": len(corrections), "unknown_class": 0}
+    # key 3 and class 3 as "3" even when a NULL made the column float (as validation does)
+    columns = [c for c in (spec.target, spec.key_column) if c is not None and c in frame]
+    loaded = {c: frame[c] for c in columns}
+    whole = {c: kinds.whole(v) for c, v in loaded.items()}
+    frame = frame.assign(**{c: v for c, v in whole.items() if v is not loaded[c]})
     if spec.corrections == "override":
         return _override(frame, spec, corrections)
     return _append(frame, spec, corrections)
@@ -73,7 +79,7 @@ def _append(
         keys = _keys(frame, spec)
         by_key = {k: i for i, k in enumerate(keys)}  # the last row of a repeated key
     typed = _labels(frame[spec.target])
-    kinds = {col: kind for kind, cols in spec.features.by_kind().items() for col in cols}
+    kind_of = {col: kind for kind, cols in spec.features.by_kind().items() for col in cols}
     rows, unmatched, flagged = [], 0, 0
     for c in corrections:
         position = by_key.get(c.key) if c.key is not None else None
@@ -84,7 +90,7 @@ def _append(
         if position is not None:
             row.update(frame.iloc[position][[f for f in spec.features.all if f in frame]].to_dict())
         for col, value in (c.features or {}).items():
-            row[col] = float(value) if kinds[col] == "boolean" and value is not None else value
+            row[col] = float(value) if kind_of[col] == "boolean" and value is not None else value
         row[spec.target] = typed.get(c.true_label, c.true_label)
         if spec.key_column:
             row[spec.key_column] = c.key if c.key is not None else _synthetic_key(c)

@@ -62,6 +62,27 @@ def text(values: pd.Series) -> tuple[pd.Series, Misfits]:
     return strings.where(values.notna(), np.nan), {}
 
 
+def whole(values: pd.Series) -> pd.Series:
+    """An integer column that a missing value made float (SQL NULL -> NaN) back to its
+    integers, so that class 3, category 3 or key 3 reads "3" in labels, profiles and the
+    holdout's hash whether or not a row of the load had a NULL (it read "3.0" then: the
+    champion's classes no longer matched, and a key moved to the other side of the split).
+    Any other column is returned unchanged: one with a fraction, or beyond 2**53."""
+    categorical = isinstance(values.dtype, pd.CategoricalDtype)
+    numbers = values.cat.categories if categorical else values
+    if not ptypes.is_float_dtype(numbers.dtype):
+        return values
+    floats = np.asarray(numbers, dtype=np.float64)
+    present = floats[~np.isnan(floats)]
+    if not (np.isfinite(present).all() and (np.abs(present) < 2**53).all()):
+        return values
+    if not (present == np.floor(present)).all():
+        return values
+    if categorical:  # distinct floats are distinct integers
+        return values.cat.rename_categories(pd.Index(present.astype(np.int64)))
+    return values.astype("Int64")  # still numbers: the holdout hashes 3 as it hashes 3.0
+
+
 PARSERS: dict[str, Callable[[pd.Series], tuple[pd.Series, Misfits]]] = {
     "numeric": numeric,
     "boolean": boolean,

@@ -121,7 +121,7 @@ def usable(frame: pd.DataFrame, spec: ModelSpec, dropped: list[str]) -> pd.DataF
     target = frame[spec.target]
     keep = target.notna()
     if dropped:
-        keep &= ~target.astype(str).isin(dropped)
+        keep &= ~target.astype(object).astype(str).isin(dropped)  # 3, not 3.0, beside NaN
     return frame if keep.all() else frame[keep]
 
 
@@ -310,12 +310,19 @@ def missing_columns(columns: Collection[str], spec: ModelSpec) -> list[dict[str,
 
 def parse_kinds(frame: pd.DataFrame, spec: ModelSpec) -> tuple[pd.DataFrame, dict]:
     """Numeric and boolean columns as float32, and per column the count of values that do
-    not fit (by what they are, never quoted)."""
+    not fit (by what they are, never quoted). Categorical columns, the target and the key
+    column keep their integers when a NULL made them float (``kinds.whole``)."""
     parsed, misfits = {}, {}
     for kind, cols in spec.features.by_kind().items():
         parser = kinds.PARSERS.get(kind)
         for col in cols if parser else ():
             parsed[col], misfits[col] = parser(frame[col])  # type: ignore[misc]
+    keys = (spec.key_column,) if spec.key_column else ()
+    for col in (*spec.features.categorical, spec.target, *keys):
+        if col in frame and col not in parsed:
+            values = frame[col]
+            if (whole := kinds.whole(values)) is not values:
+                parsed[col] = whole
     return (frame.assign(**parsed) if parsed else frame), misfits
 
 

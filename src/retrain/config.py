@@ -225,6 +225,10 @@ class Settings:
         return bool(self.artifact_connection_string or self.artifact_account_url)
 
 
+# SQLAlchemy's URL pattern up to the host: scheme, user name, password (sqlalchemy.engine.url)
+_SQLALCHEMY_USERINFO = re.compile(r"[\w+]+://(?:[^:/]*(?::([^@]*))?@)?")
+
+
 def secret_parts(secret: str, path: bool = False) -> set[str]:
     """A secret and the parts of it that are secret on their own: a URL's password and query
     (a SAS token), its path when ``path`` (a webhook's path is its key), a connection
@@ -236,6 +240,7 @@ def secret_parts(secret: str, path: bool = False) -> set[str]:
             parts |= {url.password or "", url.query, url.path if path else ""}
         except ValueError:
             pass
+        parts.add(_sqlalchemy_password(secret) or "")
     for pair in secret.split(";"):
         key, _, value = pair.partition("=")
         if key.strip().lower() in {"accountkey", "sharedaccesssignature", "password", "pwd"}:
@@ -380,9 +385,24 @@ def _check_url(
         reader.problem(name, f"must be a {' or '.join(schemes)} URL with a host name")
 
 
+def _sqlalchemy_password(url: str) -> str | None:
+    """The password as SQLAlchemy's ``make_url`` reads it: up to the first '@' (urlsplit
+    takes the last '@', and ends the host at a '/', '?' or '#' the password may hold)."""
+    found = _SQLALCHEMY_USERINFO.match(url)
+    return found.group(1) if found else None
+
+
 def _check_db_url(reader: _Reader, name: str, value: str) -> None:
     url = _parse_url(reader, name, value)
     if url is None:
+        return
+    if _sqlalchemy_password(value) != url.password:  # never quoted: it is the password
+        reader.problem(
+            name,
+            "has a user name or password that holds '@', '/', '?' or '#': percent-encode "
+            "them (%40, %2F, %3F, %23), or the database driver reads part of the password "
+            "as the host",
+        )
         return
     example = "postgresql+psycopg2://user@host:5432/db or sqlite:///path/training.db"
     if url.scheme not in DB_SCHEMES:

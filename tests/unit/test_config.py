@@ -78,6 +78,25 @@ def test_secrets_never_show_in_repr():
     }
 
 
+@pytest.mark.parametrize("name", ["TRAINING_DB_URL", "POSTGRES_CONN_STR"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg2://reader:Hunter2@Secret@127.0.0.1:5432/prod",
+        "postgresql://reader:Hunter2@Secret@Secret@db/prod",
+    ],
+)
+def test_a_database_url_with_an_unescaped_at_sign_is_refused_without_quoting_it(name, url):
+    """SQLAlchemy reads the password up to the first '@', urlsplit (and so the secrets the
+    logs are scrubbed of) up to the last: the rest of the password became the host's name
+    in the driver's error, in the run record, the API and Slack."""
+    with pytest.raises(ConfigError, match="percent-encode") as info:
+        Settings.from_environ({name: url})
+    assert "Secret" not in str(info.value) and "Hunter2" not in str(info.value)
+    escaped = url.replace("@Secret", "%40Secret")
+    Settings.from_environ({name: escaped})  # accepted
+
+
 KEY_VAULT = "@Microsoft.KeyVault(SecretUri=https://plant-kv.vault.azure.net/secrets/pg/abc123)"
 EVERY_SETTING = [
     "TRAINING_DB_URL",

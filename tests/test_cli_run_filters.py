@@ -53,6 +53,9 @@ def test_the_table_shows_the_change_against_the_champion(env, capsys):
     ("args", "message"),
     [
         (["--since", "yesterday"], "argument --since: since must be a date (2026-11-01)"),
+        # past year 9999 in UTC (a traceback before)
+        (["--since", "9999-12-31T23:59:59-14:00"], "argument --since: since must be a date"),
+        (["--until", "0001-01-01T00:00:00+14:00"], "argument --until: until must be a date"),
         (["--batch", "monthly"], "argument --batch: batch must be a batch id"),
         (["--trigger", "slack"], "argument --trigger: invalid choice: 'slack'"),
     ],

@@ -85,6 +85,7 @@ def test_a_batch_answers_its_runs_and_its_slack_thread(batches):
         ({"trigger": "slack"}, "trigger must be one of cli, decay, http, timer"),
         ({"since": "yesterday"}, "since must be a date (2026-11-01)"),
         ({"since": "2026-02-30"}, "since must be a date"),
+        ({"since": "9999-12-31T23:59:59-14:00"}, "since must be a date"),  # a 500 before
         ({"until": "2026-11-01T10:00"}, "until must be a date (2026-11-01) or a date and time"),
         ({"since": "2026-11-02", "until": "2026-11-01"}, "until must be later than since"),
         ({"batch": "monthly"}, "batch must be a batch id such as 20261201T000000Z-monthly"),

@@ -164,7 +164,10 @@ def parse_value(kind: str, raw: Any) -> Any:
             raise ValueError(f"a numeric feature takes a number, not {_kind(raw)}")
         if isinstance(raw, str) and not _NUMBER.match(raw.strip()):
             raise ValueError("a numeric feature takes a number, not text")
-        number = float(raw)
+        try:
+            number = float(raw)
+        except OverflowError:  # an integer beyond float's range: 10**400
+            number = math.inf
         if not math.isfinite(number):
             raise ValueError("a numeric feature takes a finite number")
         return number

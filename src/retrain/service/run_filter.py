@@ -35,8 +35,8 @@ def parse_time(raw: str, name: str) -> datetime:
             return datetime.fromisoformat(text).replace(tzinfo=UTC)
         if _INSTANT.fullmatch(text):
             return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        pass  # e.g. 2026-02-30: the same message
+    except (ValueError, OverflowError):
+        pass  # e.g. 2026-02-30, or 9999-12-31T23:59-14:00 (past year 9999 in UTC)
     raise ValueError(
         f"{name} must be a date (2026-11-01) or a date and time with its offset "
         f"(2026-11-01T06:00:00Z), not {raw[:40]!r}"

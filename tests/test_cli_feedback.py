@@ -64,3 +64,19 @@ def test_a_file_with_unknown_columns_is_refused_naming_them(env, tmp_path, capsy
     assert main(["feedback", "KLASSE_ROH", str(path)], env) == 2
     err = capsys.readouterr().err
     assert "unknown column(s) article" in err and "article_id" in err
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ("key,article_id,predicted,true_label,who,when", "has both key and article_id"),
+        ("key,key,predicted,true_label,who,when", "column(s) key appear more than once"),
+    ],
+)
+def test_a_file_that_names_a_row_twice_is_refused(env, tmp_path, capsys, header, says):
+    """Which of two keys won depended on the process's hash seed: a resend of the same file
+    was then refused as another batch's."""
+    path = tmp_path / "both.csv"
+    path.write_text(f"{header}\n1,2,A,B,me,2026-11-20T08:15:00Z\n")
+    assert main(["feedback", "KLASSE_ROH", str(path)], env) == 2
+    assert says in capsys.readouterr().err and stored(env) == []

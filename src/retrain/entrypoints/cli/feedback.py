@@ -39,13 +39,18 @@ def read_csv(path: Path, key_column: str | None, features: tuple[str, ...]) -> l
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError([f"{path}: cannot be read as UTF-8 CSV ({type(exc).__name__})"]) from None
-    keys = {"key", *([key_column] if key_column else [])}
+    keys = ["key", *([key_column] if key_column and key_column != "key" else [])]
     unknown = [c for c in columns if c not in {*FIELDS, *keys, *features} - {"features"}]
     if unknown or not columns:
         allowed = ", ".join([*sorted(keys), *features, "predicted", "true_label", "who", "when"])
         raise ConfigError(
             [f"{path}: unknown column(s) {', '.join(unknown[:5]) or '(none)'}; allowed: {allowed}"]
         )
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:  # DictReader would keep the last of them, silently
+        raise ConfigError([f"{path}: column(s) {', '.join(twice[:5])} appear more than once"])
+    if all(k in columns for k in keys) and len(keys) > 1:
+        raise ConfigError([f"{path}: has both {keys[0]} and {keys[1]}: keep one of them"])
     records = []
     for row in rows:
         record: dict[str, Any] = {k: row.get(k) for k in ("predicted", "true_label", "who", "when")}

@@ -117,6 +117,34 @@ def test_out_of_time_tests_the_newest_months():
         toy_spec(time_column=None, query="SELECT * FROM toy", test_months=1)
 
 
+@pytest.mark.parametrize(
+    ("now", "since"),
+    [
+        ("2025-09-23T12:00:00", "2025-07-01"),  # September under way: July, August and its rows
+        ("2025-10-01T03:00:00", "2025-08-01"),  # the table ends in a past month
+        ("2025-09-01T03:00:00", "2025-07-01"),  # the first hours of a month: not a test part
+    ],
+)
+def test_out_of_time_tests_complete_months_and_the_month_under_way(now, since):
+    """A monthly run at 03:00 on the 1st tested on the rows of those three hours."""
+    spec = toy_spec(test_months=2)
+    frame = months_frame(2000, 1)  # 2023-01-01 to 2025-09-23
+    if now.startswith("2025-09-01"):
+        frame = frame[frame["created_at"] < "2025-09-01 03:00"]
+    parts = fit.split(frame, spec, now=pd.Timestamp(now, tz="UTC"))
+    assert parts.rule.test_since == since
+    assert len(parts.X_test) == (frame["created_at"] >= since).sum()
+
+
+def test_a_row_dated_in_the_future_does_not_become_the_test_part():
+    spec = toy_spec(test_months=1)
+    frame = months_frame(2000, 1)
+    frame.loc[frame.index[-1], "created_at"] = pd.Timestamp("2052-07-01")
+    parts = fit.split(frame, spec, now=pd.Timestamp("2025-10-15", tz="UTC"))
+    assert parts.rule.test_since == "2025-09-01"  # the newest month before the run's
+    assert len(parts.X_test) == (frame["created_at"] >= "2025-09-01").sum() > 40
+
+
 # ---- the interval -------------------------------------------------------------------------
 
 

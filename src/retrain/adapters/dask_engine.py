@@ -260,11 +260,11 @@ class DaskEngine:
         ]
         return sum(self.dask.gather(run, run.track(counts)))
 
-    def split(self, checked: DaskChecked, spec: ModelSpec) -> DaskHoldout:
+    def split(self, checked: DaskChecked, spec: ModelSpec, now: Any = None) -> DaskHoldout:
         tasks = _tasks()
         from retrain.training import assemble, fit, holdout
 
-        rule = holdout.rule_for(spec, checked.rows.window(spec, None)["last"])
+        rule = holdout.rule_for(spec, checked.rows.window(spec, None)["last"], now)
         vocabularies = {
             col: list(checked.second["columns"][col]["all"]) for col in spec.features.categorical
         }

@@ -121,7 +121,9 @@ class TrainingEngine(Protocol):
         ``window`` (validate.Window) words a stop for too few rows in the data window."""
         ...
 
-    def split(self, checked: Any, spec: ModelSpec) -> Holdout: ...
+    def split(self, checked: Any, spec: ModelSpec, now: Any = None) -> Holdout:
+        """The holdout by the spec's rule; ``now``: the run's time, for ``test_months``."""
+        ...
 
     def fit(
         self,

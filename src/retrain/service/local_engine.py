@@ -170,7 +170,7 @@ class LocalEngine:
         rows.keep_summary(spec)
         return checked
 
-    def split(self, checked: Validated, spec: ModelSpec) -> LocalHoldout:
+    def split(self, checked: Validated, spec: ModelSpec, now: Any = None) -> LocalHoldout:
         """The holdout. The validated frame is handed on: the holdout holds its rows from
         here, and ``checked`` keeps its findings and profile (for the card) without the
         rows."""
@@ -179,7 +179,7 @@ class LocalEngine:
         # validation's copies (parsed columns, stripped texts) are freed but kept by the C
         # heap: 290 MB at 200,000 rows of 450-character texts (docs/benchmarks.md)
         memory.release_free_memory()
-        holdout = LocalHoldout(fit.split(checked.frame, spec))
+        holdout = LocalHoldout(fit.split(checked.frame, spec, now))
         checked.frame = checked.frame.iloc[:0].copy()
         return holdout
 

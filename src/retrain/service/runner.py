@@ -256,7 +256,7 @@ def _train(svc: Services, attempt: Attempt) -> None:
         return
 
     with _stage(attempt, Stage.SPLIT):
-        data = engine.split(checked, spec)
+        data = engine.split(checked, spec, svc.clock())
     with _stage(attempt, Stage.FIT):
         pipeline = engine.fit(spec, data, on_round=functools.partial(_on_round, attempt))
     with _stage(attempt, Stage.EVALUATE):

@@ -65,11 +65,12 @@ def labels(frame: pd.DataFrame, spec: ModelSpec) -> pd.Series:
     return frame[spec.target].astype(str)
 
 
-def split(frame: pd.DataFrame, spec: ModelSpec) -> Split:
+def split(frame: pd.DataFrame, spec: ModelSpec, now: Any = None) -> Split:
     """Train and test parts by the spec's holdout rule (``training/holdout.py``): a row's
-    part follows from the row, so it is the same in every run that loads it."""
+    part follows from the row, so it is the same in every run that loads it. ``now``: the
+    run's time (naive UTC), for the month under way (``holdout.rule_for``)."""
     newest = holdout.newest_time(frame[spec.time_column]) if spec.test_months else None
-    rule = holdout.rule_for(spec, newest)
+    rule = holdout.rule_for(spec, newest, now)
     test = rule.test_mask(frame)
     train = frame[~test]
     train_labels = labels(train, spec)

@@ -98,10 +98,15 @@ class Rule:
         return out
 
 
-def rule_for(spec: ModelSpec, newest: Any = None) -> Rule:
-    """The spec's rule: out of time (the ``test_months`` calendar months up to ``newest``,
-    the newest time loaded) when the spec asks for it, else the hash of the key or of the
-    feature values."""
+def rule_for(spec: ModelSpec, newest: Any = None, now: Any = None) -> Rule:
+    """The spec's rule: out of time when the spec asks for it, else the hash of the key or
+    of the feature values.
+
+    Out of time, the test part is the ``test_months`` complete calendar months up to
+    ``newest`` (the newest time loaded), and the rows of the month under way at ``now``
+    (the run's time, naive UTC) when there are any: a monthly run at 03:00 on the 1st tested
+    on the 9 rows of those three hours before. A time after ``now`` counts as ``now``: one
+    row dated 2052 made it the only test row."""
     columns = (spec.key_column,) if spec.key_column else tuple(spec.features.all)
     by_key = spec.key_column is not None
     if not spec.test_months:
@@ -109,7 +114,16 @@ def rule_for(spec: ModelSpec, newest: Any = None) -> Rule:
     since = "9999-12-31"  # nothing loaded has a time: no row is TEST, and the run says so
     day = pd.Timestamp(newest) if newest is not None and not pd.isna(newest) else None
     if day is not None:
-        index = day.year * 12 + day.month - 1 - (spec.test_months - 1)
+        if day.tzinfo is not None:
+            day = day.tz_convert("UTC").tz_localize(None)
+        months = spec.test_months - 1
+        if now is not None:
+            now = pd.Timestamp(now)
+            now = now.tz_convert("UTC").tz_localize(None) if now.tzinfo else now
+            day = min(day, now)
+            if (day.year, day.month) == (now.year, now.month):
+                months += 1  # this month is under way: its rows and the complete months before
+        index = day.year * 12 + day.month - 1 - months
         since = f"{index // 12:04d}-{index % 12 + 1:02d}-01"
     return Rule(
         "newest",

@@ -97,3 +97,25 @@ def test_approve_from_the_console_after_confirming(browser, gated):
     assert "approved by http" in table_rows(browser, "Versions")[0]
     shot(browser, "approval-done")
     assert severe_console_errors(browser) == []
+
+
+def test_the_candidates_score_on_the_rows_compared_stands_beside_the_champions(browser, gated):
+    """When the champion was scored on fewer rows than the candidate's test part, the card
+    gave the candidate's whole-part score beside the champion's on those rows."""
+    import json
+
+    server, svc = gated
+    key = f"{NAME}/versions/2/card.json"
+    stored = svc.models.store.get(key)
+    card = json.loads(stored.data)
+    assert "rows compared" not in card["gate"]["reason"]
+    comparison = card["gate"]["comparison"]
+    comparison["candidate"] = round(card["gate"]["candidate"] - 0.1, 6)
+    svc.models.store.replace(key, json.dumps(card).encode(), stored.etag)
+
+    open_console(browser, server, server.key)
+    browser.execute_script("location.hash = arguments[0]", f"#/models/{NAME}/versions/2")
+    heading(browser, f"{NAME} v2")
+    there = f"({comparison['candidate']:.4f} on the {comparison['rows']:,} rows compared) vs v1"
+    text_in(browser, "main", f"{card['gate']['candidate']:.4f} {there}")
+    assert severe_console_errors(browser) == []

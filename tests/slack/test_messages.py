@@ -66,6 +66,15 @@ def test_kept_champion_says_why_and_by_how_much():
     assert block_problem(payload["blocks"]) is None
 
 
+def test_the_candidates_score_on_the_rows_compared_stands_beside_the_champions():
+    record = _record()
+    record.summary["comparison"] = {**record.summary["comparison"], "candidate": 0.8612 - 0.05}
+    fields = [f["text"] for f in run_message(record)["blocks"][1]["fields"]]
+    assert fields[0].startswith(
+        "*balanced_accuracy*\n0.8612  (0.8112 on the 6,250 rows compared, vs champion v6 0.8816:"
+    )
+
+
 @pytest.mark.parametrize(
     ("outcome", "header"),
     [

@@ -7,6 +7,7 @@ pruned candidate. A gate that lets it be scored in-sample keeps the better candi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -291,3 +292,42 @@ def test_the_card_records_the_boosting_rounds_trained(svc):
     booster = model.named_steps["classifier"].estimator_.get_booster()
     assert rounds["planned"] == 400 > rounds["trained"] == booster.num_boosted_rounds()
     assert rounds["used"] <= rounds["trained"]
+
+
+def _triples(rows: int, right: float) -> Counter:
+    """``rows`` test rows; the candidate right on ``right`` of them, the champion on all."""
+    hit = round(rows * right)
+    return Counter({("a", "a", "a"): hit, ("b", "a", "b"): rows - hit})
+
+
+def test_a_comparison_on_fewer_than_30_rows_all_unseen_gives_no_caveat():
+    spec = toy_spec()
+    few = _triples(12, 0.5)
+    alone = gate.compare(spec, few, few, "its data window", 1)
+    assert alone.caveat is None and alone.rows == 12
+    more = _triples(200, 0.5)
+    mixed = gate.compare(spec, few, more, "its data window", 1)
+    assert mixed.rows == 200 and "only 12 test rows are unseen" in (mixed.caveat or "")
+
+
+def test_the_message_gives_the_candidates_score_on_the_rows_compared_when_it_differs():
+    """'accuracy 0.8444 vs champion v1 0.7162 (+0.0000 ...)' set the whole test part's score
+    beside the champion's on 437 rows."""
+    from retrain.domain.runs import RunRecord
+    from retrain.service.report import score_text
+
+    comparison = gate.compare(toy_spec(), _triples(437, 0.7162), _triples(437, 0.7162), "b", 1)
+    summary = {
+        "metric": "accuracy",
+        "score": 0.8444,
+        "champion_score": comparison.champion,
+        "champion_version": 1,
+        "delta": comparison.delta,
+        "comparison": {**dataclasses.asdict(comparison), "delta": comparison.delta},
+    }
+    record = RunRecord("r", "TOY", summary=summary)
+    assert score_text(record).startswith(
+        f"accuracy 0.8444 ({comparison.candidate:.4f} on the 437 rows compared) vs champion v1 "
+    )
+    record.summary = {**summary, "score": comparison.candidate}
+    assert "rows compared" not in score_text(record)

@@ -20,6 +20,7 @@ from retrain.service.report import (
     comparison_text,
     decay_counts,
     decay_line,
+    on_compared_rows,
     outcome_words,
     run_line,
 )
@@ -230,7 +231,8 @@ def _versus(s: dict[str, Any]) -> str:
     if s.get("champion_score") is not None and s.get("delta") is not None:
         champion = f"v{s.get('champion_version')} {s['champion_score']:.4f}"
         compared = comparison_text(s.get("comparison")) or f"{s['delta']:+.4f}"
-        return f"(vs champion {champion}: {_esc(compared)})"
+        there = on_compared_rows(s.get("score"), s.get("comparison")).strip(" ()")
+        return f"({there + ', ' if there else ''}vs champion {champion}: {_esc(compared)})"
     if s.get("champion_version") is not None:
         return f"(champion v{s['champion_version']} could not be scored)"
     return "(first version)"

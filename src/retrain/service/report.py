@@ -45,11 +45,24 @@ def holdout_text(rule: Any) -> str:
     return str(rule.get("description") or "unreadable rule")
 
 
+def on_compared_rows(score: Any, comparison: Any) -> str:
+    """' (0.7162 on the 437 rows compared)': the candidate's score on the rows the champion
+    was scored on, when it is not its score on its whole test part (the floor's). Without
+    it, 'accuracy 0.8444 vs champion 0.7162 (+0.0000 ...)' put two row sets side by side."""
+    try:
+        there, rows = comparison["candidate"], comparison["rows"]
+        if round(there, 4) == round(score, 4):
+            return ""
+        return f" ({there:.4f} on the {rows:,} rows compared)"
+    except (KeyError, TypeError, ValueError):
+        return ""
+
+
 def score_text(record: RunRecord) -> str:
     s = record.summary
     if s.get("score") is None:
         return ""
-    text = f"{s['metric']} {s['score']:.4f}"
+    text = f"{s['metric']} {s['score']:.4f}{on_compared_rows(s['score'], s.get('comparison'))}"
     if s.get("champion_score") is not None:
         text += f" vs champion v{s['champion_version']} {s['champion_score']:.4f}"
         text += f" ({comparison_text(s.get('comparison')) or format(s['delta'], '+.4f')})"

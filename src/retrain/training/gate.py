@@ -72,7 +72,7 @@ def compare(
             f"champion v{champion_version}'s card records neither a holdout rule nor a data "
             "window: it may have trained on some of these rows"
         )
-    elif left < MIN_COMPARED:
+    elif left < MIN_COMPARED and left < total:  # every test row unseen: no caveat to give
         use = everything
         caveat = (
             f"only {left} test rows are unseen by champion v{champion_version} ({basis}): "

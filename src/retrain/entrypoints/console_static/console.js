@@ -1398,6 +1398,13 @@
     return h('div', {}, h('p', { class: 'help', text: `The ${shown.length} classes with the most holdout rows, of ${count(labels.length)}; shares are of each row's whole count. Per-class scores below list every class.` }), wrap);
   }
 
+  // the candidate's score on the rows the champion was scored on, when it is not its score on
+  // its whole test part: two row sets side by side read as a gain the gate did not see
+  function onComparedRows(score, c) {
+    if (!c || typeof c.candidate !== 'number' || typeof score !== 'number') return '';
+    return num(c.candidate) === num(score) ? '' : ` (${num(c.candidate)} on the ${count(c.rows)} rows compared)`;
+  }
+
   // candidate minus champion on the same rows, as the gate saw it (training/gate.py)
   function comparisonText(c) {
     const text = `${signed(c.delta)}, 95 % CI ${signed(c.low)} to ${signed(c.high)}, ${count(c.rows)} rows`;
@@ -1442,7 +1449,7 @@
       dl([
         ['Gate outcome', badge(card.status)],
         ['Gate decision', gate.reason],
-        ['Candidate vs champion', typeof gate.champion === 'number' ? `${num(gate.candidate)} vs v${gate.champion_version} ${num(gate.champion)} (${signed(gate.delta)}, tolerance ${txt(gate.tolerance)})` : num(gate.candidate)],
+        ['Candidate vs champion', typeof gate.champion === 'number' ? `${num(gate.candidate)}${onComparedRows(gate.candidate, gate.comparison)} vs v${gate.champion_version} ${num(gate.champion)} (${signed(gate.delta)}, tolerance ${txt(gate.tolerance)})` : num(gate.candidate)],
         gate.comparison ? ['Compared on the same rows', comparisonText(gate.comparison)] : null,
         gate.comparison ? ['Rows unseen by the champion by', gate.comparison.basis] : null,
         ['Holdout', holdoutText(card.holdout)],

@@ -61,18 +61,26 @@ def build_pipeline(spec: ModelSpec) -> Pipeline:
     carries no order and no dense one-hot frame is built (docs/benchmarks.md,
     docs/quality.md).
 
-    With text columns the matrix is scipy CSR, never densified (``text_blocks``).
+    With text columns the matrix is scipy CSR, never densified (``text_blocks``). An
+    estimator that refuses missing values (scikit-learn's tags: logistic regression, SGD,
+    k-neighbours) gets ``text_blocks``' one-hot categories and imputed numbers with or
+    without text (before, one missing value stopped its fit with "Input X contains NaN"),
+    sparse where it takes sparse input.
     """
     estimator = spec.estimator()
-    if spec.features.text:
+    if spec.features.text or not _input_tag(estimator, "allow_nan"):
+        if spec.features.text:
+            _check_sparse_input(spec, estimator)
         transformers, native = text_blocks(spec, estimator)
         first = 0  # text_blocks puts the categories first
+        sparse = bool(spec.features.text) or _input_tag(estimator, "sparse")
     else:
         transformers, native = _dense_blocks(spec), True
         first = len(spec.features.numeric)  # numbers, categories, flags: the spec's order
+        sparse = False
     features = ColumnTransformer(
         transformers,
-        sparse_threshold=1.0 if spec.features.text else 0.0,
+        sparse_threshold=1.0 if sparse else 0.0,
         verbose_feature_names_out=False,
     )
     categories = len(spec.features.categorical) if native else 0
@@ -125,7 +133,6 @@ def text_blocks(spec: ModelSpec, estimator: Any) -> tuple[list[tuple[str, Any, A
       the TF-IDF values beside them.
     - Each text column: ``TextTfidf`` with the spec's ``text_options``.
     """
-    _check_sparse_input(spec, estimator)
     native = "feature_types" in estimator.get_params()
     blocks: list[tuple[str, Any, Any]] = []
     categorical = list(spec.features.categorical)
@@ -141,6 +148,15 @@ def text_blocks(spec: ModelSpec, estimator: Any) -> tuple[list[tuple[str, Any, A
         # a column named as a string (not a list): the vectorizer takes one text per row
         blocks.append((f"text:{col}", TextTfidf.from_options(spec.features.text_options), col))
     return blocks, native
+
+
+def _input_tag(estimator: Any, name: str) -> bool:
+    """scikit-learn's input tag ``name`` (``allow_nan``, ``sparse``) of ``estimator``; True
+    for an estimator without tags (its fit decides, as before)."""
+    try:
+        return bool(getattr(estimator.__sklearn_tags__().input_tags, name))
+    except AttributeError:
+        return True
 
 
 def _check_sparse_input(spec: ModelSpec, estimator: Any) -> None:

@@ -99,6 +99,16 @@ def test_a_bad_record_says_what_is_wrong(raw, says):
     assert any(says in e for e in errors), errors
 
 
+@pytest.mark.parametrize("label", ["x" * 400, "two\nlines"])
+def test_a_class_the_model_has_is_a_label_whatever_its_length_or_characters(label):
+    """Training takes any label; a correction of such a class was refused (422)."""
+    spec = toy_spec(key_column="row_id")
+    ok, errors = records.check(record(true_label=label), spec, frozenset({label, "small"}), NOW)
+    assert errors == [] and ok is not None and ok.true_label == label
+    refused, errors = records.check(record(true_label=label), spec, frozenset({"small"}), NOW)
+    assert refused is None and any("printable characters" in e for e in errors)
+
+
 def test_a_key_for_a_model_without_key_column_is_refused():
     found, errors = records.check(record(), toy_spec(), None, NOW)
     assert found is None and "has no key_column" in errors[0]

@@ -91,8 +91,8 @@ def check(
     if key is None and not features:
         where = f"key ({spec.key_column})" if spec.key_column else "features"
         errors.append(f"name the row: send {where}")
-    predicted = _label(raw, "predicted", errors)
-    true_label = _label(raw, "true_label", errors)
+    predicted = _label(raw, "predicted", errors, classes)
+    true_label = _label(raw, "true_label", errors, classes)
     who = _who(raw.get("who"), errors)
     when = _when(raw.get("when"), now, errors)
     if errors:
@@ -194,12 +194,19 @@ def parse_value(kind: str, raw: Any) -> Any:
     return raw
 
 
-def _label(raw: dict[str, Any], name: str, errors: list[str]) -> str | None:
+def _label(
+    raw: dict[str, Any], name: str, errors: list[str], classes: frozenset[str] | None
+) -> str | None:
+    """A class as text: at most MAX_LABEL printable characters, or any of the champion's
+    ``classes`` (training takes any label: a 400-character class, or one with a newline,
+    must be correctable too)."""
     value = raw.get(name)
     if isinstance(value, bool) or not isinstance(value, str | int):
         errors.append(f"{name} is required: the class as text, not {_kind(value)}")
         return None
     text = str(value)
+    if classes is not None and text in classes:
+        return text
     if not text.strip() or len(text) > MAX_LABEL or _CONTROL.search(text):
         errors.append(f"{name} must be 1 to {MAX_LABEL} printable characters")
         return None

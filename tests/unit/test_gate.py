@@ -8,6 +8,7 @@ from retrain.domain.errors import BackendError, PromotionRefusedError
 from retrain.domain.runs import Outcome, RunStatus
 from retrain.domain.specs import Features, Registry
 from retrain.service.promote import promote
+from retrain.service.report import run_line
 from retrain.service.runner import execute_run
 from retrain.service.start import start_runs
 from retrain.training.gate import Comparison, decide
@@ -57,6 +58,7 @@ def test_candidate_below_the_floor_is_rejected(svc):
     record = train(svc)
     assert record.outcome is Outcome.REJECTED
     assert "below the floor" in record.summary["gate_reason"]
+    assert "below the floor" in run_line(record)  # the console's notification says why
     assert svc.models.champion("TOY") is None
     assert svc.models.card("TOY", 1)["status"] == "rejected"
 
@@ -67,6 +69,7 @@ def test_champion_that_cannot_score_the_holdout_is_reported(svc):
     record = train(svc)
     assert record.outcome is Outcome.PROMOTED
     assert "could not score" in record.summary["gate_reason"]
+    assert "champion v1 could not score" in run_line(record)
 
 
 @pytest.mark.parametrize("final_attempt", [False, True])

@@ -76,6 +76,11 @@ def run_line(record: RunRecord) -> str:
     parts.append(outcome_words(record))
     if score := score_text(record):
         parts.append(score)
+    s = record.summary
+    unscored = s.get("champion_version") is not None and s.get("champion_score") is None
+    if s.get("gate_reason") and (record.outcome is Outcome.REJECTED or unscored):
+        reason = str(s["gate_reason"])  # what the score alone does not say
+        parts.append(reason if len(reason) <= 300 else reason[:299] + "…")
     if record.error:
         parts.append(
             f"in {record.error['stage']}: {record.error['type']}: {record.error['message']}"

@@ -66,3 +66,21 @@ def test_json_lines_are_compact_and_carry_context_and_extra_fields(capsys):
     assert failed["exception"].endswith("ValueError: bad ***")
     assert max(len(line) for line in lines[:2]) < 200  # not loguru's ~900-character record
     assert "s3cr3t-value" not in "".join(lines)
+
+
+def test_slack_sdks_own_warnings_are_json_debug_lines_with_secrets_masked(capsys):
+    """slack_sdk logs a failed request itself; with no handler of its own Python printed it
+    as bare text beside LOG_FORMAT=json's lines. The notifier's own warning says what
+    failed: the SDK's line is a DEBUG one."""
+    import io
+    import json as jsonlib
+
+    from retrain.adapters.slack_notifier import _sdk_logger
+
+    out = io.StringIO()
+    logs.configure("DEBUG", "json", ["xoxb-secret-1"], stream=out)
+    _sdk_logger(["xoxb-secret-1"]).warning("Failed to send a request: %s", "xoxb-secret-1")
+    (line,) = out.getvalue().splitlines()
+    record = jsonlib.loads(line)
+    assert record["level"] == "DEBUG" and "Failed to send a request" in record["message"]
+    assert "xoxb-secret-1" not in line and capsys.readouterr().err == ""

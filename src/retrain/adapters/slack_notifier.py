@@ -191,7 +191,10 @@ def slack_notifier(settings: Settings) -> SlackNotifier:
 
 def _sdk_logger(secrets: list[str]) -> logging.Logger:
     """slack_sdk's own log lines: warnings and errors only (its debug lines name URLs and
-    proxies), with secrets masked."""
+    proxies), with secrets masked, written by the app's own log at DEBUG (its format, its
+    run and model fields): the notifier's own warning says what failed ("not posted (HTTP
+    500)"); with no handler, Python printed the SDK's lines as bare text beside
+    LOG_FORMAT=json's."""
     sdk = logging.getLogger("retrain.slack_sdk")
     sdk.setLevel(logging.WARNING)
 
@@ -200,4 +203,11 @@ def _sdk_logger(secrets: list[str]) -> logging.Logger:
         return True
 
     sdk.filters = [mask]
+    sdk.handlers = [_ToAppLog()]
+    sdk.propagate = False  # the app's log forwards to logging itself where it should
     return sdk
+
+
+class _ToAppLog(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        logger.debug("slack_sdk {}: {}", record.levelname.lower(), record.getMessage())

@@ -64,6 +64,14 @@ def test_a_file_with_unknown_columns_is_refused_naming_them(env, tmp_path, capsy
     assert main(["feedback", "KLASSE_ROH", str(path)], env) == 2
     err = capsys.readouterr().err
     assert "unknown column(s) article" in err and "article_id" in err
+    assert "invalid settings" not in err  # the file is wrong, not a setting
+
+
+def test_a_file_the_csv_reader_refuses_says_why(env, tmp_path, capsys):
+    path = tmp_path / "long.csv"
+    path.write_text(f"key,predicted,true_label,who,when\n1,A,{'B' * 200_000},x,2026-11-20\n")
+    assert main(["feedback", "KLASSE_ROH", str(path)], env) == 2
+    assert "field larger than field limit" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

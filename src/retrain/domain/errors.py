@@ -2,6 +2,7 @@
 
 RetrainError
 ├── ConfigError                 settings missing or malformed (lists every problem)
+│   └── InputFileError          a file given to a command is unusable (says what in it)
 ├── NotFoundError               a run, version or champion that does not exist
 │   └── UnknownModelError       a model name not in the registry (lists the known ones)
 ├── ConflictError               optimistic concurrency lost / duplicate work
@@ -45,6 +46,17 @@ class ConfigError(RetrainError):
         super().__init__(
             "invalid settings: " + "; ".join(self.problems) if self.problems else "invalid settings"
         )
+
+
+class InputFileError(ConfigError):
+    """A file given to a command (``retrain feedback``'s CSV) that cannot be used: a usage
+    problem like a setting's, worded as the file's (not "invalid settings")."""
+
+    code = "input_file"
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        RetrainError.__init__(self, "; ".join(self.problems))
 
 
 class NotFoundError(RetrainError):

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from retrain.domain.errors import ConfigError
+from retrain.domain.errors import InputFileError
 from retrain.domain.feedback import FIELDS, FeedbackError
 from retrain.entrypoints.cli import EXIT_OK, EXIT_RUN_FAILED, Command, Context
 from retrain.entrypoints.cli.tables import Column, table
@@ -30,7 +30,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_csv(path: Path, key_column: str | None, features: tuple[str, ...]) -> list[dict]:
-    """The file's rows as records of the HTTP body's shape; ConfigError naming what is
+    """The file's rows as records of the HTTP body's shape; InputFileError naming what is
     wrong with the file itself (not with a row: rows are checked one by one later)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -38,19 +38,20 @@ def read_csv(path: Path, key_column: str | None, features: tuple[str, ...]) -> l
             columns = list(reader.fieldnames or [])
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError([f"{path}: cannot be read as UTF-8 CSV ({type(exc).__name__})"]) from None
+        why = str(exc) if isinstance(exc, csv.Error) else type(exc).__name__
+        raise InputFileError([f"{path}: cannot be read as UTF-8 CSV ({why})"]) from None
     keys = ["key", *([key_column] if key_column and key_column != "key" else [])]
     unknown = [c for c in columns if c not in {*FIELDS, *keys, *features} - {"features"}]
     if unknown or not columns:
         allowed = ", ".join([*sorted(keys), *features, "predicted", "true_label", "who", "when"])
-        raise ConfigError(
+        raise InputFileError(
             [f"{path}: unknown column(s) {', '.join(unknown[:5]) or '(none)'}; allowed: {allowed}"]
         )
     twice = sorted({c for c in columns if columns.count(c) > 1})
     if twice:  # DictReader would keep the last of them, silently
-        raise ConfigError([f"{path}: column(s) {', '.join(twice[:5])} appear more than once"])
+        raise InputFileError([f"{path}: column(s) {', '.join(twice[:5])} appear more than once"])
     if all(k in columns for k in keys) and len(keys) > 1:
-        raise ConfigError([f"{path}: has both {keys[0]} and {keys[1]}: keep one of them"])
+        raise InputFileError([f"{path}: has both {keys[0]} and {keys[1]}: keep one of them"])
     records = []
     for row in rows:
         record: dict[str, Any] = {k: row.get(k) for k in ("predicted", "true_label", "who", "when")}
@@ -76,7 +77,7 @@ def send(ctx: Context) -> int:
     spec = svc.registry.get(ctx.args.model)
     records = read_csv(ctx.args.file, spec.key_column, spec.features.all)
     if not records:
-        raise ConfigError([f"{ctx.args.file}: no rows"])
+        raise InputFileError([f"{ctx.args.file}: no rows"])
     size = ctx.settings.feedback_max_records
     base = ctx.args.batch_id or default_batch_id(ctx.args.file)
     chunks = [records[i : i + size] for i in range(0, len(records), size)]

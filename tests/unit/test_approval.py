@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from retrain.domain.errors import ApprovalRefusedError, ConflictError
+from retrain.domain.errors import ApprovalRefusedError, ConflictError, PromotionRefusedError
 from retrain.domain.runs import Outcome
 from retrain.domain.specs import Registry
 from retrain.service import approval, queries
@@ -126,12 +126,34 @@ def test_a_newer_version_makes_the_candidate_outdated(gated):
 
 
 def test_a_champion_moved_since_the_candidate_was_judged_makes_it_outdated(gated):
-    approval.decide(gated, "TOY", 2, "reject", actor="cli:bob", reason="no")
-    train(gated)  # v3 awaits, judged against v1
-    promote(gated, "TOY", 2, reason="v2 after all", actor="cli:carol")
+    approval.decide(gated, "TOY", 2, "approve", actor="cli:bob", reason="yes")
+    train(gated)  # v3 awaits, judged against v2
+    promote(gated, "TOY", 1, reason="v2 misroutes P04: back to v1", actor="cli:carol")
     error = refused(gated, 3)
-    assert error.kind == "outdated" and "judged against v1" in str(error)
-    assert gated.models.champion("TOY").version == 2
+    assert error.kind == "outdated" and "judged against v2" in str(error)
+    assert gated.models.champion("TOY").version == 1
+
+
+def test_a_decision_sent_again_after_a_rollback_does_not_bring_the_version_back(gated):
+    """The second approve (or reject) of v2 took the branch that completes an approval
+    whose move was lost, and moved the champion back to the rolled-back v2."""
+    approval.decide(gated, "TOY", 2, "approve", actor="cli:bob", reason="looks good")
+    promote(gated, "TOY", 1, reason="v2 misroutes P04", actor="cli:carol")
+    for again in ("approve", "reject"):
+        with pytest.raises(ApprovalRefusedError) as error:
+            approval.decide(gated, "TOY", 2, again, actor="slack:U1", reason="again")
+        assert error.value.kind == "decided"
+        assert gated.models.champion("TOY").version == 1
+    assert [h["version"] for h in gated.models.history("TOY")][-1] == 1
+
+
+def test_a_rejected_version_never_serves_and_one_awaiting_is_approved_not_promoted(gated):
+    with pytest.raises(PromotionRefusedError, match="awaits approval: approve it"):
+        promote(gated, "TOY", 2, reason="skip the approval", actor="cli:carol")
+    approval.decide(gated, "TOY", 2, "reject", actor="cli:bob", reason="misroutes P04")
+    with pytest.raises(PromotionRefusedError, match="rejected on approval by cli:bob"):
+        promote(gated, "TOY", 2, reason="v2 after all", actor="cli:carol")
+    assert gated.models.champion("TOY").version == 1
 
 
 def test_after_the_deadline_the_approval_has_expired(gated):

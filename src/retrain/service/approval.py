@@ -146,7 +146,7 @@ def decide(
     champion = svc.models.champion_for_update(spec.name)
     current = champion.version if champion else None
     if held is not None:
-        if held["decision"] == "approved" and current == judged and current != version:
+        if held["decision"] == "approved" and current == judged and not _served(svc, spec, version):
             score = verified_score(svc, spec, version)  # a claim whose move was lost
             _move(svc, spec, version, card, held, champion, score)
         raise ApprovalRefusedError("decided", _decided(label, held), held)
@@ -263,6 +263,16 @@ def _move(
         score=score,
     )
     overview.note_model(svc, spec.name)
+
+
+def _served(svc: Services, spec: ModelSpec, version: int) -> bool:
+    """Whether ``version`` is or ever was the champion (its alias or a history entry): an
+    approval whose move was lost never was. A version rolled back since must not come back
+    because its approval or rejection was sent again."""
+    champion = svc.models.champion(spec.name)
+    if champion is not None and champion.version == version:
+        return True
+    return any(entry.get("version") == version for entry in svc.models.history(spec.name))
 
 
 def _decided(label: str, held: dict[str, Any]) -> str:

@@ -68,6 +68,26 @@ def test_one_line_per_alarm_and_none_when_all_are_well():
     assert decay_message(results[2:]) is None
 
 
+def test_a_check_that_failed_is_posted_without_being_an_alarm():
+    """A champion whose artifact is gone cannot serve its consumers: its failed check was
+    logged and recorded, but nobody was told, and the models list said healthy."""
+    failed = _result(
+        "KLASSE_CORE", DecayStatus.ERROR, score=None, message="NotFoundError: artifact missing"
+    )
+    payload = decay_message([failed, _result("ARTFAM_ROH", DecayStatus.OK)], "PROD")
+    assert payload is not None and block_problem(payload["blocks"]) is None
+    assert payload["blocks"][0]["text"]["text"] == "Champion decay: 1 not checked"
+    assert payload["blocks"][1]["text"]["text"] == (
+        ":warning: KLASSE_CORE v3: check failed: NotFoundError: artifact missing"
+    )
+    both = decay_message([failed, _result("KLASSE_ROH", DecayStatus.DECAYING)])
+    assert both is not None
+    assert (
+        both["blocks"][0]["text"]["text"] == "Champion decay: 1 model below its card, 1 not checked"
+    )
+    assert not DecayStatus.ERROR.alarm  # told, but no run is started for it
+
+
 def test_a_model_without_a_time_column_says_so_and_text_is_escaped():
     note = "no time column: scored on all rows <!channel>"
     payload = decay_message(

@@ -148,9 +148,19 @@ def test_the_newest_decay_point_decaying_or_below_the_floor_is_decaying(status):
     ]
 
 
+def test_a_decay_check_of_the_champion_that_failed_is_failing():
+    """Its artifact gone (say), the champion cannot serve: the list said healthy."""
+    failed = {**point(5, "error", None), "message": "NotFoundError: artifact missing"}
+    got = derive(row(decay=failed))
+    assert got["status"] == "failing" and got["champion_new_score"] is None
+    assert got["reasons"] == [
+        "champion v1's decay check 2026-05-05 failed: NotFoundError: artifact missing"
+    ]
+    assert derive(row(champion=2, decay=failed))["status"] == "healthy"  # of another champion
+
+
 def test_a_decay_point_that_could_not_score_or_of_another_champion_says_nothing():
     assert derive(row(decay=point(5, "not_enough_rows", None)))["status"] == "healthy"
-    assert derive(row(decay=point(5, "error", None)))["champion_new_score"] is None
     old = derive(row(champion=2, decay=point(5, "decaying", 0.63, version=1)))
     assert (old["status"], old["champion_new_score"]) == ("healthy", None)
     promoted_since = record(6, version=2, judged=(1, 0.63))  # the gate judged v1, now gone

@@ -32,7 +32,7 @@ class ConsoleNotifier:
         logger.info("batch {} finished: {}", batch_id, batch_line(records))
 
     def decay_checked(self, results: list[DecayResult]) -> None:
-        alarms = [r for r in results if r.status.alarm]
+        alarms = [r for r in results if r.status.told]
         if not alarms:
             logger.info("decay check: {}", decay_counts(results))
             return

@@ -185,17 +185,30 @@ def batch_message(
 DECAY_ICONS = {
     DecayStatus.DECAYING: ":chart_with_downwards_trend:",
     DecayStatus.BELOW_FLOOR: ":no_entry:",
+    DecayStatus.ERROR: ":warning:",
 }
 
 
 def decay_message(results: list[DecayResult], environment: str = "LOCAL") -> dict[str, Any] | None:
-    """A champion-decay check: one line per decaying or below-floor model, or None when
-    there is none (nothing is posted)."""
-    alarms = [r for r in results if r.status.alarm]
+    """A champion-decay check: one line per decaying or below-floor model and per model
+    whose check failed, or None when there is none (nothing is posted)."""
+    alarms = [r for r in results if r.status.told]
     if not alarms:
         return None
-    count = f"{len(alarms)} model{'s' if len(alarms) != 1 else ''}"
-    title = f"Champion decay: {count} below {'its card' if len(alarms) == 1 else 'their cards'}"
+    below = sum(r.status.alarm for r in alarms)
+    failed = len(alarms) - below
+    said = [
+        *(
+            [
+                f"{below} model{'s' if below != 1 else ''} below "
+                f"{'its card' if below == 1 else 'their cards'}"
+            ]
+            if below
+            else []
+        ),
+        *([f"{failed} not checked"] if failed else []),
+    ]
+    title = f"Champion decay: {', '.join(said)}"
     lines = [f"{DECAY_ICONS[r.status]} {_cut(_esc(decay_line(r)), 500)}" for r in alarms]
     sections = _chunks(lines, SECTION_CHARS)
     room = MAX_BLOCKS - 2

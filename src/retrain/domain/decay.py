@@ -23,6 +23,12 @@ class DecayStatus(StrEnum):
         """Whether people are told (Slack) and, if the spec says so, a run is started."""
         return self in (DecayStatus.DECAYING, DecayStatus.BELOW_FLOOR)
 
+    @property
+    def told(self) -> bool:
+        """Whether people are told: an alarm, or a check that failed (a champion whose
+        artifact is gone cannot serve its consumers either), without starting a run."""
+        return self.alarm or self is DecayStatus.ERROR
+
 
 @dataclass
 class DecayResult:

@@ -226,7 +226,8 @@ class Notifier(Protocol):
 
     def decay_checked(self, results: list[DecayResult]) -> None:
         """A champion-decay check ended (service/decay.py): one result per model checked.
-        Say so when any of them is an alarm (``status.alarm``); stay quiet otherwise."""
+        Say so when any of them is an alarm or a failed check (``status.told``); stay quiet
+        otherwise."""
         ...
 
 

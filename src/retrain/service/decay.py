@@ -83,8 +83,7 @@ def check(
             if result.status is not DecayStatus.NO_CHAMPION and not _store(svc, key, result):
                 checked.done_before.append(spec.name)
                 continue
-            worth_a_look = result.status.alarm or result.status is DecayStatus.ERROR
-            log = logger.warning if worth_a_look else logger.info
+            log = logger.warning if result.status.told else logger.info
             log("decay: {}", decay_line(result))
             checked.results.append(result)
     if checked.results:

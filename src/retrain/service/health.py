@@ -16,7 +16,9 @@ holds:
 
 1. ``failing``: the newest finished run failed. Its failure is ``last_failure`` (run id,
    finished_at, stage, message); since runs do not overlap, "the newest finished run
-   failed" and "a run failed after the last success" are the same test.
+   failed" and "a run failed after the last success" are the same test. Or the newest
+   decay check of the serving champion failed (its artifact is gone, say: then no consumer
+   can load it either).
 2. ``decaying``: the champion's newest score on new data says so. That score
    (``champion_new_score``) is the newer, by time, of the newest decay point of this
    champion that has a score (its status ``decaying`` or ``below_floor`` decides) and the
@@ -101,6 +103,9 @@ def decay_of(key: str, point: DecayResult | Mapping[str, Any]) -> dict[str, Any]
         "version": version if is_version(version) else None,
         "score": _number(score),
         "card_score": _number(card),
+        **(
+            {"message": _cut(str(data.get("message")), REASON_CHARS)} if data.get("message") else {}
+        ),
     }
 
 
@@ -133,6 +138,12 @@ def derive(
         message = _cut(finished["message"] or "no message", REASON_CHARS)
         where = f"run {finished['run_id']} failed in {finished['failed_stage']}"
         reasons.append(("failing", f"{where}: {message}"))
+    point = row.get("decay") or {}
+    of_champion = champion is not None and point.get("version") == champion
+    if of_champion and point.get("status") == str(DecayStatus.ERROR):
+        said = point.get("message") or "no message"
+        when = str(point["checked_at"])[:10]
+        reasons.append(("failing", f"champion v{champion}'s decay check {when} failed: {said}"))
     newest = _newest_score(row, decay_limit, metric_floor)
     if newest is not None and newest.pop("decaying"):
         reasons.append(("decaying", _decay_reason(newest, metric_floor)))

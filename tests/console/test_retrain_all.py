@@ -127,3 +127,25 @@ def test_retrain_all_asks_first_naming_the_models_and_the_last_batch(browser, co
         assert width <= PHONE[0]
         browser.find_element(By.ID, "confirm-cancel").click()
     assert severe_console_errors(browser) == []
+
+
+def test_a_model_over_its_start_limit_is_named_with_the_servers_reason(browser, console):
+    """The notice read "skipped (already has run undefined)" with an empty link for a model
+    over START_LIMIT_PER_MODEL: only the other kind of skip was written."""
+    from retrain.service.rate_limit import StartLimits
+    from retrain.service.start import start_runs
+
+    server, svc = console
+    svc.start_limits = StartLimits(per_model=1, per_caller=0, window_s=3600)
+    start_runs(svc, ["KLASSE_ROH"], trigger="cli")  # its one start of the hour (the limit
+    # is checked before whether a run is active)
+    with window(browser, *DESKTOP):
+        open_console(browser, server, server.key)
+        text_in(browser, "main table tbody", "KLASSE_ROH")
+        ask(browser)
+        browser.find_element(By.ID, "confirm-ok").click()
+        text_in(browser, "#notice", "KLASSE_ROH skipped: model KLASSE_ROH was started 1 time(s)")
+        notice = browser.find_element(By.ID, "notice").text
+        assert notice.startswith("Queued: ARTFAM_ROH, KLASSE_CORE; KLASSE_ROH skipped:")
+        assert "undefined" not in notice and "retry after" in notice
+        assert severe_console_errors(browser) == []

@@ -342,15 +342,17 @@
         }
         const body = { models, reason: reason.value.trim(), dry_run: dry.checked };
         const started = await api('training', { method: 'POST', body });
-        const parts = [];
-        started.runs.forEach((r, i) => {
-          parts.push(i ? ', ' : (r.dry_run ? 'Dry run queued: ' : 'Queued: '));
-          parts.push(link(runHref(r.run_id), r.model));
-        });
-        started.skipped.forEach((skip) => {
-          parts.push(`; ${skip.model} skipped (already has run `, link(runHref(skip.active_run_id), skip.active_run_id), ')');
-        });
-        notice(parts, 'ok');
+        const said = [];  // one part per outcome, joined by '; '
+        if (started.runs.length) {
+          said.push([started.runs[0].dry_run ? 'Dry run queued: ' : 'Queued: ',
+            ...started.runs.flatMap((r, i) => [...(i ? [', '] : []), link(runHref(r.run_id), r.model)])]);
+        }
+        started.skipped.forEach((skip) => said.push(skip.active_run_id
+          ? [`${skip.model} skipped (already has run `, link(runHref(skip.active_run_id), skip.active_run_id), ')']
+          : [`${skip.model} skipped: ${skip.reason}`]));  // over the per-model start limit
+        const failed = started.failed || [];
+        failed.forEach((f) => said.push([`${f.model} not started: ${f.error}`]));
+        notice(said.flatMap((part, i) => [...(i ? ['; '] : []), ...part]), failed.length ? 'error' : 'ok');
         reason.value = '';
         if (onStarted) await onStarted();
       } catch (err) {

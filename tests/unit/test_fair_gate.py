@@ -331,3 +331,32 @@ def test_the_message_gives_the_candidates_score_on_the_rows_compared_when_it_dif
     )
     record.summary = {**summary, "score": comparison.candidate}
     assert "rows compared" not in score_text(record)
+
+
+@pytest.mark.parametrize("change", ["dropped", "numeric", "text in the query"])
+def test_a_champions_hash_rule_finds_its_rows_after_the_spec_changes_a_feature(change):
+    """Without a key the rule hashes the feature values; the source types a column by the
+    spec that reads it (a categorical becomes categories, a dropped one stays integers), so
+    a changed spec hashed the champion's features the other way and moved a third of its
+    rows across its split: it was then scored on rows it trained on."""
+    from retrain.adapters.sql_source import compact
+    from retrain.domain.specs import Features
+
+    frame = months_frame(3000, 1)
+    frame["plant"] = np.random.default_rng(5).integers(1, 40, len(frame))
+    v1 = toy_spec(
+        features=Features(numeric=("size",), categorical=("colour", "plant"), boolean=("coated",))
+    )
+    parsed = validate.validate(compact(frame.copy(), v1), v1).frame
+    rule = fit.split(parsed, v1).rule
+    recorded = holdout.Rule.from_card({"holdout": json.loads(json.dumps(rule.to_card()))})
+    assert recorded == rule and rule.numbers == ("size", "coated")
+    keep = Features(numeric=("size",), categorical=("colour",), boolean=("coated",))
+    v2 = {
+        "dropped": toy_spec(features=keep),
+        "numeric": toy_spec(features=dataclasses.replace(keep, numeric=("size", "plant"))),
+        "text in the query": toy_spec(features=keep),
+    }[change]
+    later = frame.assign(plant=frame["plant"].astype(str)) if change.startswith("text") else frame
+    now = validate.validate(compact(later.copy(), v2), v2).frame
+    assert (recorded.test_mask(now) == rule.test_mask(parsed)).all()

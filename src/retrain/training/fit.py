@@ -70,7 +70,7 @@ def split(frame: pd.DataFrame, spec: ModelSpec, now: Any = None) -> Split:
     part follows from the row, so it is the same in every run that loads it. ``now``: the
     run's time (naive UTC), for the month under way (``holdout.rule_for``)."""
     newest = holdout.newest_time(frame[spec.time_column]) if spec.test_months else None
-    rule = holdout.rule_for(spec, newest, now)
+    rule = holdout.rule_for(spec, newest, now).hashing(frame)
     test = rule.test_mask(frame)
     train = frame[~test]
     train_labels = labels(train, spec)

@@ -18,7 +18,7 @@ rows a champion trained on (``unseen_by``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -43,10 +43,29 @@ class Rule:
     hash: str = HASH
     time_column: str | None = None  # newest: the column, and the first time that is TEST
     test_since: str | None = None
+    # hashed feature values: the columns hashed as numbers (the rest as text) when the rule
+    # was made, so that a later run hashes them alike whatever its spec now parses them as
+    # (None: as their dtype says, rules recorded before)
+    numbers: tuple[str, ...] | None = None
 
     def to_card(self) -> dict[str, Any]:
         """The rule, and in words for the people who read the card (CLI, console)."""
-        return {**asdict(self), "columns": list(self.columns), "description": self.describe()}
+        numbers = {"numbers": list(self.numbers)} if self.numbers is not None else {}
+        return {
+            **asdict(self),
+            "columns": list(self.columns),
+            **numbers,
+            "description": self.describe(),
+        }
+
+    def hashing(self, frame: pd.DataFrame) -> Rule:
+        """This rule with the columns ``frame`` holds as numbers recorded (``numbers``): a
+        spec that drops a feature or changes its kind later leaves that column unparsed, or
+        parsed as the other kind, and its values hashed the other way moved a third of the
+        rows across the champion's split."""
+        if self.by_key or self.kind != "hash":
+            return self
+        return replace(self, numbers=tuple(c for c in self.columns if _is_number(frame[c])))
 
     @classmethod
     def from_card(cls, card: dict[str, Any]) -> Rule | None:
@@ -55,6 +74,8 @@ class Rule:
         if not isinstance(found, dict) or found.get("hash") != HASH:
             return None
         fields = {k: v for k, v in found.items() if k != "description"}
+        if isinstance(fields.get("numbers"), list):
+            fields["numbers"] = tuple(fields["numbers"])
         try:
             return cls(**{**fields, "columns": tuple(found["columns"])})
         except (TypeError, KeyError):
@@ -78,7 +99,7 @@ class Rule:
         if self.by_key:
             hashed = _hash_text(frame[self.columns[0]], self.salt)
         else:
-            hashed = _hash_values(frame, self.columns, self.salt)
+            hashed = _hash_values(frame, self.columns, self.salt, self.numbers)
         return (hashed % np.uint64(self.buckets)).astype(np.int64)
 
     def parts(self, frame: pd.DataFrame, validation_fraction: float = 0.0) -> np.ndarray:
@@ -237,17 +258,35 @@ def _hash_text(values: pd.Series, salt: str) -> np.ndarray:
     return pd.util.hash_array(text, categorize=False)
 
 
-def _hash_values(frame: pd.DataFrame, columns: tuple[str, ...], salt: str) -> np.ndarray:
+def _is_number(values: pd.Series) -> bool:
+    return pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values)
+
+
+def _hash_values(
+    frame: pd.DataFrame,
+    columns: tuple[str, ...],
+    salt: str,
+    numbers: tuple[str, ...] | None = None,
+) -> np.ndarray:
     """One 64-bit hash per row over the columns' values, independent of how the source
     typed them: numbers as float64 (3 and 3.0 are one value; -0.0 is 0.0; every NaN is
-    one), everything else as its text; missing values as one marker."""
+    one), everything else as its text; missing values as one marker. ``numbers``: the
+    columns to hash as numbers (parsed if they are not), the rest as text; None: by dtype."""
+    from retrain.training import kinds
+
     combined = _hash_text(pd.Series([salt] * len(frame), dtype=object), "") if salt else None
     for column in columns:
         values = frame[column]
-        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64) + 0.0
-            numbers[np.isnan(numbers)] = np.nan
-            hashed = pd.util.hash_array(numbers.astype(np.float32).astype(np.float64))
+        as_number = _is_number(values) if numbers is None else column in numbers
+        if as_number and not _is_number(values):  # a number or flag column left unparsed:
+            values = kinds.boolean(values.astype(object))[0]  # true/false and numbers
+        elif not as_number:
+            values = kinds.whole(values)  # 3, 3.0 and "3" as "3"
+            values = values if not _is_number(values) else values.astype(object)
+        if as_number:
+            numbers_ = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64) + 0.0
+            numbers_[np.isnan(numbers_)] = np.nan
+            hashed = pd.util.hash_array(numbers_.astype(np.float32).astype(np.float64))
         else:
             text = values.astype(object).where(values.notna(), MISSING).astype(str)
             hashed = pd.util.hash_array(text.to_numpy(dtype=object), categorize=False)

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
 from retrain.domain.errors import DataValidationError
 from retrain.domain.specs import ModelSpec
-from retrain.training import drift, kinds
+from retrain.training import drift, holdout, kinds
 from retrain.training import profile as profiling
 
 
@@ -88,6 +89,7 @@ def validate(
     window: Window | None = None,
 ) -> Validated:
     _stop_on(missing_columns(frame.columns, spec))
+    _stop_on(time_column_problems(frame, spec))
     frame, misfits = parse_kinds(frame, spec)
     findings, dropped = check_counts(tally(frame, spec, misfits), spec, window)
     frame = usable(frame, spec, dropped)
@@ -284,6 +286,32 @@ def check_row_limit(rows: int, spec: ModelSpec, max_rows: int | None) -> list[di
         else f"the {max_rows} rows with the largest {spec.newest_by}"
     )
     return [finding("warning", "max_rows", None, f"kept {by} (TRAINING_MAX_ROWS)", "order_by")]
+
+
+def time_column_problems(frame: pd.DataFrame, spec: ModelSpec) -> list[dict[str, Any]]:
+    """A time column the window and the holdout cannot read as time: numbers (epoch seconds
+    were read as nanoseconds since 1970, and the card's window as a year out of range), or
+    text that does not sort as time ('9/9/2026' after '10/31/2026': the query's
+    ``>= :since`` and its newest rows compare the text). Empty when it is fine."""
+    column = spec.time_column
+    if column is None or column not in frame or frame.empty:
+        return []
+    values = frame[column]
+    fix = (
+        "return a timestamp, or ISO 8601 text (2026-11-01 06:00:00), from the query "
+        f"(SQLite: datetime({column}, 'unixepoch') for epoch seconds)"
+    )
+    if ptypes.is_bool_dtype(values) or ptypes.is_numeric_dtype(values):
+        message = f"time column {column!r} holds numbers, not times: {fix}"
+        return [finding("error", "time_column", column, message, "time_column")]
+    if ptypes.is_datetime64_any_dtype(values):
+        return []
+    texts = values.dropna().astype(str)
+    ordered = holdout.times(texts.sort_values(kind="stable")).dropna()
+    if (ordered.diff().dropna() < pd.Timedelta(0)).any():
+        message = f"time column {column!r} holds text that does not sort as time: {fix}"
+        return [finding("error", "time_column", column, message, "time_column")]
+    return []
 
 
 def missing_columns(columns: Collection[str], spec: ModelSpec) -> list[dict[str, Any]]:

@@ -39,3 +39,13 @@ def test_text_that_sorts_as_time_and_timestamps_pass(form):
     frame["created_at"] = frame["created_at"].dt.strftime(form)
     assert validate.time_column_problems(frame, toy_spec()) == []
     assert validate.time_column_problems(frame.iloc[:0], toy_spec()) == []
+
+
+@pytest.mark.parametrize("kind", ["categorical", "text"])
+def test_the_time_column_as_a_categorical_or_text_feature_is_refused_by_the_spec(kind):
+    """It trained, then failed to publish after the whole fit: the encoder held
+    pandas.Timestamp values, which skops does not trust."""
+    from retrain.domain.specs import Features
+
+    with pytest.raises(ValueError, match="time_column 'created_at' is also a categorical"):
+        toy_spec(features=Features(numeric=("size",), **{kind: ("created_at",)}))

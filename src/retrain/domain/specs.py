@@ -235,6 +235,13 @@ class ModelSpec:
                     "test_months must be at least 1 and fewer than the window's months "
                     "(the rest is trained on)"
                 )
+        if self.time_column in (*self.features.categorical, *self.features.text):
+            # read as timestamps, it trained and then could not be stored (pandas.Timestamp
+            # is not a trusted type) after the whole fit
+            problems.append(
+                f"time_column {self.time_column!r} is also a categorical or text feature: "
+                "return what the model should read of it (month, weekday) as a column of its own"
+            )
         return problems
 
     @property

@@ -116,6 +116,7 @@ def check(body: dict[str, Any], a: str, b: str, c: str, unreadable: list[str]) -
     assert first["runs"] == 6 and first["dry_runs_excluded"] == 1
     assert first["outcomes"] == {
         "promoted": 2,
+        "awaiting_approval": 0,
         "kept_champion": 1,
         "rejected": 1,
         "failed": 1,

@@ -115,7 +115,7 @@ def test_the_statistics_panel_reads_the_window_chosen(browser, console):
     assert browser.execute_script(UNLABELLED) == []
     overall = " ".join(table_rows(browser, "Statistics")[0].split())
     assert overall.startswith("All models 9 66.7 %"), overall
-    assert "3 / 3 / 0 / 3" in overall  # promoted / kept / rejected / failed
+    assert "3 / 0 / 3 / 0 / 3" in overall  # promoted / awaiting approval / kept / rejected / failed
     Select(browser.find_element(By.ID, "stats-days")).select_by_value("30")
     wait(browser, lambda d: " ".join(table_rows(d, "Statistics")[0].split()).startswith(
         "All models 6 66.7 %"))  # fmt: skip

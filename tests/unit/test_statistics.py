@@ -95,3 +95,18 @@ def test_the_window_must_be_1_to_3650_days(three):
         with pytest.raises(ValueError, match="from 1 to 3650"):
             statistics.compute(three, days)
     assert statistics.compute(three, 3650)["since"] == "2016-11-24T09:00:00.000Z"
+
+
+def test_a_run_awaiting_approval_has_a_column_of_its_own(three, capsys):
+    """It was counted in ``runs`` and the success rate, but in no column of the CLI table
+    or the console's panel: an extra key the docs did not list."""
+    from retrain.entrypoints.cli import stats as cli_stats
+    from retrain.entrypoints.cli.tables import table
+
+    add_run(three, "ALPHA", days_ago(3), "succeeded", "awaiting_approval", 30.0, version=2)
+    alpha = next(m for m in statistics.compute(three, 90)["models"] if m["model"] == "ALPHA")
+    assert list(alpha["outcomes"]) == list(statistics.OUTCOMES)
+    assert alpha["outcomes"]["awaiting_approval"] == 1 and alpha["runs"] == 1
+    header, _, row = table([cli_stats._row("ALPHA", alpha)], cli_stats.RUN_COLUMNS).splitlines()
+    assert header.split()[:4] == ["model", "runs", "promoted", "awaiting"]
+    assert row.split()[:4] == ["ALPHA", "1", "0", "1"]

@@ -37,7 +37,9 @@ from retrain.service.feedback import received_since
 from retrain.service.parallel import read_all
 
 MIN_DAYS, DEFAULT_DAYS, MAX_DAYS = 1, 90, 3650
-OUTCOMES = ("promoted", "kept_champion", "rejected", "failed", "unfinished")
+# awaiting_approval: the run succeeded and its version waits for a person (it was left out
+# of every column, and of the console's panel, as an extra key)
+OUTCOMES = ("promoted", "awaiting_approval", "kept_champion", "rejected", "failed", "unfinished")
 
 
 def nearest_rank(values: list[float], percent: float) -> float:

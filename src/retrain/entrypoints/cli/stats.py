@@ -32,6 +32,7 @@ RUN_COLUMNS = [
     Column("model", flex=True),
     Column("runs", right=True),
     Column("promoted", right=True),
+    Column("awaiting_approval", "awaiting", right=True),
     Column("kept_champion", "kept", right=True),
     Column("rejected", right=True),
     Column("failed", right=True),

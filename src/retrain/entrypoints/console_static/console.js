@@ -1271,7 +1271,7 @@
     const row = (name, t) => [name, String(t.runs), pct(t.success_rate),
       t.duration_s.median === null ? '–' : duration(t.duration_s.median),
       t.duration_s.p95 === null ? '–' : duration(t.duration_s.p95),
-      `${t.outcomes.promoted} / ${t.outcomes.kept_champion} / ${t.outcomes.rejected} / ${t.outcomes.failed}`,
+      `${t.outcomes.promoted} / ${t.outcomes.awaiting_approval || 0} / ${t.outcomes.kept_champion} / ${t.outcomes.rejected} / ${t.outcomes.failed}`,
       t.last_success ? h('span', {}, link(runHref(t.last_success.run_id), t.last_success.model), ' ', at(t.last_success.finished_at)) : 'none',
       `${t.promotions} / ${t.rollbacks}`];
     let asked = 0;
@@ -1280,7 +1280,7 @@
       const data = await api(`training/statistics?days=${days.value}`);
       if (mine !== asked) return;
       swap(out, table(`Training statistics, last ${data.days} days`,
-        ['Model', 'Runs', 'Success rate', 'Median duration', 'p95 duration', 'Promoted / kept / rejected / failed', 'Last success', 'Promotions / rollbacks'],
+        ['Model', 'Runs', 'Success rate', 'Median duration', 'p95 duration', 'Promoted / awaiting approval / kept / rejected / failed', 'Last success', 'Promotions / rollbacks'],
         [row(h('strong', { text: 'All models' }), data.overall), ...data.models.map((m) => row(link(modelHref(m.model), m.model), m))],
         'No statistics.'),
       h('p', { class: 'help', text: `Runs started since ${localText(data.since)}; dry runs left out ` +

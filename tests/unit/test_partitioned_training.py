@@ -212,6 +212,16 @@ def text_in_size(frame: pd.DataFrame) -> pd.DataFrame:
             "single_class",
             "big (5): lower min_class_rows",
         ),
+        (
+            lambda f: f.assign(created_at=f["created_at"].astype("int64") // 10**9),
+            "time_column",
+            "holds numbers, not times",
+        ),
+        (
+            lambda f: f.assign(created_at=f["created_at"].dt.strftime("%-m/%-d/%Y %H:%M")),
+            "time_column",
+            "holds text that does not sort as time",
+        ),
     ],
 )
 def test_partitions_stop_on_the_same_hard_rules_with_the_same_words(change, rule, words):

@@ -113,6 +113,7 @@ def first_pass(frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
     summary["digest"] = _digest(frame, spec.key_column)
     if validate.missing_columns(frame.columns, spec):
         return {"frame": frame, "summary": summary}
+    summary["time_problems"] = validate.time_column_problems(frame, spec)
     parsed, misfits = validate.parse_kinds(frame, spec)
     summary["tally"] = validate.tally(parsed, spec, misfits)
     time = spec.time_column
@@ -127,7 +128,12 @@ def merge_first(parts: list[dict[str, Any]]) -> dict[str, Any]:
     columns = set.intersection(*(set(p["columns"]) for p in parts)) if parts else set()
     tallies = [p["tally"] for p in parts if "tally" in p]
     windows = [p["window"] for p in parts if "window" in p]
+    # the time column's problem, said once (every partition finds the same)
+    problems: list[dict[str, Any]] = next(
+        (p["time_problems"] for p in parts if p.get("time_problems")), []
+    )
     return {
+        "time_problems": problems,
         "columns": sorted(columns),
         "rows": sum(p["rows"] for p in parts),
         "digests": [p["digest"] for p in parts],
@@ -142,6 +148,7 @@ def check_first(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """``validate``'s hard rules on the totals: (findings, classes dropped as too rare)."""
     validate._stop_on(validate.missing_columns(total["columns"], spec))
+    validate._stop_on(total.get("time_problems") or [])
     return validate.check_counts(total["tally"], spec, window)
 
 

@@ -6,7 +6,7 @@ from loguru import logger
 
 from retrain.domain.decay import DecayResult
 from retrain.domain.runs import RunRecord
-from retrain.service.report import batch_line, decay_counts, decay_line, run_line
+from retrain.service.report import batch_line, decay_counts, decay_line, run_line, skipped_text
 
 
 class ConsoleNotifier:
@@ -29,7 +29,7 @@ class ConsoleNotifier:
         )
 
     def batch_finished(self, batch_id: str, records: list[RunRecord], batch: dict | None) -> None:
-        logger.info("batch {} finished: {}", batch_id, batch_line(records))
+        logger.info("batch {} finished: {}{}", batch_id, batch_line(records), skipped_text(batch))
 
     def decay_checked(self, results: list[DecayResult]) -> None:
         alarms = [r for r in results if r.status.told]

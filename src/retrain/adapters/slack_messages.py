@@ -161,24 +161,29 @@ def batch_message(
     final: bool,
     environment: str = "LOCAL",
     corrections: str | None = None,
+    skipped: str = "",
 ) -> dict[str, Any]:
     """A batch's summary, one line per model: 'queued/running' at the start, outcomes at
-    the end. The details of each run are in its thread (or its own message)."""
+    the end. The details of each run are in its thread (or its own message). ``skipped``:
+    the models that got no run (``report.skipped_text``), at the end."""
     trigger = records[0].trigger if records else "batch"
     count = f"{len(records)} model{'s' if len(records) != 1 else ''}"
     title = f"Retraining {'finished' if final else 'started'}: {count} ({trigger})"
     lines = [_batch_row(r, final) for r in records]
     sections = _chunks(lines, SECTION_CHARS)
-    room = MAX_BLOCKS - 2
+    # the monthly summary's line on people's corrections (issue 27), and the batch's models
+    # that got no run (the lines above list runs only)
+    extra = [_cut(_esc(t), SECTION_CHARS) for t in (corrections, skipped.lstrip("; ")) if t]
+    room = MAX_BLOCKS - 2 - len(extra)
     if len(sections) > room:
         dropped = sum(s.count("\n") + 1 for s in sections[room - 1 :])
         sections = [*sections[: room - 1], f"…and {dropped} more models"]
-    if corrections:  # the monthly summary's line on people's corrections (issue 27)
-        sections = [*sections[: room - 1], _cut(_esc(corrections), SECTION_CHARS)]
+    sections = [*sections, *extra]
     blocks = [_header(title), *(_section(text) for text in sections)]
     summary = batch_line(records) if final else "details of each model follow in the thread"
     blocks.append(_context([f"*{_esc(environment)}*", _esc(summary), f"Batch `{_code(batch_id)}`"]))
     text = f"{title}: " + (batch_line(records) if final else ", ".join(r.model for r in records))
+    text += skipped
     return {"text": _cut(_esc(text), TEXT_CHARS), "blocks": blocks}
 
 

@@ -27,6 +27,7 @@ from retrain.adapters.slack_transport import (
 from retrain.domain.decay import DecayResult
 from retrain.domain.errors import ConfigError
 from retrain.domain.runs import RunRecord
+from retrain.service.report import skipped_text
 
 if TYPE_CHECKING:
     from retrain.config import Settings
@@ -101,6 +102,7 @@ class SlackNotifier:
                 final=True,
                 environment=self.environment,
                 corrections=scrub((batch or {}).get("corrections_line"), self.secrets),
+                skipped=scrub(skipped_text(batch), self.secrets),
             )
             if parent is not None:
                 try:

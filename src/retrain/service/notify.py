@@ -97,10 +97,16 @@ def _batch(svc: Services, batch_id: str | None) -> dict | None:
         return None
 
 
-def start_batch(svc: Services, batch_id: str, records: list[RunRecord]) -> None:
+def start_batch(
+    svc: Services,
+    batch_id: str,
+    records: list[RunRecord],
+    skipped: list[dict[str, str]] | None = None,
+) -> None:
     """Tell the notifier a batch began, once per batch id (a duplicate timer firing finds the
     claim taken and only adds its runs); its answer (e.g. the Slack thread) is stored with
-    the batch."""
+    the batch, and so are the models that got no run (``skipped``: model, reason), for the
+    batch's summary."""
     if not svc.runs.claim_batch(batch_id, [r.run_id for r in records]):
         return
     try:
@@ -108,7 +114,7 @@ def start_batch(svc: Services, batch_id: str, records: list[RunRecord]) -> None:
     except Exception as exc:
         logger.warning("batch notification failed ({})", type(exc).__name__)
         state = {}
-    svc.runs.update_batch(batch_id, state)
+    svc.runs.update_batch(batch_id, {**state, **({"skipped": skipped} if skipped else {})})
 
 
 def _maybe_finish_batch(svc: Services, batch_id: str) -> None:

@@ -88,6 +88,16 @@ def run_line(record: RunRecord) -> str:
     return " · ".join(parts)
 
 
+def skipped_text(batch: dict[str, Any] | None) -> str:
+    """'; not started: ARTFAM_ROH (run ... was queued or running)': the models of a batch
+    that got no run, from its record; '' when none."""
+    skipped = (batch or {}).get("skipped")
+    if not isinstance(skipped, list) or not skipped:
+        return ""
+    said = [f"{s.get('model')} ({s.get('reason')})" for s in skipped if isinstance(s, dict)]
+    return f"; not started: {', '.join(said)}" if said else ""
+
+
 def batch_line(records: list[RunRecord]) -> str:
     counts: dict[str, int] = {}
     for record in records:

@@ -96,10 +96,22 @@ def start_runs(
     overview.note_runs(svc, result.runs)  # best effort: the lists mend a lost note
     if result.batch_id and (result.runs or result.existing):
         try:
-            start_batch(svc, result.batch_id, result.runs + result.existing)
+            start_batch(svc, result.batch_id, result.runs + result.existing, _skipped(result))
         except RetrainError as exc:  # the runs stand; only their batch report suffers
             logger.warning("batch {} not recorded: {}", result.batch_id, exc)
     return result
+
+
+def _skipped(result: Started) -> list[dict[str, str]]:
+    """The models of a batch that got no run, and why: its summary names them too."""
+    return [
+        *(
+            {"model": c.model, "reason": f"run {c.run_id} was queued or running"}
+            for c in result.conflicts
+        ),
+        *({"model": str(r.model), "reason": str(r)} for r in result.limited),
+        *({"model": model, "reason": str(exc)[:300]} for model, exc in result.failed),
+    ]
 
 
 def _note_caller(svc: Services, caller: str, run_id: str) -> None:

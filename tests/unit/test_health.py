@@ -148,6 +148,19 @@ def test_the_newest_decay_point_decaying_or_below_the_floor_is_decaying(status):
     ]
 
 
+def test_a_champion_promoted_by_hand_below_the_floor_is_decaying_until_new_data_says_more():
+    """promote accepts a version the gate rejected below metric_floor; the list said
+    healthy at 0.3797 against a floor of 0.45."""
+    low = row(champion_score=FLOOR - 0.07)
+    got = derive(low)
+    assert got["status"] == "decaying"
+    assert got["reasons"] == [
+        f"champion v1 scores {FLOOR - 0.07:.4f} on its card, below the floor {FLOOR:g}"
+    ]
+    fine = {**point(5, "ok", FLOOR + 0.2), "card_score": FLOOR - 0.07}
+    assert derive({**low, "decay": fine})["status"] == "healthy"  # newer evidence wins
+
+
 def test_a_decay_check_of_the_champion_that_failed_is_failing():
     """Its artifact gone (say), the champion cannot serve: the list said healthy."""
     failed = {**point(5, "error", None), "message": "NotFoundError: artifact missing"}

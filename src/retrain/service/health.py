@@ -27,7 +27,8 @@ holds:
    (``decay_tolerance``, else ``tolerance``) below the score the alias records for it (its
    card's), or below ``metric_floor``. A point or a gate score of an earlier champion says
    nothing about this one; a check that could not score (too few rows, an error) says
-   nothing either.
+   nothing either. Without such a score, a champion whose card's score is below
+   ``metric_floor`` (moved there by hand: ``retrain promote``) is decaying too.
 3. ``drifting``: the newest finished run found drift (findings with a rule of
    domain/findings.py's ``DRIFT_RULES``) and did not make its version the champion. A
    champion trained on the drifted rows has learnt them: its run's findings are still
@@ -147,6 +148,11 @@ def derive(
     newest = _newest_score(row, decay_limit, metric_floor)
     if newest is not None and newest.pop("decaying"):
         reasons.append(("decaying", _decay_reason(newest, metric_floor)))
+    card = _number(row.get("champion_score"))
+    if newest is None and champion is not None and card is not None and card < metric_floor:
+        # a version moved to champion by hand, below the floor the gate would have held it to
+        text = f"champion v{champion} scores {card:.4f} on its card, below the floor"
+        reasons.append(("decaying", f"{text} {metric_floor:g}"))
     drift = None
     if finished is not None:
         drift = finished["drift_findings"]

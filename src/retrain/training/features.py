@@ -191,8 +191,48 @@ def _number_steps(estimator: Any, native: bool) -> list[Any]:
     return [*steps, StoredZeros()]
 
 
+class TextCategories(OrdinalEncoder):
+    """scikit-learn's OrdinalEncoder over each value's text: 2002, 2002.0 and "2002" are one
+    category, as profiles, drift and the Dask engine's vocabularies (text) count them. Over
+    the raw values, a column that SQLite returned as integers in one load and as text in the
+    next met a champion that knew none of the new values, and a model trained on the Dask
+    engine (its categories the profile's text) read every integer category as missing.
+    A column of strings passes unchanged."""
+
+    def fit(self, X: Any, y: Any = None) -> TextCategories:
+        super().fit(_category_text(X), y)
+        return self
+
+    def transform(self, X: Any) -> Any:
+        return super().transform(_category_text(X))
+
+
+def _category_text(X: Any) -> Any:
+    """``X`` (a frame of categorical columns) with every value that is not text as its text
+    (whole floats as integers, missing stays missing); ``X`` itself when all are text."""
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    texts = {}
+    for col in frame.columns:
+        values = frame[col]
+        values = values.astype(object) if isinstance(values.dtype, pd.CategoricalDtype) else values
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            texts[col] = values.map(_text_of, na_action="ignore").astype(object)
+    if not texts:
+        return X
+    out = frame.copy(deep=False)
+    for col, text in texts.items():
+        out[col] = text
+    return out if isinstance(X, pd.DataFrame) else out.to_numpy(dtype=object)
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _ordinal() -> OrdinalEncoder:
-    return OrdinalEncoder(
+    return TextCategories(
         handle_unknown="use_encoded_value",
         unknown_value=np.nan,
         encoded_missing_value=np.nan,

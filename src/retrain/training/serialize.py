@@ -22,6 +22,7 @@ from retrain.domain.errors import ArtifactIntegrityError
 TRUSTED_TYPES = [
     "numpy.dtype",
     "retrain.training.estimators.EncodedLabelClassifier",
+    "retrain.training.features.TextCategories",
     "retrain.training.text.StoredZeros",
     "retrain.training.text.TextTfidf",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",

@@ -119,3 +119,28 @@ def test_a_correction_names_key_3_and_class_3_in_a_table_a_null_made_float(mode)
     assert set(texts) == ({"1"} if mode == "override" else {"1", "2"})  # no "2.0" left
     row = parsed.index[-1] if mode == "append" else parsed.index[2]  # the one it names
     assert str(parsed.loc[row, "row_id"]) == "3" and texts[row] == "1"
+
+
+def test_a_champion_trained_when_its_classes_read_3_0_is_scored_on_classes_3():
+    """Trained before this change on integer classes with a NULL among them, a champion
+    predicts "1.0" and "2.0": beside today's labels "1" and "2" it scored 0.0, and any
+    candidate was promoted (the decay check raised a false alarm the same way)."""
+    from collections import Counter
+
+    from retrain.training import decay, evaluate, fit
+
+    spec = toy_spec()
+    frame = toy_frame(rows=1200)
+    frame["label"] = frame["label"].map({"small": 1, "medium": 2, "large": 3})
+    old = frame.assign(label=frame["label"].astype(float).map("{:.1f}".format))  # "1.0"
+    champion = fit.fit(spec, fit.split(old, spec))
+    assert set(champion.classes_) == {"1.0", "2.0", "3.0"}
+    data = fit.split(frame, spec)
+    sight = holdout.Sight(1, None, None, None, None)
+    _, every, _ = evaluate.triples(
+        champion, champion, data.X_test, data.y_test, data.test_rows, sight
+    )
+    right = sum(n for (t, _, theirs), n in every.items() if t == theirs)
+    assert right / sum(every.values()) > 0.8
+    assert decay.score(champion, frame, spec)["accuracy"] > 0.8
+    assert isinstance(every, Counter)

@@ -58,5 +58,8 @@ def score(model: Any, frame: pd.DataFrame, spec: ModelSpec) -> dict[str, Any]:
     """``evaluate.scores`` of ``model`` on labelled ``frame``: every metric, the primary one
     among them."""
     parsed, _ = validate.parse_kinds(frame, spec)  # a misfit becomes missing, as it would serve
-    predicted = model.predict(feature_frame(parsed, spec))
-    return evaluate.scores(parsed[spec.target].astype(str), predicted)
+    truth = parsed[spec.target].astype(str)
+    predicted = evaluate.as_labels(
+        pd.Series(model.predict(feature_frame(parsed, spec))).to_numpy(dtype=object), set(truth)
+    )
+    return evaluate.scores(truth, predicted)

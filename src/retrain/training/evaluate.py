@@ -70,7 +70,7 @@ def triples(
     ours = np.asarray(candidate.predict(X) if ours is None else ours, dtype=object)
     try:
         own = X if sight.features is None else features.columns_frame(rows, sight.features)
-        theirs = np.asarray(champion.predict(own), dtype=object)
+        theirs = as_labels(np.asarray(champion.predict(own), dtype=object), set(true))
     except MemoryError:
         raise
     except Exception as exc:  # a column it reads is gone, its model raises
@@ -81,6 +81,21 @@ def triples(
     every = Counter(zip(true, ours, theirs, strict=True))
     unseen_only = Counter(zip(true[unseen], ours[unseen], theirs[unseen], strict=True))
     return unseen_only, every, basis
+
+
+def as_labels(predicted: np.ndarray, known: set[Any]) -> np.ndarray:
+    """``predicted`` with each label written as a whole float ("3.0") that ``known`` holds
+    as an integer ("3") read as that: a model trained before integer classes kept their
+    integers when a NULL made the column float (kinds.whole) predicts "3.0"."""
+    renamed = {}
+    for label in pd.unique(predicted):
+        text = str(label)
+        whole = text[:-2] if text.endswith(".0") and text[:-2].lstrip("-").isdigit() else None
+        if whole is not None and label not in known and whole in known:
+            renamed[label] = whole
+    if not renamed:
+        return predicted
+    return np.asarray([renamed.get(p, p) for p in predicted], dtype=object)
 
 
 def evaluate_counts(counts: Counter[tuple[str, str]]) -> dict[str, Any]:

@@ -88,16 +88,24 @@ def test_a_null_next_month_changes_neither_the_classes_nor_the_split(svc, key, n
 
 
 def test_the_key_hashes_alike_with_and_without_a_null():
-    rule = holdout.Rule("hash", ("row_id",), True, 0.2)
-    ints = pd.DataFrame({"row_id": np.arange(5000)})
-    floats = pd.DataFrame({"row_id": np.append(np.arange(5000.0), np.nan)})
+    """A rule made now hashes key 3 as "3" either way; a card's rule made before hashes a
+    key that a NULL made float as it did then ("3.0"), so its champion's rows stay found."""
     from retrain.training.validate import parse_kinds
 
     spec = toy_spec(key_column="row_id")
+    rule = holdout.rule_for(spec)
+    assert rule.whole
+    ints = pd.DataFrame({"row_id": np.arange(5000)})
+    floats = pd.DataFrame({"row_id": np.append(np.arange(5000.0), np.nan)})
     parsed, _ = parse_kinds(
         floats.assign(**{c: 0 for c in ("size", "colour", "coated", "label")}), spec
     )
     assert (rule.test_mask(parsed)[:5000] == rule.test_mask(ints)).all()
+    card = rule.to_card()
+    del card["whole"]  # as cards before it were written
+    before = holdout.Rule.from_card({"holdout": card})
+    assert before is not None and not before.whole
+    assert (before.test_mask(parsed) == before.test_mask(floats)).all()  # "3.0", as then
 
 
 @pytest.mark.parametrize("mode", ["override", "append"])

@@ -47,6 +47,9 @@ class Rule:
     # was made, so that a later run hashes them alike whatever its spec now parses them as
     # (None: as their dtype says, rules recorded before)
     numbers: tuple[str, ...] | None = None
+    # a key's integers hashed as "3" even where a NULL made them float: rules made since
+    # kinds.whole (cards before hashed such a key as "3.0", and still do)
+    whole: bool = False
 
     def to_card(self) -> dict[str, Any]:
         """The rule, and in words for the people who read the card (CLI, console)."""
@@ -97,7 +100,10 @@ class Rule:
 
     def buckets_of(self, frame: pd.DataFrame) -> np.ndarray:
         if self.by_key:
-            hashed = _hash_text(frame[self.columns[0]], self.salt)
+            key = frame[self.columns[0]]
+            if not self.whole and isinstance(key.dtype, pd.Int64Dtype):
+                key = key.astype("float64")  # as it was read when the card's rule was made
+            hashed = _hash_text(key, self.salt)
         else:
             hashed = _hash_values(frame, self.columns, self.salt, self.numbers)
         return (hashed % np.uint64(self.buckets)).astype(np.int64)
@@ -107,7 +113,9 @@ class Rule:
         rows, by the same buckets (or, out of time, by a hash of the row's feature values)."""
         test = self.test_mask(frame)
         if self.kind == "newest":
-            bucket = Rule("hash", self.columns, self.by_key, 0.0, self.salt).buckets_of(frame)
+            bucket = Rule(
+                "hash", self.columns, self.by_key, 0.0, self.salt, whole=self.whole
+            ).buckets_of(frame)
             valid_end = round(validation_fraction * self.buckets)
         else:
             bucket = self.buckets_of(frame)
@@ -131,7 +139,7 @@ def rule_for(spec: ModelSpec, newest: Any = None, now: Any = None) -> Rule:
     columns = (spec.key_column,) if spec.key_column else tuple(spec.features.all)
     by_key = spec.key_column is not None
     if not spec.test_months:
-        return Rule("hash", columns, by_key, spec.test_size, spec.holdout_salt)
+        return Rule("hash", columns, by_key, spec.test_size, spec.holdout_salt, whole=True)
     since = "9999-12-31"  # nothing loaded has a time: no row is TEST, and the run says so
     day = pd.Timestamp(newest) if newest is not None and not pd.isna(newest) else None
     if day is not None:
@@ -154,6 +162,7 @@ def rule_for(spec: ModelSpec, newest: Any = None, now: Any = None) -> Rule:
         spec.holdout_salt,
         time_column=spec.time_column,
         test_since=since,
+        whole=True,
     )
 
 
@@ -282,7 +291,12 @@ def _hash_values(
             values = kinds.boolean(values.astype(object))[0]  # true/false and numbers
         elif not as_number:
             values = kinds.whole(values)  # 3, 3.0 and "3" as "3"
-            values = values if not _is_number(values) else values.astype(object)
+            if pd.api.types.is_float_dtype(values):  # the text it was read from: 0.1, not
+                floats = values.to_numpy()  # 0.10000000149011612 (float32)
+                values = pd.Series(floats.astype(str), index=values.index, dtype=object)
+                values = values.where(~np.isnan(floats), np.nan)
+            elif _is_number(values):
+                values = values.astype(object)
         if as_number:
             numbers_ = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64) + 0.0
             numbers_[np.isnan(numbers_)] = np.nan

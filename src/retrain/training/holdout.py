@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from retrain.domain.specs import Features, ModelSpec
+from retrain.training import kinds
 
 TRAIN, VALID, TEST = 0, 1, 2
 BUCKETS = 10_000
@@ -281,8 +282,6 @@ def _hash_values(
     typed them: numbers as float64 (3 and 3.0 are one value; -0.0 is 0.0; every NaN is
     one), everything else as its text; missing values as one marker. ``numbers``: the
     columns to hash as numbers (parsed if they are not), the rest as text; None: by dtype."""
-    from retrain.training import kinds
-
     combined = _hash_text(pd.Series([salt] * len(frame), dtype=object), "") if salt else None
     for column in columns:
         values = frame[column]

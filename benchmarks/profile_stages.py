@@ -69,6 +69,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # the seed's columns without its text: KLASSE_ROH as issue 26.2's 46 s baseline read it
     # (the description came with issue 14)
     "no_text": {"text": False},
+    # KLASSE_ROH's description: only the terms most associated with the class (chi-squared)
+    "select_terms_10": {"select_terms": 10},
+    "select_terms_20": {"select_terms": 20},
+    "select_terms_30": {"select_terms": 30},
+    "select_terms_50": {"select_terms": 50},
 }
 
 
@@ -189,6 +194,13 @@ def _spec(model: str, lever: dict[str, Any], rounds: int | None) -> Any:
     native = lever.pop("native", True)
     if not lever.pop("text", True):
         spec = dataclasses.replace(spec, features=dataclasses.replace(spec.features, text=()))
+    if "select_terms" in lever:
+        options = dataclasses.replace(
+            spec.features.text_options, select_terms=lever.pop("select_terms")
+        )
+        spec = dataclasses.replace(
+            spec, features=dataclasses.replace(spec.features, text_options=options)
+        )
     make = spec.estimator
 
     def estimator() -> Any:

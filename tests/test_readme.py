@@ -122,7 +122,9 @@ def test_demo_twice_gives_version_2_and_leaves_version_1(demo_home: Path) -> Non
     # KLASSE_ROH reads the description; no ablation fit unless its spec asks for one
     card = json.loads((models / "KLASSE_ROH/versions/2/card.json").read_text())
     assert "text_ablation" not in card
-    assert card["text_features"]["vocabulary_size"]["description"] <= 300
+    # ... the 30 of its 300 words most associated with the class (select_terms)
+    text = card["text_features"]
+    assert text["vocabulary_size"]["description"] == text["options"]["select_terms"] == 30
     listing = _cli(["versions", "KLASSE_ROH"], src, demo_home)
     assert listing.returncode == 0
     assert re.search(r"^\s*1\s+promoted\s+no\s", listing.stdout, re.M)

@@ -172,6 +172,56 @@ def test_text_options_are_checked_and_passed_on():
     assert len(names) == 50 and all(":w:" in n for n in names)
 
 
+def test_select_terms_keeps_the_terms_that_tell_the_classes_apart():
+    """A rare word that names the class outlasts frequent words that say nothing about it
+    (chi-squared against the target); the model reads the kept terms only, the same columns
+    at training, at prediction and after loading."""
+    rng = np.random.default_rng(7)
+    frame = _articles(3000, 8).dropna(subset=["surface"])
+    surfaces = sorted(frame["surface"].astype(str).unique())
+    signal = {f"wood{i}" for i in range(len(surfaces))}
+    noise = np.array([f"common{i}" for i in range(60)])
+    frame["description"] = [
+        " ".join(rng.choice(noise, 8)) + (f" wood{surfaces.index(s)}" if rng.random() < 0.3 else "")
+        for s in frame["surface"].astype(str)
+    ]
+    options = TextOptions(char_ngrams=None, word_ngrams=(1, 1), select_terms=len(signal))
+    spec = _spec(
+        lambda: xgboost_hist(n_estimators=10),
+        text=("description",),
+        text_options=options,
+    )
+    pipeline, checked = _fitted(spec, frame)
+    features = pipeline.named_steps["features"]
+    names = features.get_feature_names_out()
+    assert {n.rsplit(":", 1)[1] for n in names} == signal
+    rows = feature_frame(checked, spec)
+    encoded = features.transform(rows)
+    assert encoded.shape == (len(rows), len(signal))
+    refit = build_pipeline(spec).named_steps["features"]
+    fitted_matrix = refit.fit_transform(rows, checked["surface"].astype(str))
+    assert (fitted_matrix != encoded).nnz == 0  # training and prediction read the same terms
+    summary = text_card.text_summary(pipeline, spec)
+    assert summary["vocabulary_size"] == {"description": len(signal)}
+    assert summary["options"]["select_terms"] == len(signal)
+    data = serialize.dumps(pipeline)
+    loaded = serialize.loads(data, serialize.sha256(data), len(data))
+    assert (loaded.predict_proba(rows) == pipeline.predict_proba(rows)).all()
+    with pytest.raises(ValueError, match="select_terms"):
+        TextOptions(select_terms=0)
+
+
+def test_a_text_model_stored_before_select_terms_reads_every_term():
+    pipeline, checked = _fitted(_spec(), _articles(400, 9))
+    features = pipeline.named_steps["features"]
+    text = next(step for name, step, _ in features.transformers_ if name.startswith("text:"))
+    before = features.transform(feature_frame(checked, _spec()))
+    del text.kept_  # as a model stored before the option
+    after = features.transform(feature_frame(checked, _spec()))
+    assert after.shape == before.shape and (after != before).nnz == 0
+    assert len(features.get_feature_names_out()) == before.shape[1]
+
+
 def test_the_card_has_vocabulary_size_and_top_terms_per_class():
     spec = _spec(lambda: LogisticRegression(max_iter=300))
     pipeline, checked = _fitted(spec, _articles(800, 6))

@@ -37,6 +37,9 @@ class TextOptions:
     max_char_features: int | None = 50_000
     sublinear_tf: bool = True
     lowercase: bool = True
+    # keep only this many terms, those most associated with the target (chi-squared over
+    # the training rows' TF-IDF values), after the caps above; None keeps them all
+    select_terms: int | None = None
     # also fit the spec without its text columns on the same split, and record both scores
     # in the card (``text_ablation``): one more fit, without the text, each run
     ablation: bool = False
@@ -55,6 +58,8 @@ class TextOptions:
             value = getattr(self, knob)
             if value is not None and value < 1:
                 problems.append(f"{knob} must be at least 1, or None for no cap")
+        if self.select_terms is not None and self.select_terms < 1:
+            problems.append("select_terms must be at least 1, or None to keep every term")
         if problems:
             raise ValueError("invalid TextOptions: " + "; ".join(problems))
 

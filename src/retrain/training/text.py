@@ -1,8 +1,9 @@
 """Text columns as sparse TF-IDF blocks, and the sparse twin of the dense blocks beside them.
 
 ``TextTfidf`` turns one text column into word n-gram and ``char_wb`` n-gram TF-IDF columns
-(``TextOptions``), side by side, as float32 CSR. Missing text counts as empty text, at
-training and at prediction time, so a loaded model takes the raw column the query returns.
+(``TextOptions``), side by side, as float32 CSR; with ``select_terms`` only the terms that
+go most with the target. Missing text counts as empty text, at training and at prediction
+time, so a loaded model takes the raw column the query returns.
 
 ``StoredZeros`` hands a dense block (numbers, category codes) on as CSR that stores *every*
 value, zeros included. XGBoost reads an entry left out of a sparse matrix as missing: a
@@ -19,6 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_selection import chi2
 
 from retrain.domain.specs import TextOptions
 
@@ -49,6 +51,7 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         max_char_features: int | None = 50_000,
         sublinear_tf: bool = True,
         lowercase: bool = True,
+        select_terms: int | None = None,
     ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
@@ -57,6 +60,7 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         self.max_char_features = max_char_features
         self.sublinear_tf = sublinear_tf
         self.lowercase = lowercase
+        self.select_terms = select_terms
 
     @classmethod
     def from_options(cls, options: TextOptions) -> TextTfidf:
@@ -68,6 +72,7 @@ class TextTfidf(TransformerMixin, BaseEstimator):
             max_char_features=options.max_char_features,
             sublinear_tf=options.sublinear_tf,
             lowercase=options.lowercase,
+            select_terms=options.select_terms,
         )
 
     def _vectorizers(self, rows: int) -> list[tuple[str, TfidfVectorizer]]:
@@ -104,7 +109,7 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         return [(prefix, v.build_analyzer()) for prefix, v in self._vectorizers(rows)]
 
     def fit(self, X: Any, y: Any = None) -> TextTfidf:
-        self.fit_transform(X)
+        self.fit_transform(X, y)
         return self
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> sp.csr_matrix:
@@ -122,11 +127,25 @@ class TextTfidf(TransformerMixin, BaseEstimator):
             # the default caps' 70,000 per column many minutes. Python ints are one list.
             vectorizer.vocabulary_ = {t: int(i) for t, i in vectorizer.vocabulary_.items()}
             self.vectorizers_.append((prefix, vectorizer))
-        return self._stack(blocks, len(docs))
+        matrix = self._stack(blocks, len(docs))
+        self.kept_ = self._selected(matrix, y)
+        return matrix if self.kept_ is None else matrix[:, self.kept_]
 
     def transform(self, X: Any) -> sp.csr_matrix:
         docs = documents(X)
-        return self._stack([v.transform(docs) for _, v in self.vectorizers_], len(docs))
+        matrix = self._stack([v.transform(docs) for _, v in self.vectorizers_], len(docs))
+        kept = getattr(self, "kept_", None)  # models stored before select_terms: all terms
+        return matrix if kept is None else matrix[:, kept]
+
+    def _selected(self, matrix: sp.csr_matrix, y: Any) -> np.ndarray | None:
+        """The columns, in order, of the ``select_terms`` terms whose TF-IDF values go most
+        with ``y`` (chi-squared; on equal scores the earlier column), or None to keep all."""
+        if self.select_terms is None or y is None or matrix.shape[1] <= self.select_terms:
+            return None
+        scores, _ = chi2(matrix, np.asarray(y).astype(str))
+        scores = np.nan_to_num(scores, nan=-1.0)
+        best = np.argsort(-scores, kind="stable")[: self.select_terms]
+        return np.sort(best).astype(np.int64)
 
     @staticmethod
     def _stack(blocks: list[Any], rows: int) -> sp.csr_matrix:
@@ -139,15 +158,23 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         column = "text" if input_features is None else str(np.ravel(input_features)[0])
         if not self.vectorizers_:
             return np.asarray([f"{column}:empty"], dtype=object)
-        names = [
-            f"{column}:{prefix}:{term}"
-            for prefix, vectorizer in self.vectorizers_
-            for term in vectorizer.get_feature_names_out()
-        ]
-        return np.asarray(names, dtype=object)
+        names = np.asarray(
+            [
+                f"{column}:{prefix}:{term}"
+                for prefix, vectorizer in self.vectorizers_
+                for term in vectorizer.get_feature_names_out()
+            ],
+            dtype=object,
+        )
+        kept = getattr(self, "kept_", None)
+        return names if kept is None else names[kept]
 
     @property
     def vocabulary_size(self) -> int:
+        """Terms the model reads: the selected ones where ``select_terms`` chose."""
+        kept = getattr(self, "kept_", None)
+        if kept is not None:
+            return len(kept)
         return sum(len(v.vocabulary_) for _, v in self.vectorizers_)
 
 

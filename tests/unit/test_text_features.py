@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from retrain.adapters import demo_data
 from retrain.classifiers.estimators import xgboost_hist
 from retrain.domain.specs import Features, TextOptions
+from retrain.entrypoints.cli.card_view import card_text
 from retrain.training import drift, serialize, text_card, text_stats
 from retrain.training.features import build_pipeline, feature_frame
 from retrain.training.profile import profile
@@ -204,6 +205,13 @@ def test_select_terms_keeps_the_terms_that_tell_the_classes_apart():
     summary = text_card.text_summary(pipeline, spec)
     assert summary["vocabulary_size"] == {"description": len(signal)}
     assert summary["options"]["select_terms"] == len(signal)
+    counted = summary["terms_counted"]["description"]
+    assert counted > len(signal)
+    shown = " ".join(card_text({"text_features": summary}, champion=True).split())
+    assert (
+        f"description vocabulary {len(signal)} terms, those of the {counted} counted that go "
+        "most with the class" in shown
+    )
     data = serialize.dumps(pipeline)
     loaded = serialize.loads(data, serialize.sha256(data), len(data))
     assert (loaded.predict_proba(rows) == pipeline.predict_proba(rows)).all()

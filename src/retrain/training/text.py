@@ -175,6 +175,11 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         kept = getattr(self, "kept_", None)
         if kept is not None:
             return len(kept)
+        return self.terms_counted
+
+    @property
+    def terms_counted(self) -> int:
+        """Terms of the vocabularies, before ``select_terms`` chose."""
         return sum(len(v.vocabulary_) for _, v in self.vectorizers_)
 
 

@@ -25,6 +25,8 @@ def text_summary(pipeline: Any, spec: ModelSpec) -> dict[str, Any] | None:
     }
     out: dict[str, Any] = {
         "vocabulary_size": {col: v.vocabulary_size for col, v in vectorizers.items()},
+        # terms counted before select_terms kept the vocabulary's (the same without it)
+        "terms_counted": {col: v.terms_counted for col, v in vectorizers.items()},
         "options": {
             k: list(v) if isinstance(v, tuple) else v
             for k, v in vars(spec.features.text_options).items()

@@ -59,6 +59,7 @@ def baseline(split: Any, spec: Any) -> Any:
 def compare(table: Any, max_rows: int | None = None, primary_metric: str = "macro_f1") -> dict:
     """One table: the same split for both, the product's pipeline and the baseline."""
     from benchmarks.quality_data import load, spec_for
+    from retrain.service import card
     from retrain.training import evaluate, fit, validate
 
     frame = load(table)
@@ -74,7 +75,6 @@ def compare(table: Any, max_rows: int | None = None, primary_metric: str = "macr
     baseline_s = time.perf_counter() - started
     ours = evaluate.evaluate(product, data.X_test, data.y_test)
     theirs = evaluate.evaluate(plain, data.X_test, data.y_test)
-    classifier = product.named_steps["classifier"]
     counts = data.y_train.value_counts()
     return {
         "dataset": f"{table.name}: {table.target}",
@@ -89,7 +89,7 @@ def compare(table: Any, max_rows: int | None = None, primary_metric: str = "macr
         "product_bacc": ours["balanced_accuracy"],
         "baseline_s": round(baseline_s, 1),
         "product_s": round(product_s, 1),
-        "rounds": classifier.rounds_,
+        "rounds": (card.estimator_description(product).get("rounds") or {}).get("trained"),
     }
 
 

@@ -14,6 +14,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from retrain.adapters import demo_data
@@ -224,10 +225,36 @@ def test_a_text_model_stored_before_select_terms_reads_every_term():
     features = pipeline.named_steps["features"]
     text = next(step for name, step, _ in features.transformers_ if name.startswith("text:"))
     before = features.transform(feature_frame(checked, _spec()))
-    del text.kept_  # as a model stored before the option
+    del text.kept_, text.select_terms  # as a model stored before the option
     after = features.transform(feature_frame(checked, _spec()))
     assert after.shape == before.shape and (after != before).nnz == 0
     assert len(features.get_feature_names_out()) == before.shape[1]
+    assert "TextTfidf(" in repr(pipeline)  # get_params reads every constructor argument
+    assert clone(text).get_params()["select_terms"] is None
+
+
+def test_top_terms_are_text_terms_even_when_fewer_than_the_list_holds():
+    options = TextOptions(char_ngrams=None, word_ngrams=(1, 1), select_terms=3)
+    spec = _spec(
+        lambda: xgboost_hist(n_estimators=10),
+        text=("description",),
+        numeric=("thickness_mm", "density_kg_m3"),
+        categorical=("plant",),
+        text_options=options,
+    )
+    pipeline, _ = _fitted(spec, _articles(1500, 10))
+    top = text_card.text_summary(pipeline, spec)["top_terms_by_importance"]
+    assert top and all(name.startswith("description:w:") for name, _ in top)
+    linear = _spec(
+        lambda: LogisticRegression(max_iter=300),
+        text=("description",),
+        numeric=("thickness_mm",),
+        categorical=("glue_system",),
+        text_options=options,
+    )
+    fitted, _ = _fitted(linear, _articles(1500, 10))
+    per_class = text_card.text_summary(fitted, linear)["top_terms_per_class"]
+    assert all(t.startswith("description:w:") for terms in per_class.values() for t in terms)
 
 
 def test_the_card_has_vocabulary_size_and_top_terms_per_class():

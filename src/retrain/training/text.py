@@ -42,6 +42,10 @@ def documents(values: Any) -> list[str]:
 class TextTfidf(TransformerMixin, BaseEstimator):
     """Word and character n-gram TF-IDF of one text column (float32 CSR)."""
 
+    # a model stored before the option has no such attribute: scikit-learn's get_params
+    # (repr, clone) reads every constructor argument
+    select_terms: int | None = None
+
     def __init__(
         self,
         word_ngrams: tuple[int, int] | None = (1, 2),

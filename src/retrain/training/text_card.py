@@ -61,4 +61,7 @@ def _per_class(
 def _top(weights: np.ndarray, names: np.ndarray, is_text: np.ndarray) -> list[list[Any]]:
     text_weights = np.where(is_text, weights, -np.inf)
     order = np.argsort(-text_weights, kind="stable")[:TOP_TERMS]
-    return [[str(names[i]), round(float(weights[i]), 4)] for i in order if weights[i] > 0]
+    # fewer text columns than TOP_TERMS (a small select_terms) leave other columns in order
+    return [
+        [str(names[i]), round(float(weights[i]), 4)] for i in order if is_text[i] and weights[i] > 0
+    ]

@@ -55,6 +55,8 @@ def changed(card: dict[str, Any]) -> None:
     card["data_profile"]["null_rates"].pop("plant")
     card["data_fingerprint"]["rows_sha256"] = "0" * 64
     card["library_versions"]["scikit-learn"] = "1.9.99"
+    card["text_features"]["options"]["select_terms"] = 50
+    card["text_features"]["options"].pop("min_df")  # as a card from before an option
 
 
 def same_data(x: Any, y: Any, where: str = "") -> None:
@@ -128,6 +130,11 @@ def test_two_versions_side_by_side_as_retrain_diff_shows_them(browser, console):
             diff = strict_json.finite(compare(cards[x], cards[y]))
             same_data(in_page(browser, cards[x], cards[y]), diff)
         assert expected["params"] and expected["feature_schema"] and expected["library_versions"]
+        text_params = [p for p in expected["params"] if p["param"].startswith("text.")]
+        assert text_params == [
+            {"param": "text.min_df", "a": 20, "b": None},
+            {"param": "text.select_terms", "a": 30, "b": 50},
+        ]
 
         # ... and what it shows
         metrics = by_name(browser, METRICS)
@@ -142,7 +149,12 @@ def test_two_versions_side_by_side_as_retrain_diff_shows_them(browser, console):
         per_class = table_rows(browser, "Per-class scores")
         assert len(per_class) == len(labels) and per_class[0].startswith("A\t")  # moved most
         params = by_name(browser, "Parameters that differ")
-        assert params == {"class_weight": [DASH, '{"A":2,"B":1}'], "max_depth": ["6", "9"]}
+        assert params == {
+            "class_weight": [DASH, '{"A":2,"B":1}'],
+            "max_depth": ["6", "9"],
+            "text.min_df": ["20", DASH],
+            "text.select_terms": ["30", "50"],
+        }
         data = by_name(browser, "Data")
         assert data["Window starts"] == [cards[v]["data_window"]["since"] for v in (1, 3)]
         assert data["Train rows"] == [f"{cards[v]['rows']['train']:,}" for v in (1, 3)]

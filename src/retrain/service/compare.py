@@ -1,5 +1,5 @@
-"""Two versions of a model side by side, as data: metrics, gate decisions, params, data
-window, feature schema, class distribution, libraries.
+"""Two versions of a model side by side, as data: metrics, gate decisions, params (the
+estimator's and the text options), data window, feature schema, class distribution, libraries.
 
 ``compare`` is what ``retrain diff --json`` prints (docs/cli.md) and what the CLI's text
 (``entrypoints/cli/diff_view.py``) and the operator console's compare view show. The
@@ -27,6 +27,11 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     pa = (a.get("estimator") or {}).get("params") or {}
     pb = (b.get("estimator") or {}).get("params") or {}
     params = [{"param": k, "a": pa.get(k), "b": pb.get(k)} for k in _keys(pa, pb)]
+    # a text column's options (TextOptions) where both versions read text: "text.<option>"
+    ta = (a.get("text_features") or {}).get("options") or {}
+    tb = (b.get("text_features") or {}).get("options") or {}
+    if ta and tb:
+        params += [{"param": f"text.{k}", "a": ta.get(k), "b": tb.get(k)} for k in _keys(ta, tb)]
     la, lb = a.get("library_versions") or {}, b.get("library_versions") or {}
     libraries = [{"library": k, "a": la.get(k), "b": lb.get(k)} for k in _keys(la, lb)]
     fa, fb = a.get("data_fingerprint") or {}, b.get("data_fingerprint") or {}

@@ -651,6 +651,12 @@
     const la = obj(a.library_versions), lb = obj(b.library_versions);
     const fa = obj(a.data_fingerprint), fb = obj(b.data_fingerprint);
     const gate = (card) => Object.fromEntries(GATE_KEYS.map((k) => [k, get(obj(card.gate), k)]));
+    const params = keysOf(pa, pb).map((k) => ({ param: k, a: get(pa, k), b: get(pb, k) }));
+    // a text column's options where both versions read text, as "text.<option>"
+    const ta = obj(obj(a.text_features).options), tb = obj(obj(b.text_features).options);
+    if (Object.keys(ta).length && Object.keys(tb).length) {
+      params.push(...keysOf(ta, tb).map((k) => ({ param: `text.${k}`, a: get(ta, k), b: get(tb, k) })));
+    }
     return {
       model: get(a, 'model'),
       a: get(a, 'version'),
@@ -658,8 +664,7 @@
       primary_metric: get(b, 'primary_metric'),
       metrics,
       gate: { a: gate(a), b: gate(b) },
-      params: keysOf(pa, pb).map((k) => ({ param: k, a: get(pa, k), b: get(pb, k) }))
-        .filter((p) => !same(p.a, p.b)),
+      params: params.filter((p) => !same(p.a, p.b)),
       data_window: { a: get(a, 'data_window'), b: get(b, 'data_window') },
       rows: { a: get(a, 'rows'), b: get(b, 'rows') },
       corrections: { a: get(a, 'corrections'), b: get(b, 'corrections') },

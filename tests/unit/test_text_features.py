@@ -220,6 +220,21 @@ def test_select_terms_keeps_the_terms_that_tell_the_classes_apart():
         TextOptions(select_terms=0)
 
 
+def test_select_terms_scores_many_classes_by_slices_of_columns_alike(monkeypatch):
+    """chi2 holds classes x columns arrays: with hundreds of classes and a default vocabulary
+    they would be gigabytes, so the columns are scored a slice at a time, the same scores."""
+    from retrain.training import text
+
+    frame = _articles(2000, 11)
+    options = TextOptions(select_terms=40)
+    labels = frame["decor_code"].astype(str)  # hundreds of classes
+    whole = text.TextTfidf.from_options(options).fit(frame[["description"]], labels)
+    monkeypatch.setattr(text, "CHI2_CELLS", 3 * labels.nunique())  # three columns a slice
+    sliced = text.TextTfidf.from_options(options).fit(frame[["description"]], labels)
+    assert labels.nunique() > 100 and len(whole.kept_) == 40
+    assert list(sliced.kept_) == list(whole.kept_)
+
+
 def test_a_text_model_stored_before_select_terms_reads_every_term():
     pipeline, checked = _fitted(_spec(), _articles(400, 9))
     features = pipeline.named_steps["features"]

@@ -27,6 +27,9 @@ from retrain.domain.specs import TextOptions
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's word tokens: two or more word characters
 
 
+# select_terms' chi-squared: classes x columns per slice (each array 32 MB at most)
+CHI2_CELLS = 4_000_000
+
 # A text beyond this many characters is cut (training and prediction alike): one 10 MB cell
 # made a default-options fit take 82 s and 2.2 GB; a description this long is not one.
 MAX_CHARS = 10_000
@@ -146,7 +149,13 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         with ``y`` (chi-squared; on equal scores the earlier column), or None to keep all."""
         if self.select_terms is None or y is None or matrix.shape[1] <= self.select_terms:
             return None
-        scores, _ = chi2(matrix, np.asarray(y).astype(str))
+        labels = np.asarray(y).astype(str)
+        # chi2 holds classes x columns float64 arrays: a slice of columns at a time (each
+        # column's score is its own) bounds them whatever the classes and the vocabulary
+        step = max(1, CHI2_CELLS // max(len(np.unique(labels)), 2))
+        scores = np.concatenate(
+            [chi2(matrix[:, i : i + step], labels)[0] for i in range(0, matrix.shape[1], step)]
+        )
         scores = np.nan_to_num(scores, nan=-1.0)
         best = np.argsort(-scores, kind="stable")[: self.select_terms]
         return np.sort(best).astype(np.int64)

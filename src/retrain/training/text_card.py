@@ -25,7 +25,7 @@ def text_summary(pipeline: Any, spec: ModelSpec) -> dict[str, Any] | None:
     }
     out: dict[str, Any] = {
         "vocabulary_size": {col: v.vocabulary_size for col, v in vectorizers.items()},
-        # terms counted before select_terms kept the vocabulary's (the same without it)
+        # every term counted; vocabulary_size counts those the model reads (select_terms)
         "terms_counted": {col: v.terms_counted for col, v in vectorizers.items()},
         "options": {
             k: list(v) if isinstance(v, tuple) else v

@@ -265,3 +265,57 @@ def test_retrain_card_shows_the_top_ten_and_what_a_wide_table_shuffled(svc):
     shown = " ".join(card_text(card, champion=True).split())
     assert "n9 0.4100" in shown and "n10 " not in shown and "… 15 more in --json" in shown
     assert "shuffled 25 of 400 columns, chosen by the model's own importance" in shown
+
+
+def test_the_importances_tokenise_each_text_once_and_score_as_if_every_copy_were_encoded(
+    monkeypatch,
+):
+    """Each shuffled copy holds the sample's own texts: their TF-IDF rows are looked up, not
+    computed again for every copy, with the same importances; the model keeps nothing of it."""
+    from contextlib import nullcontext
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from retrain.training import serialize
+    from retrain.training.text import TextTfidf
+
+    rng = np.random.default_rng(5)
+    words = np.array(["plain", "raw", "chip", "thin", "panel", "oak", "decor", "board"])
+    X = pd.DataFrame(
+        {
+            "note": [" ".join(rng.choice(words, 4)) for _ in range(900)],
+            "remark": [" ".join(rng.choice(words, 2)) for _ in range(900)],
+            "size": rng.normal(size=900),
+        }
+    )
+    y = pd.Series(np.where(X["note"].str.contains("raw") | (X["size"] > 1), "yes", "no"))
+    spec = ModelSpec(
+        name="NOTES",
+        description="notes",
+        query="SELECT * FROM notes",
+        target="label",
+        features=Features(numeric=("size",), text=("note", "remark")),
+        estimator=lambda: xgboost_hist(n_estimators=10),
+        min_rows=100,
+        primary_metric="accuracy",
+    )
+    model = build_pipeline(spec).fit(X, y)
+    calls = []
+    encode = TfidfVectorizer.transform
+    monkeypatch.setattr(
+        TfidfVectorizer,
+        "transform",
+        lambda self, docs: calls.append(len(docs)) or encode(self, docs),
+    )
+    once = evaluate.feature_importance(model, X, y, "accuracy", budget=10**6)
+    assert calls == [900] * 4  # the sample, once per text column and block (words, chars)
+    monkeypatch.setattr(TextTfidf, "encoded_once", lambda self, X: nullcontext())
+    calls.clear()
+    every = evaluate.feature_importance(model, X, y, "accuracy", budget=10**6)
+    assert sum(calls) == 4 * 900 * (1 + 3 * 3)  # each copy: the sample and 3 x 3 shuffled
+    assert once == every and {f["feature"] for f in once["features"]} == set(X.columns)
+    steps = [s for _, s, _ in model.named_steps["features"].transformers_]
+    assert not any("_encoded" in vars(s) for s in steps)
+    data = serialize.dumps(model)
+    loaded = serialize.loads(data, serialize.sha256(data), len(data))
+    assert (loaded.predict_proba(X) == model.predict_proba(X)).all()

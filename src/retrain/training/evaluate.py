@@ -6,8 +6,10 @@ are added, and the same metric functions run on them as weights, so both give on
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -189,6 +191,21 @@ def _has_text(model: Any) -> bool:
     return any(isinstance(step, TextTfidf) for _, step, _ in steps)
 
 
+@contextlib.contextmanager
+def _texts_encoded_once(model: Any, X: pd.DataFrame) -> Iterator[None]:
+    """Every shuffled copy holds the sample's own texts, in other rows: while the
+    importances predict, each text column's TF-IDF is the sample's, computed once
+    (``TextTfidf.encoded_once``), not tokenised again for each copy."""
+    from retrain.training.text import TextTfidf
+
+    features = getattr(model, "named_steps", {}).get("features")
+    with contextlib.ExitStack() as stack:
+        for _, step, col in getattr(features, "transformers_", []):
+            if isinstance(step, TextTfidf) and isinstance(col, str) and col in X:
+                stack.enter_context(step.encoded_once(X[col]))
+        yield
+
+
 def importance_plan(rows: int, columns: int, repeats: int, budget: int) -> tuple[int, int]:
     """(sample rows, columns shuffled) from at most ``rows``, predicting at most ``budget``
     rows in all: fewer rows first, down to ``IMPORTANCE_MIN_ROWS``, then fewer columns."""
@@ -295,8 +312,9 @@ def feature_importance(
     per_call = max(1, call_values // max(1, len(X) * len(columns)))
     predicted: list[np.ndarray] = []
     pending = blocks()
-    while batch := list(itertools.islice(pending, per_call)):
-        predicted.append(np.asarray(model.predict(pd.concat(batch, ignore_index=True))))
+    with _texts_encoded_once(model, X):
+        while batch := list(itertools.islice(pending, per_call)):
+            predicted.append(np.asarray(model.predict(pd.concat(batch, ignore_index=True))))
     every = np.concatenate(predicted).astype(object)
     scores = block_scores(y_true, every.reshape(-1, len(X)), metric)
     base, drops = scores[0], scores[1:].reshape(len(shuffled_columns), repeats)

@@ -12,7 +12,8 @@ plain conversion would turn a length of 0, a false boolean or category code 0 in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -140,9 +141,27 @@ class TextTfidf(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any) -> sp.csr_matrix:
         docs = documents(X)
+        known = self.__dict__.get("_encoded")
+        if known is not None:
+            rows = [known[0].get(doc) for doc in docs]
+            if None not in rows:
+                return known[1][rows]
         matrix = self._stack([v.transform(docs) for _, v in self.vectorizers_], len(docs))
         kept = getattr(self, "kept_", None)  # models stored before select_terms: all terms
         return matrix if kept is None else matrix[:, kept]
+
+    @contextlib.contextmanager
+    def encoded_once(self, X: Any) -> Iterator[None]:
+        """While open, ``transform`` of rows that hold only ``X``'s texts looks their rows
+        up in ``X``'s encoding instead of tokenising them again (the permutation
+        importances predict many shuffled copies of one sample). The same values: a row's
+        TF-IDF depends on its text alone. Nothing of it stays in the model."""
+        texts = documents(X)
+        self._encoded = ({text: i for i, text in enumerate(texts)}, self.transform(X))
+        try:
+            yield
+        finally:
+            del self._encoded
 
     def _selected(self, matrix: sp.csr_matrix, y: Any) -> np.ndarray | None:
         """The columns, in order, of the ``select_terms`` terms whose TF-IDF values go most

@@ -171,10 +171,12 @@ IMPORTANCE_MIN_ROWS = 200  # fewer rows before fewer columns
 def importance_budget(columns: int, train_rows: int | None, text: bool = False) -> int:
     """How many rows (of ``columns`` columns) the importances may predict in all: at most
     ``IMPORTANCE_VALUES`` values, and about a tenth of the fit's work, never under
-    ``IMPORTANCE_FLOOR_ROWS`` unless the rows hold ``text``, whose TF-IDF makes every
-    predicted row cost about what a training row's encoding did (three columns of 1,000
-    characters: 52 s for 20,000 rows, 38 s to encode 8,000 at the fit). A fit's passes
-    over its training rows grow with their columns, a prediction's do not: on four tables
+    ``IMPORTANCE_FLOOR_ROWS`` unless the rows hold ``text``: set when every predicted row
+    paid its TF-IDF (three columns of 1,000 characters: 52 s for 20,000 rows, 38 s to
+    encode 8,000 at the fit). Since 2026-12-07 only the sample's rows are encoded
+    (``_texts_encoded_once``), so the floor could return for text; not measured yet. A
+    fit's passes over its training rows grow with their columns, a prediction's do not: on
+    four tables
     the importances' share of the fit's time was 0.5-1.3 times predicted rows / (training
     rows x columns)."""
     budget = IMPORTANCE_VALUES // max(1, columns)

@@ -176,9 +176,8 @@ def importance_budget(columns: int, train_rows: int | None, text: bool = False) 
     encode 8,000 at the fit). Since 2026-12-07 only the sample's rows are encoded
     (``_texts_encoded_once``), so the floor could return for text; not measured yet. A
     fit's passes over its training rows grow with their columns, a prediction's do not: on
-    four tables
-    the importances' share of the fit's time was 0.5-1.3 times predicted rows / (training
-    rows x columns)."""
+    four tables the importances' share of the fit's time was 0.5-1.3 times predicted rows
+    / (training rows x columns)."""
     budget = IMPORTANCE_VALUES // max(1, columns)
     if train_rows is not None:
         share = train_rows * columns // IMPORTANCE_FIT_SHARE

@@ -88,8 +88,8 @@ def test_a_terminal_shows_rows_rounds_and_time_left_and_quiet_shows_none(tmp_pat
     live = [part.strip() for part in screen.split("\r\x1b[2K") if part.strip()]
     assert any(re.fullmatch(r"ARTFAM_ROH  2,000 rows loaded  · \d+\.\ds", x) for x in live)
     fitting = r"ARTFAM_ROH  fitting: round \d+/400  ≤[\dms. ]+ left  · "
-    assert any(re.match(fitting, x) for x in live)
-    assert any(x.startswith("ARTFAM_ROH  evaluating") for x in live)
+    assert any(re.match(fitting, x) for x in live), live
+    assert any(x.startswith("ARTFAM_ROH  evaluating") for x in live), live
     assert "stage fit" in screen and re.search(r"ARTFAM_ROH +1 +promoted", screen)
     quiet = _on_a_terminal(["train", "--model", "KLASSE_ROH", "--dry-run", "--quiet"], tmp_path)
     assert "\x1b[2K" not in quiet and "INFO" not in quiet

@@ -91,6 +91,24 @@ def test_progress_shows_stage_rows_rounds_with_time_left_and_keeps_logs_apart():
     assert stream.getvalue().endswith("\r\x1b[2K") and progress.line() == ""
 
 
+def test_rounds_are_drawn_without_the_ticker_once_a_tick_has_passed():
+    """A loaded machine may keep the ticker's thread waiting: a round draws the line itself
+    when nothing was drawn for a tick, and not more often."""
+    stream, clock = io.StringIO(), Clock()
+    progress = TerminalProgress(stream, clock)  # no ticker: not entered
+    progress.stage("ARTFAM_ROH", "fit")
+    progress.rounds("ARTFAM_ROH", 1, 400)
+    assert "round 1/400" not in stream.getvalue()  # drawn a moment ago, by the stage
+    clock.now += 0.3
+    progress.rounds("ARTFAM_ROH", 11, 400)
+    assert stream.getvalue().endswith(
+        "\r\x1b[2KARTFAM_ROH  fitting: round 11/400  ≤11.7s left  · 0.3s"
+    )
+    clock.now += 0.01
+    progress.rounds("ARTFAM_ROH", 12, 400)
+    assert "round 12/400" not in stream.getvalue()
+
+
 def test_an_estimator_without_rounds_still_shows_time_passing():
     stream, clock = io.StringIO(), Clock()
     progress = TerminalProgress(stream, clock)

@@ -40,6 +40,7 @@ class TerminalProgress:
         self.stage_started = 0.0
         self.first_round: tuple[int, float] | None = None
         self.shown = False
+        self.drawn_at = 0.0
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
@@ -67,7 +68,10 @@ class TerminalProgress:
                 per_round = (now - start_at) / (done - start_done)
                 eta = f"  ≤{duration(per_round * (total - done))} left"
             self.detail = f"fitting: round {done}/{total}{eta}"
-        # drawn by the ticker: a round can take microseconds
+            # drawn by the ticker (a round can take microseconds), and here when the ticker
+            # has not drawn for a tick: on a loaded machine its thread may wait its turn
+            if now - self.drawn_at >= TICK_S:
+                self._draw()
 
     # what the CLI calls ----------------------------------------------------------------
     def note(self, model: str, text: str) -> None:
@@ -130,6 +134,7 @@ class TerminalProgress:
         self.stream.write("\r\x1b[2K" + text)
         self.stream.flush()
         self.shown = True
+        self.drawn_at = self.clock()
 
     def _clear(self) -> None:
         if self.shown:

@@ -202,17 +202,12 @@ def decay_message(results: list[DecayResult], environment: str = "LOCAL") -> dic
         return None
     below = sum(r.status.alarm for r in alarms)
     failed = len(alarms) - below
-    said = [
-        *(
-            [
-                f"{below} model{'s' if below != 1 else ''} below "
-                f"{'its card' if below == 1 else 'their cards'}"
-            ]
-            if below
-            else []
-        ),
-        *([f"{failed} not checked"] if failed else []),
-    ]
+    said = []
+    if below:
+        cards = "its card" if below == 1 else "their cards"
+        said.append(f"{below} model{'s' if below != 1 else ''} below {cards}")
+    if failed:
+        said.append(f"{failed} not checked")
     title = f"Champion decay: {', '.join(said)}"
     lines = [f"{DECAY_ICONS[r.status]} {_cut(_esc(decay_line(r)), 500)}" for r in alarms]
     sections = _chunks(lines, SECTION_CHARS)

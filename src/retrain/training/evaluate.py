@@ -185,11 +185,16 @@ def importance_budget(columns: int, train_rows: int | None, text: bool = False) 
     return max(1, budget)
 
 
-def _has_text(model: Any) -> bool:
+def _text_steps(model: Any) -> list[tuple[Any, Any]]:
+    """(fitted ``TextTfidf``, its column) of each text column of ``model``'s features."""
     from retrain.training.text import TextTfidf
 
     steps = getattr(getattr(model, "named_steps", {}).get("features"), "transformers_", [])
-    return any(isinstance(step, TextTfidf) for _, step, _ in steps)
+    return [(step, col) for _, step, col in steps if isinstance(step, TextTfidf)]
+
+
+def _has_text(model: Any) -> bool:
+    return bool(_text_steps(model))
 
 
 @contextlib.contextmanager
@@ -197,12 +202,9 @@ def _texts_encoded_once(model: Any, X: pd.DataFrame) -> Iterator[None]:
     """Every shuffled copy holds the sample's own texts, in other rows: while the
     importances predict, each text column's TF-IDF is the sample's, computed once
     (``TextTfidf.encoded_once``), not tokenised again for each copy."""
-    from retrain.training.text import TextTfidf
-
-    features = getattr(model, "named_steps", {}).get("features")
     with contextlib.ExitStack() as stack:
-        for _, step, col in getattr(features, "transformers_", []):
-            if isinstance(step, TextTfidf) and isinstance(col, str) and col in X:
+        for step, col in _text_steps(model):
+            if isinstance(col, str) and col in X:
                 stack.enter_context(step.encoded_once(X[col]))
         yield
 

@@ -146,6 +146,9 @@ class TextTfidf(TransformerMixin, BaseEstimator):
             rows = [known[0].get(doc) for doc in docs]
             if None not in rows:
                 return known[1][rows]
+        return self._encode(docs)
+
+    def _encode(self, docs: list[str]) -> sp.csr_matrix:
         matrix = self._stack([v.transform(docs) for _, v in self.vectorizers_], len(docs))
         kept = getattr(self, "kept_", None)  # models stored before select_terms: all terms
         return matrix if kept is None else matrix[:, kept]
@@ -157,7 +160,7 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         importances predict many shuffled copies of one sample). The same values: a row's
         TF-IDF depends on its text alone. Nothing of it stays in the model."""
         texts = documents(X)
-        self._encoded = ({text: i for i, text in enumerate(texts)}, self.transform(X))
+        self._encoded = ({text: i for i, text in enumerate(texts)}, self._encode(texts))
         try:
             yield
         finally:

@@ -170,18 +170,12 @@ def _text_lines(card: dict[str, Any]) -> list[tuple[str, str]]:
     """Vocabulary sizes and the score with and without the text (docs/text.md)."""
     text = card.get("text_features") or {}
     counted = text.get("terms_counted") or {}
-    lines = [
-        (
-            f"{col} vocabulary",
-            f"{size:,} terms"
-            + (
-                f", those of the {counted[col]:,} counted that go most with the class"
-                if counted.get(col, size) != size
-                else ""
-            ),
-        )
-        for col, size in (text.get("vocabulary_size") or {}).items()
-    ]
+    lines = []
+    for col, size in (text.get("vocabulary_size") or {}).items():
+        said = f"{size:,} terms"
+        if counted.get(col, size) != size:
+            said += f", those of the {counted[col]:,} counted that go most with the class"
+        lines.append((f"{col} vocabulary", said))
     ablation = card.get("text_ablation") or {}
     metric = ablation.get("primary_metric")
     if metric:

@@ -11,10 +11,12 @@ the cluster is bounded: ``dask_cluster``."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any, cast
 
@@ -126,6 +128,10 @@ class DaskHoldout:
                 run, engine.dask.map(run, tasks.confusion, self.parts, model=shipped)
             )
         return evaluate.evaluate_counts(sum(counts, Counter()))
+
+    def texts_read_once(self, *models: Any) -> AbstractContextManager[None]:
+        """Nothing ahead: each partition's task predicts with both models where it is."""
+        return contextlib.nullcontext()
 
     def triples(self, candidate: Any, champion: Any, sight: Any) -> Any:
         """``training.evaluate.triples`` counted where the test rows are, then added."""

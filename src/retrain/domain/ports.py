@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -82,6 +83,12 @@ class Holdout(Protocol):
 
     def evaluate(self, model: Any) -> dict[str, Any]:
         """``training.evaluate`` metrics of ``model`` on the holdout."""
+        ...
+
+    def texts_read_once(self, *models: Any) -> AbstractContextManager[None]:
+        """While open, ``evaluate`` and ``triples`` of ``models`` (None ones left out)
+        tokenise the test rows' texts once for all of them (``training.evaluate.
+        texts_read_once``); the same results. An engine may do nothing ahead."""
         ...
 
     def triples(self, candidate: Any, champion: Any, sight: Any) -> Any:

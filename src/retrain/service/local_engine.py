@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,12 @@ class LocalHoldout:
         from retrain.training import evaluate
 
         return evaluate.scores(self.data.y_test, self.predictions(model))
+
+    def texts_read_once(self, *models: Any) -> AbstractContextManager[None]:
+        from retrain.training import evaluate
+
+        present = [m for m in models if m is not None]
+        return evaluate.texts_read_once(present, self.data.X_test)
 
     def triples(self, candidate: Any, champion: Any, sight: Sight) -> Triples:
         from retrain.training import evaluate

@@ -260,8 +260,12 @@ def _train(svc: Services, attempt: Attempt) -> None:
     with _stage(attempt, Stage.FIT):
         pipeline = engine.fit(spec, data, on_round=functools.partial(_on_round, attempt))
     with _stage(attempt, Stage.EVALUATE):
-        metrics = data.evaluate(pipeline)
-        comparison, problem = _compare(svc, spec, champion, champion_card, pipeline, data)
+        rival, problem = _champion_model(svc, spec, champion)
+        comparison = None
+        with data.texts_read_once(pipeline, rival):  # both predict the test rows' texts
+            metrics = data.evaluate(pipeline)
+            if rival is not None:
+                comparison, problem = _compare(spec, champion, champion_card, pipeline, rival, data)
         decision = gate.decide(
             spec,
             metrics[spec.primary_metric],
@@ -357,32 +361,46 @@ def _champion_card(svc: Services, spec: ModelSpec, champion: Any) -> dict[str, A
         return None
 
 
-def _compare(
-    svc: Services,
-    spec: ModelSpec,
-    champion: Any,
-    champion_card: dict[str, Any] | None,
-    candidate: Any,
-    data: Holdout,
-) -> tuple[gate.Comparison | None, str | None]:
-    """Candidate and champion on the test rows the champion did not train on (by what its
-    card records), or why the champion could not be scored. A storage or database error, or
-    running out of memory, says nothing about the champion: it fails the attempt (retried
-    like any other), so the champion stays."""
+def _champion_model(svc: Services, spec: ModelSpec, champion: Any) -> tuple[Any, str | None]:
+    """The champion's model, or why it cannot be loaded (None, None: there is none). A
+    storage or database error, or running out of memory, says nothing about the champion:
+    it fails the attempt (retried like any other), so the champion stays."""
     if champion is None:
         return None, None
     try:
         model, _ = svc.models.load(spec.name, champion.version)
+        return model, None
+    except (BackendError, MemoryError):
+        raise
+    except Exception as exc:  # reported in the decision; the rule is in training/gate.py
+        return None, _unusable(champion, exc)
+
+
+def _compare(
+    spec: ModelSpec,
+    champion: Any,
+    champion_card: dict[str, Any] | None,
+    candidate: Any,
+    model: Any,
+    data: Holdout,
+) -> tuple[gate.Comparison | None, str | None]:
+    """Candidate and champion (``model``) on the test rows the champion did not train on
+    (by what its card records), or why the champion could not score them."""
+    try:
         sight = holdout.Sight.from_card(champion.version, champion_card or {}, spec)
         unseen, every, basis = data.triples(candidate, model, sight)
         return gate.compare(spec, unseen, every, basis, champion.version), None
     except (BackendError, MemoryError):
         raise
-    except Exception as exc:  # reported in the decision; the rule is in training/gate.py
-        logger.warning(
-            "champion v{} could not score the holdout: {}", champion.version, describe(exc, 200)
-        )
-        return None, f"{type(exc).__name__}: {describe(exc, 200)}"
+    except Exception as exc:
+        return None, _unusable(champion, exc)
+
+
+def _unusable(champion: Any, exc: Exception) -> str:
+    logger.warning(
+        "champion v{} could not score the holdout: {}", champion.version, describe(exc, 200)
+    )
+    return f"{type(exc).__name__}: {describe(exc, 200)}"
 
 
 def _importance(spec: ModelSpec, pipeline: Any, data: Holdout) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -206,6 +206,24 @@ def _texts_encoded_once(model: Any, X: pd.DataFrame) -> Iterator[None]:
         for step, col in _text_steps(model):
             if isinstance(col, str) and col in X:
                 stack.enter_context(step.encoded_once(X[col]))
+        yield
+
+
+@contextlib.contextmanager
+def texts_read_once(models: Sequence[Any], X: pd.DataFrame) -> Iterator[None]:
+    """While open, each text column of ``X`` is tokenised once for all of ``models``
+    predicting its rows (the candidate and the champion on the test rows), not once per
+    model: ``TextTfidf.encoded_together``. The same predictions."""
+    from retrain.training.text import TextTfidf
+
+    by_column: dict[str, list[Any]] = {}
+    for model in models:
+        for step, col in _text_steps(model):
+            if isinstance(col, str) and col in X:
+                by_column.setdefault(col, []).append(step)
+    with contextlib.ExitStack() as stack:
+        for col, steps in by_column.items():
+            stack.enter_context(TextTfidf.encoded_together(steps, X[col]))
         yield
 
 

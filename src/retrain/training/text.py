@@ -13,20 +13,38 @@ plain conversion would turn a length of 0, a false boolean or category code 0 in
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.feature_selection import chi2
 
 from retrain.domain.specs import TextOptions
 
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's word tokens: two or more word characters
 
+
+# The settings that decide which terms a text is cut into and how they are counted: two
+# vectorizers that agree on them count a term alike, whatever vocabularies they learnt.
+ANALYSIS = (
+    "input",
+    "encoding",
+    "decode_error",
+    "strip_accents",
+    "lowercase",
+    "preprocessor",
+    "tokenizer",
+    "stop_words",
+    "token_pattern",
+    "ngram_range",
+    "analyzer",
+    "binary",
+    "dtype",
+)
 
 # select_terms' chi-squared: classes x columns per slice (each array 32 MB at most)
 CHI2_CELLS = 4_000_000
@@ -149,7 +167,10 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         return self._encode(docs)
 
     def _encode(self, docs: list[str]) -> sp.csr_matrix:
-        matrix = self._stack([v.transform(docs) for _, v in self.vectorizers_], len(docs))
+        return self._joined([v.transform(docs) for _, v in self.vectorizers_], len(docs))
+
+    def _joined(self, blocks: list[Any], rows: int) -> sp.csr_matrix:
+        matrix = self._stack(blocks, rows)
         kept = getattr(self, "kept_", None)  # models stored before select_terms: all terms
         return matrix if kept is None else matrix[:, kept]
 
@@ -165,6 +186,41 @@ class TextTfidf(TransformerMixin, BaseEstimator):
             yield
         finally:
             del self._encoded
+
+    @staticmethod
+    @contextlib.contextmanager
+    def encoded_together(steps: Sequence[TextTfidf], X: Any) -> Iterator[None]:
+        """``encoded_once`` for several steps reading the same texts (the gate's candidate
+        and champion predict the same test rows): the texts are tokenised once for all of
+        them, each kind of analysis (word, character n-grams, their settings) counting every
+        term any of the steps reads, and each step's TF-IDF is made from those counts. The
+        same values as each step's own ``transform``. Where no analysis is shared, or a
+        step cannot be read so (a champion stored by another scikit-learn), nothing is done
+        ahead: each step encodes on its own, and fails there if it fails."""
+        try:
+            groups: dict[str, list[TfidfVectorizer]] = {}
+            for step in steps:
+                for _, vectorizer in step.vectorizers_:
+                    groups.setdefault(_analysis(vectorizer), []).append(vectorizer)
+            shared = any(len(members) > 1 for members in groups.values())
+            texts = documents(X) if shared else []
+            blocks = _counted_once(groups.values(), texts) if shared else {}
+        except MemoryError:
+            raise
+        except Exception:
+            shared = False
+        if not shared:
+            yield
+            return
+        index = {text: i for i, text in enumerate(texts)}
+        try:
+            for step in steps:
+                own = [blocks[id(v)] for _, v in step.vectorizers_]
+                step._encoded = (index, step._joined(own, len(texts)))
+            yield
+        finally:
+            for step in steps:
+                step.__dict__.pop("_encoded", None)
 
     def _selected(self, matrix: sp.csr_matrix, y: Any) -> np.ndarray | None:
         """The columns, in order, of the ``select_terms`` terms whose TF-IDF values go most
@@ -216,6 +272,33 @@ class TextTfidf(TransformerMixin, BaseEstimator):
     def terms_counted(self) -> int:
         """Terms of the vocabularies, before ``select_terms`` chose."""
         return sum(len(v.vocabulary_) for _, v in self.vectorizers_)
+
+
+def _analysis(vectorizer: TfidfVectorizer) -> str:
+    params = vectorizer.get_params(deep=False)
+    return repr([params[name] for name in ANALYSIS])
+
+
+def _counted_once(
+    groups: Iterable[list[TfidfVectorizer]], texts: list[str]
+) -> dict[int, sp.csr_matrix]:
+    """Each vectorizer's ``transform(texts)`` (by ``id``), the texts tokenised once per group
+    of vectorizers that analyse them alike: one count over the terms of all their
+    vocabularies, each vectorizer's columns taken from it in its own order, then its own
+    TF-IDF weighting (the second half of ``TfidfVectorizer.transform``)."""
+    out = {}
+    for members in groups:
+        terms = sorted(set().union(*(v.vocabulary_ for v in members)))
+        where = {term: i for i, term in enumerate(terms)}
+        params = members[0].get_params(deep=False)
+        counter = CountVectorizer(vocabulary=where, **{name: params[name] for name in ANALYSIS})
+        counts = counter.transform(texts)
+        for vectorizer in members:
+            own = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+            mine = counts[:, [where[term] for term in own]]
+            mine.sort_indices()
+            out[id(vectorizer)] = vectorizer._tfidf.transform(mine, copy=False)
+    return out
 
 
 class StoredZeros(TransformerMixin, BaseEstimator):

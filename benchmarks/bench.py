@@ -43,25 +43,41 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
 def run(task: str, reps: int = 1, **args: Any) -> dict[str, Any]:
     """Median of ``reps`` child processes of ``benchmarks.measure``."""
-    results = []
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"}
+    return _median(task, args, [_child(task, args) for _ in range(reps)])
+
+
+def alternating(reps: int, *tasks: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """``run`` of each (task, args), their child processes taking turns (a run, a bare fit,
+    a run, ...): an hour's drift in the machine's speed lands on both sides."""
+    results: list[list[dict[str, Any]]] = [[] for _ in tasks]
     for _ in range(reps):
-        done = subprocess.run(
-            [sys.executable, "-m", "benchmarks.measure", task, json.dumps(args)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"{task} failed:\n{done.stderr[-3000:]}")
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        for done, (task, args) in zip(results, tasks, strict=True):
+            done.append(_child(task, args))
+    return [_median(task, args, done) for done, (task, args) in zip(results, tasks, strict=True)]
+
+
+def _child(task: str, args: dict[str, Any]) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.measure", task, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{task} failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _median(task: str, args: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
     out = dict(results[-1])
     for key in ("wall_s", "peak_mb", "fit_s", "prep_s"):
         if key in out:
             out[key] = statistics.median(r[key] for r in results)
-    out["reps"] = reps
+    out["reps"] = len(results)
+    out["walls_s"] = [r["wall_s"] for r in results]
     print(
         f"  {task} {args.get('model', '')} {args.get('kind', '')}: "
         f"{out['wall_s']:.2f} s, {out['peak_mb']:.0f} MB",
@@ -288,32 +304,22 @@ def measure_on_database(
         if "seed_runs" in parts:  # --update keeps the models not measured this time
             results.setdefault("seed_runs", {}).update(
                 {
-                    name: {
-                        "run": run(
-                            "seed_run",
-                            opts.fit_reps,
-                            model=name,
-                            db_url=db,
-                            blob=blob.connection_string,
-                        ),
-                        "bare": run("bare_fit", opts.fit_reps, model=name, db_url=db),
-                        **(
-                            {
-                                "warm": run(
-                                    "warm_runs",
-                                    model=name,
-                                    db_url=db,
-                                    blob=blob.connection_string,
-                                    reps=opts.warm_reps,
-                                )
-                            }
-                            if opts.warm_reps
-                            else {}
-                        ),
-                    }
+                    name: seed_runs(opts, name, db, blob.connection_string)
                     for name in opts.models.split(",")
                 }
             )
+
+
+def seed_runs(opts: argparse.Namespace, name: str, db: str, blob: str) -> dict[str, Any]:
+    """A seed model's whole runs and its load + bare fits (alternating, one process each),
+    and with ``--warm-reps`` both in one process as a Functions worker runs them."""
+    run_args = {"model": name, "db_url": db, "blob": blob}
+    one_off = alternating(opts.fit_reps, ("seed_run", run_args), ("bare_fit", run_args))
+    out = dict(zip(("run", "bare"), one_off, strict=True))
+    if opts.warm_reps:  # one process: its runs and bare fits alternate inside
+        warm = {**run_args, "reps": opts.warm_reps}
+        out["warm"] = _median("warm_runs", warm, [_child("warm_runs", warm)])
+    return out
 
 
 def stages(opts: argparse.Namespace) -> list[dict[str, Any]]:

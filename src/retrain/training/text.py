@@ -13,6 +13,7 @@ plain conversion would turn a length of 0, a false boolean or category code 0 in
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -163,7 +164,7 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         if known is not None:
             rows = [known[0].get(doc) for doc in docs]
             if None not in rows:
-                return known[1][rows]
+                return known[1](rows)
         return self._encode(docs)
 
     def _encode(self, docs: list[str]) -> sp.csr_matrix:
@@ -181,7 +182,7 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         importances predict many shuffled copies of one sample). The same values: a row's
         TF-IDF depends on its text alone. Nothing of it stays in the model."""
         texts = documents(X)
-        self._encoded = ({text: i for i, text in enumerate(texts)}, self._encode(texts))
+        self._encoded = ({text: i for i, text in enumerate(texts)}, self._encode(texts).__getitem__)
         try:
             yield
         finally:
@@ -194,7 +195,9 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         and champion predict the same test rows): the texts are tokenised once for all of
         them, each kind of analysis (word, character n-grams, their settings) counting every
         term any of the steps reads, and each step's TF-IDF is made from those counts. The
-        same values as each step's own ``transform``. Where no analysis is shared, or a
+        same values as each step's own ``transform``. Only the counts are held (one matrix
+        per kind of analysis, the size of one model's): each step weights its rows of them
+        when it predicts, as its own transform would. Where no analysis is shared, or a
         step cannot be read so (a champion stored by another scikit-learn), nothing is done
         ahead: each step encodes on its own, and fails there if it fails."""
         try:
@@ -204,7 +207,7 @@ class TextTfidf(TransformerMixin, BaseEstimator):
                     groups.setdefault(_analysis(vectorizer), []).append(vectorizer)
             shared = any(len(members) > 1 for members in groups.values())
             texts = documents(X) if shared else []
-            blocks = _counted_once(groups.values(), texts) if shared else {}
+            weigh = _counted_once(groups.values(), texts) if shared else {}
         except MemoryError:
             raise
         except Exception:
@@ -215,12 +218,15 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         index = {text: i for i, text in enumerate(texts)}
         try:
             for step in steps:
-                own = [blocks[id(v)] for _, v in step.vectorizers_]
-                step._encoded = (index, step._joined(own, len(texts)))
+                own = [weigh[id(v)] for _, v in step.vectorizers_]
+                step._encoded = (index, functools.partial(step._weighted, own))
             yield
         finally:
             for step in steps:
                 step.__dict__.pop("_encoded", None)
+
+    def _weighted(self, blocks: list[Callable[[list[int]], Any]], rows: list[int]) -> Any:
+        return self._joined([block(rows) for block in blocks], len(rows))
 
     def _selected(self, matrix: sp.csr_matrix, y: Any) -> np.ndarray | None:
         """The columns, in order, of the ``select_terms`` terms whose TF-IDF values go most
@@ -281,12 +287,13 @@ def _analysis(vectorizer: TfidfVectorizer) -> str:
 
 def _counted_once(
     groups: Iterable[list[TfidfVectorizer]], texts: list[str]
-) -> dict[int, sp.csr_matrix]:
-    """Each vectorizer's ``transform(texts)`` (by ``id``), the texts tokenised once per group
-    of vectorizers that analyse them alike: one count over the terms of all their
-    vocabularies, each vectorizer's columns taken from it in its own order, then its own
-    TF-IDF weighting (the second half of ``TfidfVectorizer.transform``)."""
-    out = {}
+) -> dict[int, Callable[[list[int]], sp.csr_matrix]]:
+    """For each vectorizer (by ``id``), its ``transform`` of the given rows of ``texts``:
+    the texts tokenised once per group of vectorizers that analyse them alike, one count
+    over the terms of all their vocabularies; a vectorizer takes its columns of the rows'
+    counts, in its own order, and weights them (the second half of
+    ``TfidfVectorizer.transform``)."""
+    out: dict[int, Callable[[list[int]], sp.csr_matrix]] = {}
     for members in groups:
         terms = sorted(set().union(*(v.vocabulary_ for v in members)))
         where = {term: i for i, term in enumerate(terms)}
@@ -295,10 +302,18 @@ def _counted_once(
         counts = counter.transform(texts)
         for vectorizer in members:
             own = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
-            mine = counts[:, [where[term] for term in own]]
-            mine.sort_indices()
-            out[id(vectorizer)] = vectorizer._tfidf.transform(mine, copy=False)
+            columns = np.asarray([where[term] for term in own], dtype=np.int64)
+            out[id(vectorizer)] = functools.partial(_weighted, vectorizer, counts, columns)
     return out
+
+
+def _weighted(
+    vectorizer: TfidfVectorizer, counts: sp.csr_matrix, columns: np.ndarray, rows: list[int]
+) -> sp.csr_matrix:
+    every = len(rows) == counts.shape[0] and np.array_equal(rows, np.arange(len(rows)))
+    mine = (counts if every else counts[rows])[:, columns]
+    mine.sort_indices()
+    return vectorizer._tfidf.transform(mine, copy=False)
 
 
 class StoredZeros(TransformerMixin, BaseEstimator):

@@ -14,6 +14,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from retrain.adapters import demo_data
 from retrain.classifiers.estimators import xgboost_hist
+from retrain.domain.errors import ChampionUnusableError
 from retrain.domain.specs import Features, ModelSpec, TextOptions
 from retrain.service.local_engine import LocalHoldout
 from retrain.training import evaluate, fit, holdout, validate
@@ -201,3 +202,24 @@ def test_a_step_that_cannot_be_read_so_encodes_on_its_own(monkeypatch):
         assert "_encoded" not in vars(a) and passes == []
         _same(a.transform(column), own[0])
         _same(b.transform(column), own[1])
+
+
+def test_a_champion_not_built_as_ours_fails_where_it_did():
+    """Its steps cannot be read: the candidate encodes as before, and the champion's own
+    failure reaches the gate as a champion that cannot score (not a failed run)."""
+
+    class Odd:
+        named_steps = None
+
+        def predict(self, X):
+            raise RuntimeError("nope")
+
+    spec = _spec()
+    data = _split(demo_data.generate(1500, 6, pd.Timestamp("2026-11-01").date()), spec)
+    candidate = fit.fit(spec, data)
+    sight = holdout.Sight(version=1, rule=None, time_column=None, since=None, last=None)
+    held = LocalHoldout(data)
+    with held.texts_read_once(candidate, Odd()):
+        held.evaluate(candidate)
+        with pytest.raises(ChampionUnusableError, match="nope"):
+            held.triples(candidate, Odd(), sight)

@@ -218,8 +218,12 @@ def texts_read_once(models: Sequence[Any], X: pd.DataFrame) -> Iterator[None]:
 
     by_column: dict[str, list[Any]] = {}
     for model in models:
-        for step, col in _text_steps(model):
-            if isinstance(col, str) and col in X:
+        try:
+            reads = [(step, col) for step, col in _text_steps(model) if isinstance(col, str)]
+        except Exception:  # a model not built as ours: it predicts on its own (and fails there)
+            continue
+        for step, col in reads:
+            if col in X:
                 by_column.setdefault(col, []).append(step)
     with contextlib.ExitStack() as stack:
         for col, steps in by_column.items():

@@ -196,8 +196,8 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         them, each kind of analysis (word, character n-grams, their settings) counting every
         term any of the steps reads, and each step's TF-IDF is made from those counts. The
         same values as each step's own ``transform``. Only the counts are held (one matrix
-        per kind of analysis, the size of one model's): each step weights its rows of them
-        when it predicts, as its own transform would. Where no analysis is shared, or a
+        per kind of analysis, over the terms any of the steps reads): each step weights its
+        rows of them when it predicts, as its own transform would. Where no analysis is shared, or a
         step cannot be read so (a champion stored by another scikit-learn), nothing is done
         ahead: each step encodes on its own, and fails there if it fails."""
         try:

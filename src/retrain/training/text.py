@@ -197,9 +197,9 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         term any of the steps reads, and each step's TF-IDF is made from those counts. The
         same values as each step's own ``transform``. Only the counts are held (one matrix
         per kind of analysis, over the terms any of the steps reads): each step weights its
-        rows of them when it predicts, as its own transform would. Where no analysis is shared, or a
-        step cannot be read so (a champion stored by another scikit-learn), nothing is done
-        ahead: each step encodes on its own, and fails there if it fails."""
+        rows of them when it predicts, as its own transform would. Where no analysis is
+        shared, or a step cannot be read so (a champion stored by another scikit-learn),
+        nothing is done ahead: each step encodes on its own, and fails there if it fails."""
         try:
             groups: dict[str, list[TfidfVectorizer]] = {}
             for step in steps:
@@ -219,13 +219,13 @@ class TextTfidf(TransformerMixin, BaseEstimator):
         try:
             for step in steps:
                 own = [weigh[id(v)] for _, v in step.vectorizers_]
-                step._encoded = (index, functools.partial(step._weighted, own))
+                step._encoded = (index, functools.partial(step._rows_of, own))
             yield
         finally:
             for step in steps:
                 step.__dict__.pop("_encoded", None)
 
-    def _weighted(self, blocks: list[Callable[[list[int]], Any]], rows: list[int]) -> Any:
+    def _rows_of(self, blocks: list[Callable[[list[int]], Any]], rows: list[int]) -> Any:
         return self._joined([block(rows) for block in blocks], len(rows))
 
     def _selected(self, matrix: sp.csr_matrix, y: Any) -> np.ndarray | None:

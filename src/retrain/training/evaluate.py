@@ -197,14 +197,29 @@ def _has_text(model: Any) -> bool:
     return bool(_text_steps(model))
 
 
+def _text_reads(models: Sequence[Any], X: pd.DataFrame) -> dict[str, list[Any]]:
+    """Each text column of ``X`` that ``models`` read, with their fitted ``TextTfidf``
+    steps; a model not built as ours is left out (it predicts on its own, and fails there)."""
+    by_column: dict[str, list[Any]] = {}
+    for model in models:
+        try:
+            reads = [(step, col) for step, col in _text_steps(model) if isinstance(col, str)]
+        except Exception:
+            continue
+        for step, col in reads:
+            if col in X:
+                by_column.setdefault(col, []).append(step)
+    return by_column
+
+
 @contextlib.contextmanager
 def _texts_encoded_once(model: Any, X: pd.DataFrame) -> Iterator[None]:
     """Every shuffled copy holds the sample's own texts, in other rows: while the
     importances predict, each text column's TF-IDF is the sample's, computed once
     (``TextTfidf.encoded_once``), not tokenised again for each copy."""
     with contextlib.ExitStack() as stack:
-        for step, col in _text_steps(model):
-            if isinstance(col, str) and col in X:
+        for col, steps in _text_reads([model], X).items():
+            for step in steps:
                 stack.enter_context(step.encoded_once(X[col]))
         yield
 
@@ -216,17 +231,8 @@ def texts_read_once(models: Sequence[Any], X: pd.DataFrame) -> Iterator[None]:
     model: ``TextTfidf.encoded_together``. The same predictions."""
     from retrain.training.text import TextTfidf
 
-    by_column: dict[str, list[Any]] = {}
-    for model in models:
-        try:
-            reads = [(step, col) for step, col in _text_steps(model) if isinstance(col, str)]
-        except Exception:  # a model not built as ours: it predicts on its own (and fails there)
-            continue
-        for step, col in reads:
-            if col in X:
-                by_column.setdefault(col, []).append(step)
     with contextlib.ExitStack() as stack:
-        for col, steps in by_column.items():
+        for col, steps in _text_reads(models, X).items():
             stack.enter_context(TextTfidf.encoded_together(steps, X[col]))
         yield
 
